@@ -1,0 +1,150 @@
+"""The assistant core: (who is asking, what they wrote) → what to answer.
+
+Chat adapters (console, Telegram, XMPP) only turn their network's updates into
+`Assistant.handle` calls and the returned `Reply` objects into messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import Engine
+
+import nlu
+from bot import skills
+from bot.i18n import LANGUAGES, t
+from settings import Settings
+from storage.accounts import AccountStore
+from storage.calls import CallStore
+from storage.clock import utcnow
+from storage.ledger_store import LedgerStore
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A user of one chat network, as the adapter knows them."""
+
+    network: str
+    external_id: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline choice; `data` comes back to `Assistant.press`."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show. Replies with the same `key` update one message in place."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    key: str | None = None
+
+
+@dataclass
+class Services:
+    """What the assistant can reach; None means not configured on this server."""
+
+    engine: Engine
+    settings: Settings
+    accounts: AccountStore = field(init=False)
+    calls: CallStore = field(init=False)
+    ledger: LedgerStore = field(init=False)
+    dialer: object | None = None
+    scheduler: object | None = None
+    wallet: object | None = None
+
+    def __post_init__(self) -> None:
+        self.accounts = AccountStore(self.engine)
+        self.calls = CallStore(self.engine)
+        self.ledger = LedgerStore(self.engine)
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request: the account that asks, the language to answer in, the services."""
+
+    account: Account
+    lang: str
+    services: Services
+    sender: Sender
+    text: str
+
+    def say(self, key: str, **values: object) -> Reply:
+        """A reply from the catalogue in the request's language."""
+        return Reply(t(self.lang, key, **values))
+
+    def reply(self, text: str) -> Reply:
+        """A reply composed from catalogue lines already translated."""
+        return Reply(text)
+
+    def local_time(self, moment: datetime) -> str:
+        """A stored UTC time as the user's local wall-clock time."""
+        return moment.astimezone(ZoneInfo(self.account.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+class Assistant:
+    """Understands messages and answers them, on behalf of the account that asks."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def handle(
+        self, sender: Sender, text: str, *, now: datetime | None = None
+    ) -> list[Reply]:
+        """Answer one message. Never raises: a failure becomes an apology."""
+        return await asyncio.to_thread(self.handle_sync, sender, text, now)
+
+    def handle_sync(self, sender: Sender, text: str, now: datetime | None = None) -> list[Reply]:
+        """`handle` for callers without an event loop (the console, tests)."""
+        lang = sender.language if sender.language in LANGUAGES else None
+        try:
+            account = self._account(sender)
+            lang = lang or account.language
+            parsed = nlu.parse(
+                text,
+                now=now or utcnow(),
+                tz=account.timezone,
+                region=_region_of(account.phone_number),
+            )
+            if parsed["intent"] != "unknown" and parsed.get("lang") in LANGUAGES:
+                lang = parsed["lang"]
+                if lang != account.language:
+                    account = self.services.accounts.update(account.id, language=lang)
+            context = Context(account, lang, self.services, sender, text)
+            return skills.dispatch(context, parsed)
+        except Exception:
+            log.exception("failed to handle a message from %s", sender.network)
+            return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
+
+    def _account(self, sender: Sender) -> Account:
+        language = sender.language if sender.language in LANGUAGES else None
+        return self.services.accounts.resolve(
+            sender.network,
+            sender.external_id,
+            language=language or self.services.settings.DEFAULT_LANGUAGE,
+            timezone=self.services.settings.DEFAULT_TIMEZONE,
+        )
+
+
+def _region_of(number: str | None) -> str | None:
+    """The country of the user's own number: how they write local numbers."""
+    if not number:
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return None

@@ -1,0 +1,196 @@
+"""What the assistant does for each intent the parser recognises.
+
+Each skill takes the request context and the parsed command and returns the
+replies. Skills call the stores and services; they never talk to a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.i18n import day_names, t
+from storage.calls import leg_seconds
+from storage.ledger_store import account_book
+from wallet.units import ASSETS, format_amount
+
+if TYPE_CHECKING:
+    from bot.core import Context, Reply
+
+Skill = Callable[["Context", dict], list["Reply"]]
+
+
+def help_(ctx: Context, _cmd: dict) -> list[Reply]:
+    """What the assistant can do."""
+    return [ctx.say("help")]
+
+
+def balance(ctx: Context, _cmd: dict) -> list[Reply]:
+    """The account's balance in every asset, with what is reserved."""
+    views = ctx.services.ledger.balances(account_book(ctx.account.id))
+    parts = []
+    for asset in ASSETS:
+        view = views.get(asset)
+        amount = format_amount(view.amount if view else 0, asset)
+        if view and view.held:
+            amount = t(
+                ctx.lang, "balance_held", amount=amount, held=format_amount(view.held, asset)
+            )
+        parts.append(amount)
+    return [ctx.say("balance", balances=", ".join(parts))]
+
+
+def history(ctx: Context, _cmd: dict) -> list[Reply]:
+    """The account's last calls with duration and cost."""
+    calls = ctx.services.calls.history(ctx.account.id, limit=10)
+    if not calls:
+        return [ctx.say("history_empty")]
+    lines = [t(ctx.lang, "history_header")]
+    for call in calls:
+        seconds = int(max(leg_seconds(call, "a"), leg_seconds(call, "b")))
+        duration = (
+            t(ctx.lang, "duration", minutes=seconds // 60, seconds=seconds % 60)
+            if call.bridged_at
+            else t(ctx.lang, "not_answered")
+        )
+        lines.append(
+            t(
+                ctx.lang,
+                "history_line",
+                when=ctx.local_time(call.created_at),
+                a=call.a_number,
+                b=call.b_number,
+                state=call.hangup_cause or call.state,
+                duration=duration,
+                cost=format_amount(call.cost, call.cost_asset or "ETT"),
+            )
+        )
+    return [ctx.reply("\n".join(lines))]
+
+
+def set_number(ctx: Context, cmd: dict) -> list[Reply]:
+    """Store the user's own number (unverified until a verification call proves it)."""
+    number = cmd.get("number")
+    if not number:
+        has_digits = any(ch.isdigit() for ch in ctx.text)
+        return [ctx.say("number_invalid" if has_digits else "number_missing")]
+    ctx.services.accounts.set_number(ctx.account.id, number)
+    return [ctx.say("number_saved", number=number)]
+
+
+def extension(ctx: Context, _cmd: dict) -> list[Reply]:
+    """The account's free internal number."""
+    return [ctx.say("extension", extension=ctx.services.accounts.extension(ctx.account.id))]
+
+
+def call(ctx: Context, cmd: dict) -> list[Reply]:
+    """Say what was understood; placing the call needs the dialer."""
+    if not cmd.get("to"):
+        return [ctx.say("call_need_number")]
+    source = cmd.get("from")
+    if source == "me" and not ctx.account.phone_number:
+        return [ctx.say("call_need_own_number")]
+    flags = ""
+    if cmd.get("anonymous"):
+        flags += t(ctx.lang, "flag_anonymous")
+    if cmd.get("record"):
+        flags += t(ctx.lang, "flag_record")
+    when = t(ctx.lang, "call_at", at=_local_iso(cmd["at"])) if cmd.get("at") else ""
+    understood = ctx.say(
+        "call_understood",
+        to=cmd["to"],
+        **{"from": t(ctx.lang, "call_me") if source == "me" else source},
+        when=when,
+        flags=flags,
+    )
+    return [understood, ctx.say("dialer_not_configured")]
+
+
+def remind(ctx: Context, cmd: dict) -> list[Reply]:
+    """Say what was understood; firing it needs the scheduler."""
+    if not cmd.get("at"):
+        return [ctx.say("remind_need_time")]
+    understood = ctx.say(
+        "remind_understood",
+        at=_local_iso(cmd["at"]),
+        channel=t(ctx.lang, f"channel_{cmd.get('channel') or 'message'}"),
+        text=cmd.get("text") or "",
+    )
+    return [understood, ctx.say("scheduler_not_configured")]
+
+
+def forward(ctx: Context, cmd: dict) -> list[Reply]:
+    """Say what was understood; forwarding needs the dialer."""
+    if not cmd.get("to"):
+        return [ctx.say("forward_need_number")]
+    callers = (
+        t(ctx.lang, "forward_from_caller", caller=cmd["caller"])
+        if cmd.get("caller")
+        else t(ctx.lang, "forward_all_callers")
+    )
+    days = (
+        t(ctx.lang, "forward_days", days=day_names(ctx.lang, cmd["days"]))
+        if cmd.get("days")
+        else ""
+    )
+    hours = (
+        t(ctx.lang, "forward_hours", start=cmd["start"], end=cmd["end"])
+        if cmd.get("start") and cmd.get("end")
+        else ""
+    )
+    understood = ctx.say(
+        "forward_understood", callers=callers, to=cmd["to"], days=days, hours=hours
+    )
+    return [understood, ctx.say("forward_not_configured")]
+
+
+def forward_off(ctx: Context, _cmd: dict) -> list[Reply]:
+    """Say what was understood; forwarding needs the dialer."""
+    return [ctx.say("forward_off_understood"), ctx.say("forward_not_configured")]
+
+
+def deposit(ctx: Context, _cmd: dict) -> list[Reply]:
+    """Deposits need the Waves wallet."""
+    return [ctx.say("deposit_not_configured")]
+
+
+def withdraw(ctx: Context, _cmd: dict) -> list[Reply]:
+    """Withdrawals need the Waves wallet."""
+    return [ctx.say("withdraw_not_configured")]
+
+
+def hangup(ctx: Context, _cmd: dict) -> list[Reply]:
+    """End the call in progress."""
+    return [ctx.say("hangup_none")]
+
+
+def unknown(ctx: Context, _cmd: dict) -> list[Reply]:
+    """A message the parser did not understand."""
+    return [ctx.say("unknown")]
+
+
+SKILLS: dict[str, Skill] = {
+    "help": help_,
+    "balance": balance,
+    "history": history,
+    "set_number": set_number,
+    "extension": extension,
+    "call": call,
+    "remind": remind,
+    "forward": forward,
+    "forward_off": forward_off,
+    "deposit": deposit,
+    "withdraw": withdraw,
+    "hangup": hangup,
+    "unknown": unknown,
+}
+
+
+def dispatch(ctx: Context, cmd: dict) -> list[Reply]:
+    """Run the skill of the parsed command's intent."""
+    return SKILLS.get(cmd.get("intent", "unknown"), unknown)(ctx, cmd)
+
+
+def _local_iso(at: str) -> str:
+    # The parser already gives `at` in the user's zone: show it without seconds.
+    return at[:16].replace("T", " ")

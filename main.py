@@ -1,0 +1,84 @@
+"""EncryptoTel: the chat-bot-first private telephone exchange.
+
+python main.py [serve]     run the assistant (console chat when nothing else is configured)
+python main.py console     chat with the assistant on this terminal
+python main.py parse …     show how a message is understood (see nlu/cli.py)
+python main.py call …      place one callback through the SIP server (see dialer/cli.py)
+python main.py admin …     operators' tools: accounts, deposits, refunds (see wallet/admin.py)
+python main.py migrate     apply database migrations and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+
+# Subcommands with their own argument parser, imported only when used (parse must start fast).
+DELEGATED = {
+    "parse": ("nlu.cli", "show how a message is understood, as JSON"),
+    "call": ("dialer.cli", "place one callback through the SIP server"),
+    "admin": ("wallet.admin", "operators' tools: accounts, deposits, refunds, reconcile"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level command line."""
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run the assistant and every configured adapter (default)")
+    commands.add_parser("console", help="chat with the assistant on this terminal")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    for name, (_module, summary) in DELEGATED.items():
+        commands.add_parser(name, help=summary, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; return the process exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        module = importlib.import_module(DELEGATED[argv[0]][0])
+        return module.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    settings = _settings_or_exit()
+    _configure_logging(settings)
+    command = args.command or "serve"
+    if command == "migrate":
+        from storage import open_database
+
+        open_database(settings.DATABASE_URL).dispose()
+        print("database is up to date")
+        return 0
+    from bot.app import serve
+
+    return asyncio.run(serve(settings, console=True if command == "console" else None))
+
+
+def _settings_or_exit():
+    from settings import SettingsError, get_settings
+
+    try:
+        return get_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configure_logging(settings) -> None:  # noqa: ANN001
+    from settings import SecretRedactor
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretRedactor(settings))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.LOG_LEVEL)
+    if settings.LOG_LEVEL != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

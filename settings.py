@@ -1,0 +1,189 @@
+"""Service settings, read from environment variables or a `.env` file.
+
+Every name is documented in README.md. Secrets are `SecretStr`, so they never
+appear in a repr, a log line or a validation error.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = {"TELEGRAM_BOT_TOKEN", "XMPP_PASSWORD", "SIP_PASSWORD", "WAVES_SEED"}
+
+
+class Settings(BaseSettings):
+    """All configuration of one EncryptoTel instance."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    DATABASE_URL: str = "sqlite:///data/encryptotel.db"
+    LOG_LEVEL: str = "INFO"
+
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
+    TELEGRAM_WEBHOOK_URL: str | None = None
+
+    XMPP_JID: str | None = None
+    XMPP_PASSWORD: SecretStr | None = None
+    XMPP_HOST: str | None = None
+    XMPP_PORT: int = Field(default=5222, ge=1, le=65535)
+    XMPP_CA_FILE: str | None = None
+
+    SIP_SERVER: str | None = None
+    SIP_PORT: int = Field(default=5060, ge=1, le=65535)
+    SIP_USER: str | None = None
+    SIP_PASSWORD: SecretStr | None = None
+    SIP_LOCAL_IP: str = "127.0.0.1"
+    SIP_LOCAL_PORT: int = Field(default=5070, ge=1, le=65535)
+    SIP_RTP_PORTS: str = "40000-40999"
+    SIP_STRIP_PLUS: bool = False
+    SIP_DIAL_PREFIX: str = ""
+    SIP_RING_TIMEOUT: int = Field(default=30, ge=1, le=600)
+
+    WAVES_NODE_URL: str | None = None
+    WAVES_CHAIN_ID: str = "W"
+    WAVES_SEED: SecretStr | None = None
+    ETT_ASSET_ID: str = "8ofu3VpEaVCFjRqLLqzTMNs5URKUUQMrPp3k6oFmiCc6"
+    WAVES_CONFIRMATIONS: int = Field(default=1, ge=0, le=1000)
+
+    # Wallet and billing (wallet/). Prices and caps are ETT amounts with up to 8 decimals.
+    WALLET_TARIFFS_FILE: str | None = None
+    WALLET_MIN_BILLED_SECONDS: int = Field(default=60, ge=0, le=3600)
+    WALLET_BILLING_INCREMENT: int = Field(default=1, ge=1, le=600)
+    WALLET_WAVES_ETT_RATE: Decimal = Field(default=Decimal("100"), gt=0)
+    WALLET_WAVES_SURCHARGE_PERCENT: Decimal = Field(default=Decimal("25"), ge=0, le=1000)
+    WALLET_MAX_CALL_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    WALLET_POLL_SECONDS: float = Field(default=10.0, gt=0, le=3600)
+    WALLET_NETWORK_FEE: int = Field(default=100000, ge=100000)
+    WALLET_PAYMENT_LINK: str = (
+        "https://waves.exchange/#send/{asset_id}?recipient={address}"
+        "&amount={amount}&attachment={memo}&strict"
+    )
+    FRAUD_DEFAULT_COUNTRIES: str = (
+        "US,CA,GB,IE,FR,DE,AT,CH,BE,NL,LU,IT,ES,PT,DK,SE,NO,FI,PL,CZ,RU,UA,AU,NZ,JP"
+    )
+    FRAUD_REFUSED_NUMBER_TYPES: str = "PREMIUM_RATE,SHARED_COST,UNKNOWN"
+    FRAUD_DAILY_CAP_ETT: Decimal = Field(default=Decimal("50"), gt=0)
+    FRAUD_MAX_CONCURRENT_CALLS: int = Field(default=2, ge=1, le=100)
+    FRAUD_MAX_CALLS_SAME_NUMBER_DAILY: int = Field(default=20, ge=1, le=10000)
+    FRAUD_MAX_PRICE_PER_MINUTE_ETT: Decimal = Field(default=Decimal("3"), gt=0)
+
+    DEFAULT_LANGUAGE: str = "en"
+    DEFAULT_TIMEZONE: str = "UTC"
+    CONSOLE_USER: str = "console"
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("SIP_RTP_PORTS")
+    @classmethod
+    def _rtp_ports(cls, value: str) -> str:
+        low, _, high = value.partition("-")
+        if not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
+            raise ValueError("must be a port range such as 40000-40999")
+        return value
+
+    @field_validator("WAVES_CHAIN_ID")
+    @classmethod
+    def _chain_id(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError("must be one character (W mainnet, T testnet, S stagenet)")
+        return value
+
+    @field_validator("DEFAULT_LANGUAGE")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in {"en", "fr", "ru"}:
+            raise ValueError("must be en, fr or ru")
+        return value
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int]:
+        """SIP_RTP_PORTS as (low, high), both inclusive."""
+        low, _, high = self.SIP_RTP_PORTS.partition("-")
+        return int(low), int(high)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.TELEGRAM_BOT_TOKEN is not None
+
+    @property
+    def xmpp_enabled(self) -> bool:
+        return bool(self.XMPP_JID and self.XMPP_PASSWORD)
+
+    @property
+    def sip_enabled(self) -> bool:
+        return bool(self.SIP_SERVER)
+
+    @property
+    def waves_enabled(self) -> bool:
+        return bool(self.WAVES_NODE_URL)
+
+
+class SettingsError(Exception):
+    """Raised with a message that names each bad variable and never its value."""
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Format a validation error without echoing any input value."""
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "settings"
+        lines.append(f"{name}: {item['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings; raise SettingsError on bad values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+class SecretRedactor(logging.Filter):
+    """Replace every configured secret value in log records with `***`."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.secrets = [
+            value.get_secret_value()
+            for name in SECRET_FIELDS
+            if (value := getattr(settings, name)) is not None and value.get_secret_value()
+        ]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, "***")
+                record.msg, record.args = message, None
+        return True

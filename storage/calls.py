@@ -1,0 +1,196 @@
+"""Call records: one row per call, one event row per transition, written at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from storage.clock import utcnow
+from storage.db import transaction
+from storage.models import CallEvent, CallRecord
+
+ENDED = "ended"
+SCHEDULED = "scheduled"
+LEG_EVENTS = ("ringing", "answered", "ended")
+CAUSE_INTERRUPTED = "interrupted"
+
+
+class CallStore:
+    """Create call records and record every transition of a call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, record: CallRecord) -> CallRecord:
+        """Store a new call record (state `created`, or `scheduled` with scheduled_at)."""
+        with transaction(self.engine) as session:
+            session.add(record)
+            session.flush()  # the event row refers to the record
+            session.add(CallEvent(call_id=record.id, event=record.state, at=record.created_at))
+        return record
+
+    def get(self, call_id: str) -> CallRecord | None:
+        """The call record with this id."""
+        with transaction(self.engine) as session:
+            return session.get(CallRecord, call_id)
+
+    def events(self, call_id: str) -> list[CallEvent]:
+        """The transitions of a call, oldest first."""
+        with transaction(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id)
+                )
+            )
+
+    def record_event(
+        self,
+        call_id: str,
+        event: str,
+        *,
+        leg: str | None = None,
+        cause: str | None = None,
+        detail: str | None = None,
+        at: datetime | None = None,
+    ) -> CallRecord:
+        """Write one transition: a leg event (`ringing`, `answered`, `ended` with leg
+        `a` or `b`) or a call event (`dialing`, `bridged`, `ended`, ...)."""
+        at = at or utcnow()
+        with transaction(self.engine) as session:
+            call = session.get(CallRecord, call_id, with_for_update=True)
+            if call is None:
+                raise KeyError(call_id)
+            if call.state == ENDED:
+                return call  # a late event of a finished call changes nothing
+            if leg:
+                if leg not in ("a", "b") or event not in LEG_EVENTS:
+                    raise ValueError(f"bad leg event {leg}/{event}")
+                column = f"{leg}_{event}_at"
+                if getattr(call, column) is None:
+                    setattr(call, column, at)
+                call.state = f"{leg}_{event}"
+            else:
+                call.state = event
+                if event == "bridged":
+                    call.bridged_at = at
+                elif event == ENDED:
+                    _close(call, at, cause)
+            if cause and not call.hangup_cause:
+                call.hangup_cause = cause
+            call.updated_at = at
+            session.add(call)
+            session.add(
+                CallEvent(call_id=call_id, event=event, leg=leg, detail=detail or cause, at=at)
+            )
+            return call
+
+    def heartbeat(self, call_id: str) -> None:
+        """Mark an active call as alive now (used to close it after a crash)."""
+        with transaction(self.engine) as session:
+            call = session.get(CallRecord, call_id)
+            if call is not None and call.state != ENDED:
+                call.heartbeat_at = utcnow()
+                session.add(call)
+
+    def close_interrupted(self, *, older_than: datetime | None = None) -> list[str]:
+        """Close calls left unfinished by a crash at their last sign of life.
+
+        A call counts as left unfinished when it is neither ended nor scheduled and
+        its last heartbeat or update is older than `older_than` (default: now).
+        """
+        limit = older_than or utcnow()
+        closed = []
+        with transaction(self.engine) as session:
+            calls = session.exec(
+                select(CallRecord).where(
+                    CallRecord.state.not_in([ENDED, SCHEDULED]), CallRecord.updated_at <= limit
+                )
+            ).all()
+            for call in calls:
+                last_alive = max(t for t in (call.heartbeat_at, call.updated_at) if t)
+                if last_alive > limit:
+                    continue
+                call.state = ENDED
+                _close(call, last_alive, CAUSE_INTERRUPTED)
+                call.hangup_cause = call.hangup_cause or CAUSE_INTERRUPTED
+                session.add(call)
+                session.add(
+                    CallEvent(call_id=call.id, event=ENDED, detail=CAUSE_INTERRUPTED, at=last_alive)
+                )
+                closed.append(call.id)
+        return closed
+
+    def history(self, account_id: int, limit: int = 10) -> list[CallRecord]:
+        """The account's newest calls."""
+        with transaction(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CallRecord)
+                    .where(CallRecord.account_id == account_id, CallRecord.state != SCHEDULED)
+                    .order_by(CallRecord.created_at.desc())
+                    .limit(limit)
+                )
+            )
+
+    def active(self, account_id: int) -> list[CallRecord]:
+        """The account's calls in progress."""
+        with transaction(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CallRecord).where(
+                        CallRecord.account_id == account_id,
+                        CallRecord.state.not_in([ENDED, SCHEDULED]),
+                    )
+                )
+            )
+
+    def due_scheduled(self, now: datetime | None = None) -> list[CallRecord]:
+        """Scheduled calls whose time has come."""
+        with transaction(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CallRecord).where(
+                        CallRecord.state == SCHEDULED, CallRecord.scheduled_at <= (now or utcnow())
+                    )
+                )
+            )
+
+    def unsettled(self) -> list[CallRecord]:
+        """Ended calls whose cost was not settled yet."""
+        with transaction(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CallRecord).where(
+                        CallRecord.state == ENDED,
+                        CallRecord.settled_at.is_(None),
+                        CallRecord.account_id.is_not(None),
+                    )
+                )
+            )
+
+    def mark_settled(self, call_id: str, cost: int, asset: str) -> None:
+        """Record the settled cost of a call."""
+        with transaction(self.engine) as session:
+            call = session.get(CallRecord, call_id)
+            call.cost, call.cost_asset, call.settled_at = cost, asset, utcnow()
+            session.add(call)
+
+
+def _close(call: CallRecord, at: datetime, cause: str | None) -> None:
+    call.ended_at = call.ended_at or at
+    for leg in ("a", "b"):
+        if getattr(call, f"{leg}_answered_at") and not getattr(call, f"{leg}_ended_at"):
+            setattr(call, f"{leg}_ended_at", at)
+    if cause and not call.hangup_cause:
+        call.hangup_cause = cause
+
+
+def leg_seconds(call: CallRecord, leg: str) -> float:
+    """How long a leg was answered, in seconds (0 for a leg never answered)."""
+    answered = getattr(call, f"{leg}_answered_at")
+    ended = getattr(call, f"{leg}_ended_at") or call.ended_at
+    if not answered or not ended:
+        return 0.0
+    return max(0.0, (ended - answered).total_seconds())

@@ -1,0 +1,226 @@
+"""Tables of everything the service keeps.
+
+Times are timezone-aware UTC datetimes (`storage.clock.utcnow()`) on SQLite and
+PostgreSQL. Money is an integer in the asset's smallest unit (8 decimals for ETT
+and WAVES).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.clock import utcnow
+
+
+def _money(**kwargs: object) -> object:
+    return Field(default=0, sa_column=Column(BigInteger, nullable=False, **kwargs))
+
+
+class Account(SQLModel, table=True):
+    """One person, however many networks they write from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    language: str = Field(default="en", max_length=8)
+    timezone: str = Field(default="UTC", max_length=64)
+    phone_number: str | None = Field(default=None, max_length=32)
+    phone_verified: bool = False
+    extension: str | None = Field(default=None, max_length=16, unique=True)
+    allowed_countries: str | None = Field(default=None, max_length=512)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """A user of one network (Telegram id, JID, Waves address, console) mapped to an account."""
+
+    __table_args__ = (UniqueConstraint("network", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=16)
+    external_id: str = Field(max_length=255)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that links a second network's identity to an account."""
+
+    code: str = Field(primary_key=True, max_length=16)
+    account_id: int = Field(foreign_key="account.id")
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Balance(SQLModel, table=True):
+    """Current balance and reserved amount of one ledger book in one asset.
+
+    Derived from the ledger entries and kept alongside them in the same
+    transaction; it is also the row that is locked to serialise charges.
+    """
+
+    book: str = Field(primary_key=True, max_length=64)
+    asset: str = Field(primary_key=True, max_length=8)
+    amount: int = _money()
+    held: int = _money()
+
+
+class LedgerTransfer(SQLModel, table=True):
+    """One movement of money between two books; its entries sum to zero."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    kind: str = Field(max_length=32)
+    asset: str = Field(max_length=8)
+    amount: int = _money()
+    debit_book: str = Field(max_length=64)
+    credit_book: str = Field(max_length=64)
+    reason: str = Field(default="", max_length=255)
+    ref: str | None = Field(default=None, max_length=128, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One side of a transfer: a signed change of one book's balance."""
+
+    __table_args__ = (Index("ix_ledgerentry_book_asset", "book", "asset"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(foreign_key="ledgertransfer.id", index=True)
+    book: str = Field(max_length=64)
+    asset: str = Field(max_length=8)
+    amount: int = _money()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Hold(SQLModel, table=True):
+    """Funds reserved on an account before a call, settled or released after it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    book: str = Field(max_length=64, index=True)
+    asset: str = Field(max_length=8)
+    amount: int = _money()
+    state: str = Field(default="open", max_length=16, index=True)
+    ref: str | None = Field(default=None, max_length=128, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class CallRecord(SQLModel, table=True):
+    """One callback call: who asked, both legs, every state change, cause and cost."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    a_number: str = Field(max_length=64)
+    b_number: str = Field(max_length=64)
+    state: str = Field(default="created", max_length=32, index=True)
+    anonymous: bool = False
+    record: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    scheduled_at: datetime | None = Field(default=None, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime | None = None
+    a_ringing_at: datetime | None = None
+    a_answered_at: datetime | None = None
+    a_ended_at: datetime | None = None
+    b_ringing_at: datetime | None = None
+    b_answered_at: datetime | None = None
+    b_ended_at: datetime | None = None
+    bridged_at: datetime | None = None
+    ended_at: datetime | None = None
+    hangup_cause: str | None = Field(default=None, max_length=32)
+    max_seconds: int | None = None
+    cost: int = _money()
+    cost_asset: str | None = Field(default=None, max_length=8)
+    settled_at: datetime | None = None
+
+
+class CallEvent(SQLModel, table=True):
+    """A timestamped transition of a call, in order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="callrecord.id", index=True, max_length=32)
+    event: str = Field(max_length=32)
+    leg: str | None = Field(default=None, max_length=1)
+    detail: str | None = Field(default=None, max_length=255)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Reminder(SQLModel, table=True):
+    """Something to tell the user at a time, by chat message or by a call."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    fire_at: datetime = Field(index=True)
+    channel: str = Field(default="message", max_length=16)
+    text: str = Field(default="", max_length=1000)
+    state: str = Field(default="pending", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    fired_at: datetime | None = None
+
+
+class ForwardingRule(SQLModel, table=True):
+    """Forward incoming calls to a number, optionally by caller, weekday and hour."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    to_number: str = Field(max_length=32)
+    days: str | None = Field(default=None, max_length=32)
+    start: str | None = Field(default=None, max_length=5)
+    end: str | None = Field(default=None, max_length=5)
+    caller: str | None = Field(default=None, max_length=32)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Deposit(SQLModel, table=True):
+    """An incoming chain transfer to the service address, credited or kept unattributed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tx_id: str = Field(max_length=64, unique=True)
+    asset: str = Field(max_length=64)
+    amount: int = _money()
+    sender: str | None = Field(default=None, max_length=64)
+    memo: str | None = Field(default=None, max_length=200)
+    height: int | None = None
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    state: str = Field(default="unattributed", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    credited_at: datetime | None = None
+
+
+class Withdrawal(SQLModel, table=True):
+    """A transfer from the service wallet to a user's address."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    asset: str = Field(max_length=8)
+    amount: int = _money()
+    address: str = Field(max_length=64)
+    tx_id: str | None = Field(default=None, max_length=64)
+    state: str = Field(default="pending", max_length=16)
+    error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FraudRefusal(SQLModel, table=True):
+    """A call the wallet refused before dialling, with the rule that refused it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    call_id: str | None = Field(default=None, max_length=32)
+    rule: str = Field(max_length=32, index=True)
+    number: str | None = Field(default=None, max_length=64)
+    detail: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WalletCursor(SQLModel, table=True):
+    """A named position of a background scan (e.g. the deposit watcher's last height)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", max_length=128)
+    updated_at: datetime = Field(default_factory=utcnow)

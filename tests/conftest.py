@@ -1,0 +1,23 @@
+"""Shared fixtures: every test that takes `engine` or `db_url` runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import open_database
+from tests.dbs import BACKENDS, isolated_database
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path):
+    """URL of an isolated, migrated database (one per test, per backend)."""
+    with isolated_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(db_url: str):
+    """An engine on the isolated database of this test."""
+    eng = open_database(db_url, migrate=False)
+    yield eng
+    eng.dispose()
