@@ -1,0 +1,266 @@
+"""Cue phrases of each intent (en, fr, ru; folded text) and the choice of the intent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+P = r"\x01+"  # a masked phone number
+
+FORWARD = _rx(
+    r"\bforward\w*|\bfwd\b|\bdivert\w*|\bredirect\w*|\bre-?rout\w*",
+    r"\brenvo[iy]\w*|\bredirig\w*|\bredirection\w*|\bdevie\w*\s+(?:mes|les)\s+appels"
+    r"|\btransfert\s+(?:d'|des\s+)appels?|\bcall\s+(?:transfer|diversion)\w*",
+    r"\bпереадрес\w*|\bперенаправ\w*|\bредирект\w*|\bфорвард\w*",
+)
+# Verbs that mean "forward" with calls, "send money" with funds.
+TRANSFER = _rx(
+    r"\btransf[ea]r\w*",
+    r"\btransfer\w*|\bbascul\w*",
+    r"\bперевед\w*|\bперевест\w*|\bпереключ\w*|\bперевод\w*|\bпереставь\w*",
+)
+TRANSFER_WEAK = _rx(
+    r"\bmove\b|\bsend\b|\broute\b|\bput\b|\benvoie\w*|\bmets\b|\bотправ\w*|\bпусти\w*"
+)
+CALLS_NOUN = _rx(
+    r"\bcalls\b|\bincoming\b|\bphone\s+line\b",
+    r"\bappels\b|\bmes\s+appels\b|\bles\s+appels\b|\bligne\b|\bd'appels?\b",
+    r"\bзвонк\w*|\bвызов\w*|\bвходящ\w*",
+)
+OFF = _rx(
+    r"\b(?:turn|switch|shut|set|put)\w*\s+(?:\w+\s+){0,3}off\b|\boff\b|\bstop\w*|\bdisabl\w*"
+    r"|\bcancel\w*|\bremov\w*|\bdelet\w*|\bdeactivat\w*|\bclear\w*|\bunset\b|\bno\s+more\b"
+    r"|\bdon'?t\b|\bdo\s+not\b|\bkill\b|\bno\s+(?:call\s+)?forward\w*|\bquit\b",
+    r"\barret\w*|\bdesactiv\w*|\bsupprim\w*|\bannul\w*|\bcoupe\w*|\benleve\w*|\bretire\w*"
+    r"|\bplus\s+de\s+(?:renvoi|transfert)|\bne\s+\w+\s+plus\b|\bn'\w+\s+plus\b|\bsans\s+renvoi"
+    r"|\bfin\s+du\b|\bstop\b",
+    r"\bвыключ\w*|\bотключ\w*|\bотмен\w*|\bубер\w*|\bубра\w*|\bудал\w*|\bсним\w*|\bснять\b"
+    r"|\bпрекрат\w*|\bостанов\w*|\bхватит\b|\bне\s+надо\b|\bне\s+переадрес\w*|\bстоп\b"
+    r"|\bвыкл\b|\bбольше\s+не\b|\bбез\s+переадрес\w*|\bсброс\w*\s+переадрес\w*|\bдеактив\w*",
+)
+HANGUP = _rx(
+    r"\bhang\s*-?\s*up\b|\bhangup\b|\bhang\s+it\s+up\b|\bdisconnect\w*"
+    r"|\b(?:end|drop|terminate|stop|kill|cancel|finish|cut)\s+(?:the\s+|this\s+|my\s+|current\s+"
+    r"|ongoing\s+|active\s+)*(?:call|conversation)\b",
+    r"\braccroch\w*|\b(?:termin\w*|coupe\w*|arret\w*|fini\w*|mets?\s+fin\s+a)\s+"
+    r"(?:l'|la\s+|cet\s+|cette\s+|mon\s+)?(?:appel|communication|conversation)\b"
+    r"|\bfin\s+(?:de\s+l'|d')appel\b|\bfin\s+de\s+la\s+communication",
+    r"\bсбрось\w*|\bсбросить\b|\bсбрасыва\w*|\bотбой\b|\b(?:положи|повесь|брось|положить)\w*\s+"
+    r"трубк\w*|\b(?:заверш\w*|законч\w*|прерв\w*|прекрат\w*|оборв\w*|останов\w*)\s+"
+    r"(?:этот\s+|текущ\w+\s+)?(?:звон\w*|вызов\w*|разговор\w*)",
+)
+REMIND = _rx(
+    r"\bremind\w*(?:\s+(?:me|us))?|(?:\b(?:set|create|add|make|schedule|put|new)\s+(?:up\s+)?"
+    r"(?:a\s+|an\s+|the\s+|me\s+a\s+)?)?\breminders?\b(?:\s+(?:for|to|at|on))?"
+    r"|\bping\s+me\b|\bnudge\s+me\b"
+    r"|\b(?:don'?t|dont|do\s+not)\s+let\s+me\s+forget\b|\bmake\s+sure\s+i\s+(?:don'?t\s+forget"
+    r"|remember)\b|\bset\s+(?:an?\s+|up\s+an?\s+)?(?:alarm|alert)\b|\bnotify\s+me\b"
+    r"|\balert\s+me\b",
+    r"\brappel\w*[-\s]+(?:moi|nous)\b|\bme\s+rappeler\b|\bfai(?:s|tes)[-\s]+moi\s+"
+    r"penser\b|\bn'oublie\s+pas\s+de\s+me\s+rappeler\b|\bpense\s+a\s+me\s+rappeler\b"
+    r"|\b(?:mets?|cree|creer|programme|ajoute|nouveau|fixe)[-\s]+(?:moi\s+)?(?:un\s+)?rappel\b"
+    r"|\brappel\s*:"
+    r"|\bprevien[st]?[-\s]moi\b|\bprevenez[-\s]moi\b|\bnotifie[-\s]moi\b",
+    r"(?:\b(?:поставь|поставить|создай|создать|сделай|установи|добавь|заведи)\w*\s+)?\bнапомин\w*"
+    r"|\bнапомн\w*(?:\s+(?:мне|нам))?|\bне\s+да(?:й|вай)\s+(?:мне\s+)?забыть\b",
+)
+WAKE = _rx(r"\bwake\s+me\b|\breveille[-\s]moi\b|\bразбуди\w*")
+CALL_ME = _rx(
+    r"\b(?:call|ring|phone|buzz|dial)\s+me\b|\bgive\s+me\s+a\s+(?:call|ring|buzz)\b"
+    r"|\bby\s+(?:phone|a\s+call|call|phone\s+call)\b|\bwith\s+a\s+(?:phone\s+)?call\b"
+    r"|\bvia\s+(?:a\s+)?(?:phone\s+)?call\b",
+    r"\b(?:appel\w*|telephon\w*|sonne\w*)[-\s]+moi\b|\bm'appel\w*|\bme\s+(?:appeler|"
+    r"telephoner|sonner)\b|\bpar\s+(?:un\s+)?(?:appel|telephone)\b|\bpar\s+tel\b",
+    r"\b(?:позвон\w*|звякн\w*|набер\w*|прозвон\w*|звон\w*)\s+(?:мне|меня)\b"
+    r"|\b(?:мне|меня)\s+(?:позвон\w*|звякн\w*|набер\w*|набрать)|\bзвонком\b|\bпо\s+телефону\b",
+)
+BY_MESSAGE = _rx(
+    r"\bby\s+(?:message|text|sms|chat)\b|\bpar\s+(?:message|sms|texto)\b|\bсообщением\b|\bсмс\b"
+)
+CALL = _rx(
+    r"\bcall\w*|\bring\b|\bdial\w*|(?<!my )\bphone\b|\btelephone\b|\bbuzz\b|\bconnect\w*"
+    r"|\breach\b|\bcontact\b|\bput\s+me\s+through\b|\bpatch\s+me\b|\bbridge\b|\bget\s+me\b",
+    r"\bappel\w*|(?<!mon )\btelephon\w*|\bcompos\w*|\bjoindre\b|\bjoins\b|\bcontacte\w*"
+    r"|\brelie\w*|\bmets?[-\s](?:moi\s+)?en\s+(?:relation|contact)|\bpasse[-\s]moi\b|\bsonne\b",
+    r"\bпозвон\w*|\bзвон(?:и|ите|ить)\b|\bзвякн\w*|\bнабер\w*|\bнабрать\b|\bнабира\w*"
+    r"|\bсоедин\w*|\bвызов(?:и|ите)\b|\bвызвать\b|\bпрозвон\w*|\bдозвон\w*|\bсвяж\w*"
+    r"|\bбрякн\w*|\bзвонок\s+на\b|\bсделай\s+звонок\b",
+)
+BRIDGE = _rx(
+    r"\bconnect\w*|\bbridge\b|\blink\b|\bput\s+.{1,40}\s+through\b",
+    r"\brelie\w*|\bmets?\s+en\s+relation|\bconnecte\w*|\bmettre\s+en\s+relation",
+    r"\bсоедин\w*|\bсвяж\w*",
+)
+ANON = _rx(
+    r"\banonym\w*|\bhid(?:e|den|ing)\b|\bwithh[oe]ld\w*|\bprivate\w*|\bno\s+caller\s*-?id\b"
+    r"|\bwithout\s+(?:showing\s+|displaying\s+)?(?:my\s+)?(?:number|caller\s*-?id|id)\b"
+    r"|\bincognito\b|\bunknown\s+number\b|\bblock\w*\s+(?:my\s+)?(?:number|caller\s*-?id|id)\b"
+    r"|\bmask\w*\b|\bsecret\w*|\bunlisted\b|\bconceal\w*",
+    r"\bmasqu\w*|\bcache\w*|\bnumero\s+(?:cache|prive|secret)\b|\ben\s+prive\b|\bincognito\b"
+    r"|\bsans\s+(?:afficher|montrer|presenter|devoiler)\s+(?:mon\s+)?numero\b|\banonym\w*",
+    r"\bаноним\w*|\bскр(?:ой|ыть|ойте|ыв\w*|ыт\w*|оет)\b|\bинкогнито\b|\bбез\s+(?:определени\w+\s+"
+    r"|показа\s+)?номера\b|\bне\s+показ\w*\s+(?:мой\s+)?номер\w*|\bспряч\w*|\bспрячь\w*"
+    r"|\bприватн\w*|\bс\s+неизвестн\w+\s+номер\w*|\bтайн\w*|\bскрытн\w*|\bс\s+неопредел\w*",
+)
+RECORD = _rx(
+    r"\brecord\w*|\btape\b",
+    r"\benregistr\w*",
+    r"\bзапис\w*|\bзапиш\w*",
+)
+NEGATION = re.compile(
+    r"(?:\b(?:don'?t|do\s+not|without|no|never|ne|n'|pas|sans|не|без)\s+(?:\w+\s+){0,2})$"
+)
+SET_NUMBER = _rx(
+    r"\bmy\s+(?:(?:new|own|real|mobile|cell|personal|main|phone|home|work)\s+)*(?:number|phone|"
+    r"mobile|cell|cellphone)\b|\bhere'?s\s+my\b|\b(?:set|save|store|register|update|change|use|"
+    r"remember|add)\s+(?:\w+\s+){0,2}(?:number|phone)\b|\bnumber\s*(?:is|:|=)\s*" + P,
+    r"\bmon\s+(?:(?:nouveau|propre|vrai)\s+)?(?:numero|tel|telephone|portable|mobile|phone)\b"
+    r"|\b(?:enregistre|memorise|retiens|sauvegarde|change|modifie|note|mets\s+a\s+jour)\w*\s+"
+    r"(?:mon\s+|le\s+)?(?:numero|tel)\b|\bvoici\s+mon\b",
+    r"\bмо[йе]\s+(?:нов\w+\s+|личн\w+\s+|мобильн\w+\s+|сотов\w+\s+|основн\w+\s+)*(?:номер\w*|"
+    r"телефон\w*|мобильн\w*|сотов\w*)|\b(?:запомни|сохрани|запиши|смени|измени|обнови|установи|"
+    r"поменяй|пропиши|привяжи)\w*\s+(?:мой\s+|мне\s+)?(?:номер|телефон)\w*|\bвот\s+мой\b",
+)
+EXTENSION = _rx(
+    r"\bextension\w*|\bext\b|\binternal\s+(?:number|line|ext\w*|phone)\b|\bshort\s+number\b"
+    r"|\bshort\s+code\b",
+    r"\bnumero\s+(?:interne|court|de\s+poste)\b|\bposte\b|\bligne\s+interne\b",
+    r"\bвнутренн\w*|\bдобавочн\w*|\bкоротк\w+\s+номер\w*",
+)
+QUESTION = _rx(r"\bwhat\b|\bwhat'?s\b|\bwhich\b|\bshow\b|\bquel\w*|\bc'est\s+quoi\b|\bкак\w+\b|\?")
+BALANCE = _rx(
+    r"\bbalance\w*|\bbal\b|\bhow\s+much\s+(?:money|funds|ett|waves|credit|do\s+i\s+have|is\s+left"
+    r"|have\s+i\s+got|i\s+have|left|is\s+(?:there\s+)?in)|\bfunds\b|\bwallet\b|\bcredit\s+left\b",
+    r"\bsolde\w*|\bcombien\s+(?:d'argent|il\s+me\s+reste|me\s+reste|j'ai|ai[-\s]je|de\s+credit"
+    r"|reste|sur\s+mon)|\bportefeuille\b|\bcredit\s+restant\b",
+    r"\bбаланс\w*|\bсколько\s+(?:у\s+меня\s+)?(?:денег|средств|осталось|на\s+сч[её]т\w*|на\s+"
+    r"балансе|токенов|ett|waves|есть)|\bостат\w*|\bкошел[её]к\w*|\bкошельк\w*|\bсредств\w*",
+)
+HISTORY = _rx(
+    r"\b(?:my|recent|last|latest|missed|past|previous|incoming|outgoing|all)\s+(?:\w+\s+)?calls\b"
+    r"|\bcall\s*(?:history|log|logs|list|records?|journal)\b|\bhistory\b|\bwho\s+called\b"
+    r"|\blist\s+(?:of\s+)?(?:my\s+)?calls\b|\bcalls\s+(?:list|history|log)\b|^\s*calls\s*$",
+    r"\bmes\s+(?:\w+\s+)?appels\b|\bhistorique\w*|\bjournal\s+(?:des\s+|d')?appels?\b"
+    r"|\b(?:derniers|recents)\s+appels\b|\bappels\s+(?:recents|manques|passes|recus)\b"
+    r"|\bqui\s+m'a\s+appele|\bliste\s+des\s+appels",
+    r"\bмои\s+(?:\w+\s+)?(?:звонки|вызовы)\b|\bистори\w*|\bжурнал\w*|\bпоследн\w+\s+(?:звонк\w*"
+    r"|вызов\w*)|\bпропущенн\w*|\bкто\s+(?:мне\s+)?звонил\w*|\bсписок\s+(?:звонков|вызовов)"
+    r"|^\s*звонки\s*$",
+)
+DEPOSIT = _rx(
+    r"\bdeposit\w*|\btop\s*-?\s*up\w*|\btopup\w*|\brecharg\w*|\brefill\w*|\breload\w*|\bfund\s+(?:my|the)\b"
+    r"|\badd\s+(?:\w+\s+){0,3}(?:funds|money|credit|ett|waves|to\s+(?:my\s+)?(?:wallet|balance|"
+    r"account))\b|\bload\s+(?:my\s+)?(?:wallet|account|balance)\b|\bcredit\s+my\b"
+    r"|\bput\s+(?:\w+\s+){0,3}(?:in|into|on)\s+my\b|\bbuy\s+(?:\w+\s+)?(?:ett|waves|credit)\b",
+    r"\bdepos\w*|\bdepot\b|\bcrediter\b|\bcredite[rz]?\s+mon\b|\balimente\w*|\bapprovisionn\w*"
+    r"|\bajout\w*\s+(?:\w+\s+){0,3}(?:fonds|argent|credit|ett|waves)\b|\bverse[rz]?\b",
+    r"\bпополн\w*|\bзакин\w*|\bзачисл\w*|\bдепозит\w*|\bвнес\w*|\bвнест\w*|\bположи\w*\s+"
+    r"(?:\w+\s+){0,3}на\s+(?:сч[её]т|баланс|кошел)|\bдобав\w*\s+(?:\w+\s+){0,3}(?:денег|средств|"
+    r"ett|waves|на\s+баланс)",
+)
+WITHDRAW_STRONG = _rx(
+    r"\bwithdr[ae]w\w*|\bcash\s*-?\s*out\b|\bpay\s*-?\s*out\b",
+    r"\bretir\w*|\bretrait\w*",
+    r"\bвывод\w*|\bвывед\w*|\bвывест\w*|\bвыве\w*|\bвыдай\w*|\bобнальн?\w*",
+)
+WITHDRAW_WEAK = _rx(
+    r"\bsend\b|\btransf[ea]r\w*|\bmove\b|\bpay\b",
+    r"\benvo[iy]\w*|\bvir\w*|\btransfer\w*|\bpaye\w*",
+    r"\bотправ\w*|\bперевед\w*|\bперевест\w*|\bперевод\w*|\bсним\w*|\bснять\b|\bпошли\b"
+    r"|\bскинь\b|\bкинь\b|\bзаплат\w*",
+)
+HELP = _rx(
+    r"\bhelp\w*|\bwhat\s+(?:can|could)\s+(?:you|u)\s+do\b|\bwhat\s+do\s+you\s+do\b|\bcommands?\b"
+    r"|\bhow\s+(?:does\s+(?:this|it)\s+work|do\s+i\s+use|to\s+use)\b|\bmenu\b|\binstructions?\b"
+    r"|\bwhat\s+are\s+you\b|\bwho\s+are\s+you\b|^\s*/?start\s*$|\bsupport\b|\bassist\w*"
+    r"|\bhow\s+(?:can|do)\s+(?:i|you)\b|\bfeatures\b|\bwhat\s+can\s+i\s+do\b|\boptions\b|^\s*\?+\s*$",
+    r"\baide\w*|\bau\s+secours\b|\bque\s+(?:peux|sais|pouvez|savez)[-\s](?:tu|vous)\s+faire\b"
+    r"|\bqu'est[-\s]ce\s+que\s+(?:tu|vous)\s+(?:peux|sais|pouvez|savez)\s+faire\b"
+    r"|\b(?:tu|vous)\s+(?:sais|peux|savez|pouvez)\s+faire\s+quoi\b|\bcomment\s+(?:ca|cela)\s+"
+    r"(?:marche|fonctionne)\b|\bcommandes?\b|\bmode\s+d'emploi\b|\bque\s+faites[-\s]vous\b"
+    r"|\bfonctionnalites\b|\bcomment\s+(?:utiliser|on\s+fait)\b",
+    r"\bпомо(?:щь|ги|гите|жешь|жете)\w*|\bчто\s+(?:ты\s+|вы\s+)?(?:умеешь|можешь|умеете|можете)"
+    r"|\bкоманд\w*|\bсправк\w*|\bкак\s+(?:это\s+|тобой\s+|этим\s+)?(?:работает|пользоваться)"
+    r"|\bхелп\b|\bменю\b|\bинструкци\w*|\bчто\s+ты\s+такое\b|\bкто\s+ты\b|\bфункци\w*"
+    r"|\bвозможност\w*|\bчем\s+(?:ты\s+)?(?:можешь\s+)?помочь",
+)
+MONEY_CONTEXT = _rx(
+    r"\bett\b|\bwaves?\b|\x02|\bencryptotel\b|\btokens?\b|\bjetons?\b|\bтокен\w*|\bвейвс\w*"
+    r"|\bвэйвс\w*|\bfunds\b|\bmoney\b|\bargent\b|\bденьги\b|\bденег\b|\bсредств\w*|\bwallet\b"
+    r"|\bportefeuille\b|\bкошел\w*|\baddress\b|\badresse\b|\bадрес\w*"
+)
+
+
+@dataclass
+class Cues:
+    """Which cue families occur in a message."""
+
+    text: str
+
+    def has(self, rx: re.Pattern[str]) -> bool:
+        """True if `rx` occurs in the text."""
+        return rx.search(self.text) is not None
+
+
+def classify(c: str, n_phones: int, has_time: bool) -> str:
+    """The intent of canonical text `c` (with `n_phones` masked numbers in it)."""
+    if not c.strip():
+        return "unknown"
+    q = Cues(c)
+    has_digits = any(ch.isdigit() for ch in c)
+    money = q.has(MONEY_CONTEXT)
+    calls_ctx = q.has(CALLS_NOUN) or n_phones > 0
+    fwd = q.has(TRANSFER) and calls_ctx or q.has(TRANSFER_WEAK) and q.has(CALLS_NOUN)
+    if q.has(FORWARD) or (fwd and not money):
+        return "forward_off" if q.has(OFF) and not _forward_on_words(c) else "forward"
+    if q.has(HANGUP):
+        return "hangup"
+    if q.has(REMIND) or q.has(WAKE):
+        return "remind"
+    if q.has(CALL_ME) and has_time and n_phones == 0:
+        return "remind"
+    if q.has(WITHDRAW_STRONG) or (q.has(WITHDRAW_WEAK) and (money or has_digits) and not n_phones):
+        return "withdraw"
+    if q.has(DEPOSIT):
+        return "deposit"
+    if q.has(BALANCE) and not n_phones:
+        return "balance"
+    if q.has(EXTENSION) and not n_phones:
+        return "extension"
+    if q.has(SET_NUMBER) and not q.has(ANON) and (not q.has(CALL) or _set_number_words(c)):
+        if n_phones == 0 and q.has(QUESTION):
+            return "extension"
+        return "set_number"
+    if q.has(HISTORY) and not n_phones:
+        return "history"
+    if q.has(CALL) or n_phones > 0:
+        return "call"
+    if q.has(HELP):
+        return "help"
+    return "unknown"
+
+
+_FWD_ON = re.compile(r"\b(?:turn|switch|set)\s+on\b|\benable\w*|\bactiv(?:e|er|ate)\b|\bвключ\w*")
+
+
+def _forward_on_words(c: str) -> bool:
+    return _FWD_ON.search(c) is not None
+
+
+_SETNUM_STRONG = re.compile(
+    r"\bmy\s+(?:\w+\s+)?number\s+is\b|\bmon\s+numero\s+(?:est|c'est)\b|\bмой\s+номер\s*[:\x01]"
+    r"|\b(?:set|save|update|change)\s+my\s+(?:\w+\s+)?number\b"
+)
+
+
+_CALL_VERB_STRICT = re.compile(r"\b(?:call|ring|dial|appelle|позвони)\b")
+
+
+def _set_number_words(c: str) -> bool:
+    # "call me back, my number is ..." is a call; "my number is ..." alone is set_number.
+    return _SETNUM_STRONG.search(c) is not None and not _CALL_VERB_STRICT.search(c)

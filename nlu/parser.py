@@ -1,0 +1,132 @@
+"""`parse`: one chat message to one command (the SCHEMA.md object). No I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from nlu import intents as cues
+from nlu import slots
+from nlu.fallback import dateparser_time
+from nlu.lang import detect
+from nlu.message import Message, prepare
+from nlu.money import find_amount, find_asset
+from nlu.schedule import find_days, find_hours
+from nlu.times import TimeResult, find_time
+
+
+@lru_cache(maxsize=512)
+def zone(name: str | None) -> tzinfo:
+    """The tzinfo for an IANA name; raises ValueError when unknown."""
+    if name is None or name == "":
+        return UTC
+    if not isinstance(name, str) or len(name) > 64 or "\x00" in name:
+        raise ValueError(f"unknown time zone: {name!r}")
+    if name.upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone: {name!r}") from exc
+
+
+def resolve_now(now: datetime | str | None, tz: tzinfo) -> datetime:
+    """`now` as an aware datetime in `tz` (naive means local time in `tz`)."""
+    if now is None:
+        return datetime.now(tz).replace(microsecond=0)
+    if isinstance(now, str):
+        s = now.strip()
+        if s.endswith(("Z", "z")):
+            s = s[:-1] + "+00:00"
+        now = datetime.fromisoformat(s)
+    if not isinstance(now, datetime):
+        raise ValueError(f"bad moment: {now!r}")
+    if now.tzinfo is None:
+        return now.replace(tzinfo=tz)
+    return now.astimezone(tz)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()
+
+
+def _when(msg: Message, c: str, now: datetime, lang: str, tzname: str) -> TimeResult:
+    mdy = lang == "en" and tzname.startswith("America/")
+    res = find_time(c, now, lang, mdy)
+    if res.at is None:
+        res = dateparser_time(c, now, lang) or res
+    return res
+
+
+def parse(
+    text: str, now: datetime | None = None, tz: str = "UTC", region: str | None = None
+) -> dict:
+    """Parse one chat message into the SCHEMA.md command object; never raises."""
+    try:
+        return _parse(text, now, tz, region)
+    except ValueError as exc:
+        return {"intent": "unknown", "lang": "en", "error": str(exc)}
+    except Exception as exc:
+        return {"intent": "unknown", "lang": "en", "error": f"internal error: {type(exc).__name__}"}
+
+
+def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict:
+    tzi = zone(tz)
+    moment = resolve_now(now, tzi)
+    if region is not None and not isinstance(region, str):
+        region = None
+    msg = prepare(text, region)
+    lang, _ = detect(msg.raw, msg.words)
+    c = msg.c
+    if not msg.words and not msg.phones:
+        if c.strip().strip("?").strip() == "" and "?" in c:
+            return {"intent": "help", "lang": lang}
+        err = "empty message" if not c.strip() else "no words in the message"
+        return {"intent": "unknown", "lang": lang, "error": err}
+
+    when: TimeResult | None = None
+
+    def get_when() -> TimeResult:
+        nonlocal when
+        if when is None:
+            when = _when(msg, c, moment, lang, str(tz or "UTC"))
+        return when
+
+    has_time = bool(cues.CALL_ME.search(c)) and get_when().at is not None
+    intent = cues.classify(c, len(msg.phones), has_time)
+    out: dict = {"intent": intent, "lang": lang}
+
+    if intent == "call":
+        to, frm = slots.call_parties(msg)
+        out.update(
+            to=to,
+            **{"from": frm},
+            anonymous=slots.flag(c, cues.ANON),
+            record=slots.flag(c, cues.RECORD),
+            at=_iso(get_when().at),
+        )
+        if to is None:
+            bad = any(p.e164 is None for p in msg.phones)
+            out["error"] = "the number is not valid" if bad else "no number to call"
+    elif intent == "remind":
+        w = get_when()
+        channel = "message"
+        if (cues.CALL_ME.search(c) or cues.WAKE.search(c)) and not cues.BY_MESSAGE.search(c):
+            channel = "call"
+        out.update(at=_iso(w.at), channel=channel, text=slots.reminder_text(msg, list(w.spans)))
+    elif intent == "forward":
+        to, caller = slots.forward_parties(msg)
+        start, end = find_hours(c)
+        out.update(to=to, days=find_days(c), start=start, end=end, caller=caller)
+    elif intent in ("deposit", "withdraw"):
+        low = msg.low_no_phones()
+        asset, pos = find_asset(low)
+        out.update(amount=find_amount(low, lang, pos), asset=asset)
+        if intent == "withdraw":
+            out["address"] = msg.address
+    elif intent == "set_number":
+        out["number"] = msg.phones[0].e164 if msg.phones else None
+    elif intent == "unknown":
+        out["error"] = "not understood"
+    return out

@@ -1,0 +1,162 @@
+"""Slot filling: who calls whom, flags, and the text of a reminder."""
+
+from __future__ import annotations
+
+import re
+
+from nlu import intents as cues
+from nlu.message import Message
+from nlu.normalize import fold
+
+_PHONE_RUN = re.compile(r"\x01+")
+_FROM_BEFORE = re.compile(
+    r"(?:\b(?:me|moi|мне|меня)\s*(?:back\s+|then\s+|обратно\s+)?(?:at|on|via|using|au|sur|a|на|по)"
+    r"\s*(?:(?:the|le|la|l'|my|mon|мой|number|numero|номер\w*)\s*)*"
+    r"|\bmy\s+(?:\w+\s+)?(?:number|phone|mobile|cell)\b(?:\s*(?:is|:|=|,))*"
+    r"|\bmon\s+(?:\w+\s+)?(?:numero|portable|telephone|tel|mobile)\b(?:\s*(?:est|c'est|:|=|,))*"
+    r"|\bмо(?:й|его|ем|ему)\s+(?:\w+\s+)?(?:номер\w*|телефон\w*|мобильн\w*|сотов\w*)(?:\s*[:=,])*"
+    r"|\b(?:from|depuis|с\s+номера|с\s+моего|со\s+своего|с\s+телефона)\b"
+    r"(?:\s*(?:my|the|mon|le|la|l'|number|numero|номера|phone|portable|мобильного|номер))*)"
+    r"\s*[:=,-]?\s*$"
+)
+_CALLER_BEFORE = re.compile(
+    r"(?:\b(?:from|de|du|des|depuis|от|с|со|caller|appelant|venant\s+du|venant\s+de)\b)"
+    r"(?:\s*(?:the|le|la|l'|number|numero|номера|номер|абонента|:))*\s*$"
+)
+_TO_BEFORE = re.compile(
+    r"(?:\b(?:to|vers|sur|au|a|на|onto|towards|into|destination)\b)"
+    r"(?:\s*(?:the|le|la|l'|number|numero|номер|my|mon|мой|:))*\s*$"
+)
+
+
+def phone_slots(msg: Message) -> list[tuple[int, int, str | None]]:
+    """Phones as (start, end, e164) in canonical-text coordinates, in order."""
+    runs = [m.span() for m in _PHONE_RUN.finditer(msg.c)]
+    out = []
+    for i, p in enumerate(msg.phones):
+        s, e = runs[i] if i < len(runs) else (p.start, p.end)
+        out.append((s, e, p.e164))
+    return out
+
+
+def _windows(c: str, phones: list[tuple[int, int, str | None]]) -> list[str]:
+    out = []
+    prev = 0
+    for s, e, _ in phones:
+        out.append(c[max(prev, s - 60) : s])
+        prev = e
+    return out
+
+
+def call_parties(msg: Message) -> tuple[str | None, str | None]:
+    """(to, from) of a call; from is "me" when the requester's own number is meant."""
+    phones = phone_slots(msg)
+    if not phones:
+        return None, "me"
+    wins = _windows(msg.c, phones)
+    is_from = [bool(_FROM_BEFORE.search(w)) for w in wins]
+    to: str | None = None
+    frm: str | None = "me"
+    to_set = from_set = False
+    if len(phones) >= 2 and not any(is_from) and cues.BRIDGE.search(msg.c):
+        return phones[1][2], phones[0][2]
+    for (_, _, e164), f in zip(phones, is_from, strict=True):
+        if f and not from_set:
+            frm, from_set = e164, True
+        elif not to_set:
+            to, to_set = e164, True
+        elif not from_set:
+            frm, from_set = e164, True
+    return to, frm
+
+
+def forward_parties(msg: Message) -> tuple[str | None, str | None]:
+    """(to, caller) of a forwarding rule."""
+    phones = phone_slots(msg)
+    wins = _windows(msg.c, phones)
+    to: str | None = None
+    caller: str | None = None
+    to_set = caller_set = False
+    roles = []
+    for w in wins:
+        if _TO_BEFORE.search(w):
+            roles.append("to")
+        elif _CALLER_BEFORE.search(w):
+            roles.append("caller")
+        else:
+            roles.append(None)
+    for (_, _, e164), r in zip(phones, roles, strict=True):
+        if r == "to" and not to_set:
+            to, to_set = e164, True
+        elif r == "caller" and not caller_set:
+            caller, caller_set = e164, True
+    for (_, _, e164), r in zip(phones, roles, strict=True):
+        if r is None:
+            if not to_set:
+                to, to_set = e164, True
+            elif not caller_set:
+                caller, caller_set = e164, True
+    return to, caller
+
+
+def flag(c: str, rx: re.Pattern[str]) -> bool:
+    """True if a cue of `rx` occurs in `c` and is not negated."""
+    for m in rx.finditer(c):
+        if not cues.NEGATION.search(c[max(0, m.start() - 40) : m.start()]):
+            return True
+    return False
+
+
+# ------------------------------------------------------------------ reminder text
+_POLITE = re.compile(
+    r"\b(?:please|pls|plz|kindly|s'il\s+te\s+plait|s'il\s+vous\s+plait|stp|svp|пожалуйста"
+    r"|пожалуйсто|пжлст|пж|плиз)\b"
+)
+_LEAD = re.compile(
+    r"^(?:to|about|that|of|for|re|regarding|concerning|on|at|and|then|me|us|so|i\s+need\s+to"
+    r"|hey|hi|hello|ok|okay|yo|can\s+you|could\s+you|would\s+you|will\s+you|pls|please"
+    r"|salut|bonjour|coucou|tu\s+peux|peux[-\s]tu|pourrais[-\s]tu|pouvez[-\s]vous|merci\s+de"
+    r"|привет|слушай|эй|можешь|можете|ты\s+можешь|не\s+мог\s+бы\s+ты|будь\s+добр"
+    r"|i\s+have\s+to|i\s+must|i\s+should|i\s+gotta|we\s+need\s+to|need\s+to|have\s+to|a|with"
+    r"|de|du|que|pour|a\s+propos\s+(?:de|du|des)|concernant|au\s+sujet\s+(?:de|du|des)"
+    r"|il\s+faut|je\s+dois|faut|moi|nous|et|puis|qu'il\s+faut|qu'il|penser\s+a|a"
+    r"|о|об|обо|про|что|чтобы|насчет|мне\s+(?:надо|нужно)|надо|нужно|и|мне|нам|в|на|что\s+нужно"
+    r"|что\s+надо)(?:\s+|$|(?=[,.;:!?]))|^(?:d'|qu'|l')\s*"
+)
+_TRAIL = re.compile(
+    r"(?:\s+(?:thanks|thank\s+you|thx|merci|спасибо|and|et|и|at|on|a|в|на|le|the|по))+$"
+)
+_EDGE = " \t,.;:!?-—–\"'()[]…"
+
+
+def reminder_text(msg: Message, spans: list[tuple[int, int]]) -> str | None:
+    """The reminder text: `raw` without the spans (canonical coordinates) and filler."""
+    cut: list[tuple[int, int]] = []
+    c = msg.c
+    for rx in (cues.REMIND, cues.CALL_ME, cues.BY_MESSAGE, _POLITE):
+        for m in rx.finditer(c):
+            spans.append(m.span())
+    for s, e in spans:
+        cut.append((msg.to_raw(s), msg.to_raw(e)))
+    cut.sort()
+    raw = msg.raw
+    pieces = []
+    pos = 0
+    for s, e in cut:
+        if s > pos:
+            pieces.append(raw[pos:s])
+        pos = max(pos, e)
+    pieces.append(raw[pos:])
+    text = " ".join(" ".join(pieces).split())
+    for _ in range(12):
+        before = text
+        text = text.strip(_EDGE)
+        m = _LEAD.match(fold(text))
+        if m and m.end() > 0:
+            text = text[m.end() :]
+        m = _TRAIL.search(fold(text))
+        if m and m.start() > 0:
+            text = text[: m.start()]
+        if text == before:
+            break
+    return text or None
