@@ -7,13 +7,20 @@ appear in a repr, a log line or a validation error.
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_FIELDS = {"TELEGRAM_BOT_TOKEN", "XMPP_PASSWORD", "SIP_PASSWORD", "WAVES_SEED"}
+SECRET_FIELDS = {
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "XMPP_PASSWORD",
+    "SIP_PASSWORD",
+    "WAVES_SEED",
+}
 
 
 class Settings(BaseSettings):
@@ -29,6 +36,9 @@ class Settings(BaseSettings):
     TELEGRAM_BOT_TOKEN: SecretStr | None = None
     TELEGRAM_API_URL: str = "https://api.telegram.org"
     TELEGRAM_WEBHOOK_URL: str | None = None
+    # Webhook mode: the local address the webhook server listens on (behind the proxy).
+    TELEGRAM_WEBHOOK_LISTEN: str = "127.0.0.1:8443"
+    TELEGRAM_WEBHOOK_SECRET: SecretStr | None = None
 
     XMPP_JID: str | None = None
     XMPP_PASSWORD: SecretStr | None = None
@@ -104,6 +114,22 @@ class Settings(BaseSettings):
             raise ValueError("must be a port range such as 40000-40999")
         return value
 
+    @field_validator("TELEGRAM_WEBHOOK_LISTEN")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not (host and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError("must be host:port, for example 127.0.0.1:8443")
+        return value
+
+    @field_validator("TELEGRAM_WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else None
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("must be 1-256 characters A-Z, a-z, 0-9, _ and -")
+        return value
+
     @field_validator("WAVES_CHAIN_ID")
     @classmethod
     def _chain_id(cls, value: str) -> str:
@@ -127,6 +153,12 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.TELEGRAM_BOT_TOKEN is not None
+
+    @property
+    def telegram_webhook_address(self) -> tuple[str, int]:
+        """TELEGRAM_WEBHOOK_LISTEN as (host, port)."""
+        host, _, port = self.TELEGRAM_WEBHOOK_LISTEN.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def xmpp_enabled(self) -> bool:

@@ -1,0 +1,76 @@
+"""Deposits seen on chain and the watcher's scan position."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.clock import utcnow
+from storage.db import transaction
+from storage.models import Deposit, WalletCursor
+
+CREDITED = "credited"
+PENDING = "pending"
+UNATTRIBUTED = "unattributed"
+ASSIGNED = "assigned"
+
+
+class DepositStore:
+    """One row per incoming chain transaction id, whatever its asset or memo."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    def get(self, tx_id: str) -> Deposit | None:
+        """The deposit of a transaction id."""
+        with transaction(self.engine) as session:
+            return session.scalars(select(Deposit).where(Deposit.tx_id == tx_id)).first()
+
+    def record(self, deposit: Deposit) -> Deposit:
+        """Store a deposit unless its tx id is known; return the stored row either way."""
+        values = deposit.model_dump(exclude={"id"})
+        values["created_at"] = values.get("created_at") or utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(Deposit.__table__)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["tx_id"])
+            )
+        return self.get(deposit.tx_id)
+
+    def set_state(self, tx_id: str, state: str, account_id: int | None = None) -> Deposit:
+        """Move a deposit to `state` (credited or assigned also set the account and time)."""
+        with transaction(self.engine) as session:
+            deposit = session.scalars(
+                select(Deposit).where(Deposit.tx_id == tx_id).with_for_update()
+            ).one()
+            deposit.state = state
+            if account_id is not None:
+                deposit.account_id = account_id
+            if state in (CREDITED, ASSIGNED):
+                deposit.credited_at = deposit.credited_at or utcnow()
+            session.add(deposit)
+            return deposit
+
+    def list(self, state: str | None = None, limit: int = 100) -> list[Deposit]:
+        """The newest deposits, optionally in one state."""
+        query = select(Deposit).order_by(Deposit.id.desc()).limit(limit)
+        if state:
+            query = query.where(Deposit.state == state)
+        with transaction(self.engine) as session:
+            return list(session.scalars(query))
+
+    def cursor(self, name: str) -> str | None:
+        """A stored scan position."""
+        with transaction(self.engine) as session:
+            row = session.get(WalletCursor, name)
+            return row.value if row else None
+
+    def set_cursor(self, name: str, value: str) -> None:
+        """Store a scan position."""
+        with transaction(self.engine) as session:
+            row = session.get(WalletCursor, name) or WalletCursor(name=name)
+            row.value, row.updated_at = value, utcnow()
+            session.add(row)

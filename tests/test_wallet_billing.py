@@ -1,0 +1,246 @@
+"""Tariffs, quotes, holds and settlement of calls on the real ledger (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from storage.calls import CallStore
+from storage.fraud import FraudStore
+from storage.ledger_store import LedgerStore, account_book
+from tests.wallet_helpers import (
+    available,
+    finish_call,
+    fund,
+    new_account,
+    new_call,
+    wallet_settings,
+)
+from wallet.billing import Billing, hold_key
+from wallet.books import DEPOSITS, REVENUE
+from wallet.fraud import CallRefused
+from wallet.rates import Rates
+from wallet.tariffs import TariffError, Tariffs
+from wallet.units import to_units
+
+PARIS = "+33142685300"  # 0.03 ETT/min
+LONDON = "+442079460958"  # 0.03
+FR_MOBILE = "+33612345678"  # 0.08
+MOSCOW_MOBILE = "+79161234567"  # 0.15
+NEW_YORK = "+12125550100"  # 0.02
+ETT = 10**8
+
+
+def billing(engine, **overrides) -> Billing:
+    return Billing.from_settings(engine, wallet_settings(**overrides))
+
+
+# --- tariffs and rates (no database) ---------------------------------------------------
+
+
+def test_longest_prefix_wins_and_extensions_are_free():
+    tariffs = Tariffs.load()
+    assert tariffs.price_per_minute(PARIS) == to_units("0.03", "ETT")
+    assert tariffs.price_per_minute(FR_MOBILE) == to_units("0.08", "ETT")
+    assert tariffs.price_per_minute("+1 876 555 0100") == to_units("0.45", "ETT")  # Jamaica
+    assert tariffs.price_per_minute(NEW_YORK) == to_units("0.02", "ETT")
+    assert tariffs.price_per_minute("1001") == 0
+    assert tariffs.price_per_minute("+999123456789") is None
+    assert tariffs.price_per_minute("hello") is None
+
+
+def test_leg_cost_rounds_up_per_second_after_the_first_minute():
+    tariffs = Tariffs.load()
+    per_minute = to_units("0.03", "ETT")
+    assert tariffs.leg_cost(PARIS, 0) == 0
+    assert tariffs.leg_cost(PARIS, 1) == per_minute
+    assert tariffs.leg_cost(PARIS, 60) == per_minute
+    assert tariffs.leg_cost(PARIS, 60.2) == per_minute * 61 // 60
+    assert tariffs.leg_cost(PARIS, 125) == per_minute * 125 // 60
+    coarse = Tariffs.load(min_seconds=30, increment=6)
+    assert coarse.billable_seconds(7) == 30
+    assert coarse.billable_seconds(31) == 36
+    assert coarse.leg_cost(MOSCOW_MOBILE, 31) == to_units("0.15", "ETT") * 36 // 60
+
+
+def test_bad_tariff_file_names_the_row(tmp_path: Path):
+    path = tmp_path / "t.csv"
+    path.write_text("prefix,ett_per_minute,destination\n33,0.03,France\n44,abc,UK\n")
+    with pytest.raises(TariffError, match="row 2"):
+        Tariffs.load(path)
+    path.write_text("prefix,ett_per_minute,destination\n33,0.1,France\n")
+    assert Tariffs.load(path).price_per_minute(PARIS) == to_units("0.1", "ETT")
+
+
+def test_waves_pays_at_rate_plus_surcharge():
+    rates = Rates("100", "25")  # 1 WAVES = 100 ETT, paying in WAVES costs 25 % more
+    assert rates.waves_for(100 * ETT) == int(1.25 * ETT)
+    assert rates.waves_for(1) == 1  # rounded up
+    assert rates.ett_value(int(1.25 * ETT)) == 100 * ETT
+    assert rates.ett_value(rates.waves_for(12345)) >= 12345
+
+
+# --- quote, authorize, settle -----------------------------------------------------------
+
+
+def test_quote_prices_both_legs_and_limits_duration(engine):
+    account = new_account(engine)
+    fund(engine, account, "1")
+    quote = billing(engine).quote(account, PARIS, MOSCOW_MOBILE)
+    assert (quote.a_price_per_minute, quote.b_price_per_minute) == (3_000_000, 15_000_000)
+    assert quote.asset == "ETT"
+    # 1 ETT pays 1e8 * 60 / 18e6 = 333.3 s of both legs
+    assert quote.max_seconds == 333
+    assert quote.hold <= ETT
+    assert quote.first_minute == 18_000_000
+
+
+@pytest.mark.parametrize(
+    ("a_number", "b_number", "a_seconds", "b_seconds", "expected"),
+    [
+        (PARIS, LONDON, 95.5, 30, 3_000_000 * 96 // 60 + 3_000_000),
+        (PARIS, MOSCOW_MOBILE, 200, 190, 3_000_000 * 200 // 60 + 15_000_000 * 190 // 60),
+        (FR_MOBILE, NEW_YORK, 12, None, 8_000_000),  # b never answered: free
+        (FR_MOBILE, "1001", 400, 399, -(-8_000_000 * 400 // 60)),  # rounded up; extension free
+        (PARIS, LONDON, None, None, 0),
+    ],
+)
+def test_settle_charges_each_leg_at_its_rate(
+    engine, a_number, b_number, a_seconds, b_seconds, expected
+):
+    account = new_account(engine)
+    fund(engine, account, "20")
+    wallet = billing(engine)
+    call_id = new_call(engine, account, a_number, b_number)
+    auth = wallet.authorize(account, call_id, a_number, b_number)
+    assert auth.asset == "ETT" and auth.max_seconds > 0
+    assert available(engine, account) == 20 * ETT - auth.quote.hold
+    finish_call(engine, call_id, a_seconds, b_seconds)
+    assert wallet.settle(call_id) == expected
+    ledger = LedgerStore(engine)
+    assert ledger.balance(account_book(account), "ETT").amount == 20 * ETT - expected
+    assert ledger.balance(account_book(account), "ETT").held == 0
+    assert ledger.balance(REVENUE, "ETT").amount == expected
+    record = CallStore(engine).get(call_id)
+    assert (record.cost, record.cost_asset) == (expected, "ETT") and record.settled_at
+    assert ledger.hold(hold_key(call_id))["state"] == ("settled" if expected else "released")
+
+
+def test_settlement_is_exactly_once_across_restarts(engine):
+    account = new_account(engine)
+    fund(engine, account, "5")
+    call_id = new_call(engine, account, PARIS, LONDON)
+    billing(engine).authorize(account, call_id, PARIS, LONDON)
+    finish_call(engine, call_id, 120, 100)
+    cost = 3_000_000 * 2 + 5_000_000
+    # the process died after the ledger settled the hold but before the record was marked
+    LedgerStore(engine).settle_hold(
+        key=hold_key(call_id), charge=cost, credit=REVENUE, kind="call", reason="crash test"
+    )
+    assert CallStore(engine).get(call_id).settled_at is None
+    restarted = billing(engine)
+    assert restarted.settle_pending() == 1
+    assert restarted.settle(call_id) == cost
+    assert billing(engine).settle_pending() == 0
+    assert available(engine, account) == 5 * ETT - cost
+    assert LedgerStore(engine).entries_sum(account_book(account), "ETT") == 5 * ETT - cost
+
+
+def test_settle_pending_settles_calls_closed_after_a_crash(engine):
+    account = new_account(engine)
+    fund(engine, account, "5")
+    call_id = new_call(engine, account, PARIS, LONDON)
+    billing(engine).authorize(account, call_id, PARIS, LONDON)
+    finish_call(engine, call_id, 61, 61)
+    assert billing(engine).settle_pending() == 1
+    assert CallStore(engine).get(call_id).cost == 2 * (3_000_000 * 61 // 60)
+    with pytest.raises(ValueError, match="has not ended"):
+        other = new_call(engine, account, PARIS, LONDON)
+        billing(engine).authorize(account, other, PARIS, LONDON)
+        billing(engine).settle(other)
+
+
+def test_waves_balance_pays_with_surcharge(engine):
+    account = new_account(engine)
+    fund(engine, account, "2", "WAVES")  # worth 160 ETT after the 25 % surcharge
+    wallet = billing(engine)
+    call_id = new_call(engine, account, PARIS, LONDON)
+    auth = wallet.authorize(account, call_id, PARIS, LONDON)
+    assert auth.asset == "WAVES"
+    finish_call(engine, call_id, 120, 120)
+    charged = wallet.settle(call_id)
+    ett_price = 2 * 6_000_000
+    assert charged == ett_price * 125 // 100 // 100  # 100 ETT per WAVES, +25 %
+    assert CallStore(engine).get(call_id).cost_asset == "WAVES"
+    assert available(engine, account, "WAVES") == 2 * ETT - charged
+
+
+def test_ett_is_preferred_when_it_covers_the_first_minute(engine):
+    account = new_account(engine)
+    fund(engine, account, "0.06")
+    fund(engine, account, "1", "WAVES")
+    quote = billing(engine).quote(account, PARIS, LONDON)
+    assert quote.asset == "ETT" and quote.max_seconds == 60
+
+
+def test_low_balance_is_refused_and_recorded(engine):
+    account = new_account(engine)
+    fund(engine, account, "0.05")  # first minute of Paris + London costs 0.06
+    call_id = new_call(engine, account, PARIS, LONDON)
+    with pytest.raises(CallRefused) as refused:
+        billing(engine).authorize(account, call_id, PARIS, LONDON)
+    assert refused.value.rule == "insufficient_funds"
+    assert [r.rule for r in FraudStore(engine).refusals(account)] == ["insufficient_funds"]
+    assert LedgerStore(engine).hold(hold_key(call_id)) is None
+
+
+def test_no_route_is_refused(engine, tmp_path: Path):
+    tariff = tmp_path / "france-only.csv"
+    tariff.write_text("prefix,ett_per_minute,destination\n33,0.03,France\n")
+    account = new_account(engine)
+    fund(engine, account, "5")
+    wallet = billing(engine, WALLET_TARIFFS_FILE=str(tariff))
+    with pytest.raises(CallRefused) as refused:
+        wallet.authorize(account, "c1", PARIS, LONDON)
+    assert (refused.value.rule, refused.value.number) == ("no_route", LONDON)
+    assert [r.rule for r in FraudStore(engine).refusals(account)] == ["no_route"]
+    assert wallet.authorize(account, "c2", PARIS, PARIS).asset == "ETT"
+
+
+def test_authorize_twice_keeps_one_hold(engine):
+    account = new_account(engine)
+    fund(engine, account, "1")
+    wallet = billing(engine)
+    first = wallet.authorize(account, "call-x", PARIS, LONDON)
+    again = wallet.authorize(account, "call-x", PARIS, LONDON)
+    assert first.max_seconds == again.max_seconds
+    assert available(engine, account) == ETT - first.quote.hold
+
+
+def test_holds_under_concurrency_never_overspend(engine):
+    account = new_account(engine)
+    fund(engine, account, "0.30")  # five first minutes of Paris + London (0.06 each)
+    results: list[object] = []
+
+    def dial(index: int) -> None:
+        wallet = billing(engine)  # one instance per thread: only the database serialises
+        try:
+            results.append(wallet.authorize(account, f"conc-{index}", PARIS, LONDON))
+        except CallRefused as refusal:
+            results.append(refusal)
+
+    threads = [threading.Thread(target=dial, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    granted = [r for r in results if not isinstance(r, CallRefused)]
+    assert len(results) == 8 and granted
+    ledger = LedgerStore(engine)
+    view = ledger.balance(account_book(account), "ETT")
+    assert view.held == sum(a.quote.hold for a in granted) <= 30_000_000
+    assert view.available >= 0
+    assert all(r.rule == "insufficient_funds" for r in results if isinstance(r, CallRefused))
+    assert ledger.balance(DEPOSITS, "ETT").amount == -30_000_000
