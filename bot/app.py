@@ -6,9 +6,14 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Awaitable, Callable
 
-from bot.console import run_console
-from bot.core import Assistant, Services
+import nlu
+from bot.console import NETWORK as CONSOLE_NETWORK
+from bot.console import render, run_console
+from bot.core import Assistant, Reply, Services
+from bot.scheduler import Scheduler
 from settings import Settings
 from storage import open_database
 
@@ -22,34 +27,91 @@ def build_services(settings: Settings) -> Services:
     return Services(engine=engine, settings=settings)
 
 
-async def serve(settings: Settings, *, console: bool | None = None) -> int:
+async def serve(
+    settings: Settings,
+    *,
+    console: bool | None = None,
+    stop: asyncio.Event | None = None,
+    on_started: Callable[[Assistant, list], None] | None = None,
+) -> int:
     """Run until SIGINT/SIGTERM, or until the console's input ends when it is the only adapter.
 
     `console=None` runs the console when no chat network is configured or stdin is a terminal.
+    `stop` ends the service when set (signals are handled only in the main thread);
+    `on_started(assistant, adapters)` is called once the adapters are created.
     """
     services = build_services(settings)
     assistant = Assistant(services)
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+    # Reminders are claimed in the database and pushed through the outbox to every chat.
+    services.scheduler = Scheduler(services, services.outbox.notify)
+    await asyncio.to_thread(nlu.warm_up)  # loads dateparser now, not on the first message
 
     networks = settings.telegram_enabled or settings.xmpp_enabled
     if console is None:
         console = not networks or sys.stdin.isatty()
     tasks: list[asyncio.Task] = []
+    adapters = _chat_adapters(assistant, settings)
+    for adapter in adapters:
+        tasks.append(asyncio.create_task(adapter.run(stop), name=adapter.network))
     if console:
-        tasks.append(asyncio.create_task(_console(assistant, settings, stop, networks)))
+        services.outbox.register(CONSOLE_NETWORK, _console_send(settings.CONSOLE_USER))
+        tasks.append(
+            asyncio.create_task(_console(assistant, settings, stop, networks), name="console")
+        )
     if not tasks:
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
-    log.info("EncryptoTel running (%s)", ", ".join(t.get_coro().__name__ for t in tasks))
-    await stop.wait()
-    for task in tasks:
+    tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
+    if on_started is not None:
+        on_started(assistant, adapters)
+    log.info("EncryptoTel running (%s)", ", ".join(t.get_name() for t in tasks))
+    failed = await _until_stopped(stop, tasks)
+    # Adapters finish what is in progress on `stop`; whatever is left after the grace ends.
+    _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+    for task in pending:
         task.cancel()
-    await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+    if pending:
+        await asyncio.wait(pending, timeout=0.5)
     services.engine.dispose()
-    return 0
+    return 1 if failed else 0
+
+
+async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task]) -> bool:
+    """Wait for `stop`; an adapter that fails stops the whole service. True if one failed."""
+    stopping = asyncio.create_task(stop.wait())
+    running = set(tasks)
+    failed = False
+    while running and not stop.is_set():
+        done, running = await asyncio.wait(
+            {stopping, *running}, return_when=asyncio.FIRST_COMPLETED
+        )
+        running.discard(stopping)
+        for task in done - {stopping}:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s stopped: %r", task.get_name(), task.exception())
+                failed = True
+                stop.set()
+    stopping.cancel()
+    return failed
+
+
+def _chat_adapters(assistant: Assistant, settings: Settings) -> list:
+    """The configured chat network adapters (each has `network` and `run(stop)`)."""
+    adapters: list = []
+    if settings.telegram_enabled:
+        from bot.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(assistant, settings))
+    if settings.xmpp_enabled:
+        from bot.xmpp import XMPPAdapter
+
+        adapters.append(XMPPAdapter(assistant, settings))
+    return adapters
 
 
 async def _console(
@@ -58,3 +120,15 @@ async def _console(
     await run_console(assistant, settings.CONSOLE_USER, stop)
     if not others:
         stop.set()  # end of input and nothing else to serve: exit
+
+
+def _console_send(user: str) -> Callable[[str, Reply], Awaitable[None]]:
+    """The outbox's way to the console: messages for the console user are printed."""
+
+    async def send(external_id: str, reply: Reply) -> None:
+        if external_id != user:
+            raise LookupError("not the console user")  # the outbox counts it as not delivered
+        sys.stdout.write(render(reply) + "\n")
+        sys.stdout.flush()
+
+    return send

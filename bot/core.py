@@ -16,8 +16,10 @@ import phonenumbers
 from sqlalchemy import Engine
 
 import nlu
-from bot import skills
+from bot import commands, skills
+from bot.choices import ChoiceMemory
 from bot.i18n import LANGUAGES, t
+from bot.outbox import Outbox
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
@@ -43,6 +45,8 @@ class Button:
 
     label: str
     data: str
+    # What a user of a text-only network types instead of pressing (None: its number).
+    word: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     key: str | None = None
+    # The language of `text`, so adapters can phrase button hints alike (None: default).
+    lang: str | None = None
 
 
 @dataclass
@@ -66,11 +72,13 @@ class Services:
     dialer: object | None = None
     scheduler: object | None = None
     wallet: object | None = None
+    outbox: Outbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.accounts = AccountStore(self.engine)
         self.calls = CallStore(self.engine)
         self.ledger = LedgerStore(self.engine)
+        self.outbox = Outbox(self.accounts)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ class Context:
     services: Services
     sender: Sender
     text: str
+    # When the message was sent: reminders in the past are refused against it.
+    now: datetime = field(default_factory=utcnow)
 
     def say(self, key: str, **values: object) -> Reply:
         """A reply from the catalogue in the request's language."""
@@ -101,6 +111,7 @@ class Assistant:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.choices = ChoiceMemory()
 
     async def handle(
         self, sender: Sender, text: str, *, now: datetime | None = None
@@ -112,8 +123,17 @@ class Assistant:
         """`handle` for callers without an event loop (the console, tests)."""
         lang = sender.language if sender.language in LANGUAGES else None
         try:
+            chosen = self.choices.take(sender, text)
+            if chosen is not None:
+                return self.press_sync(sender, chosen)
             account = self._account(sender)
             lang = lang or account.language
+            command = commands.match(text)
+            if command is not None:
+                # Like the parser's: the language of the words written wins.
+                lang = command.lang or lang
+                context = Context(account, lang, self.services, sender, text)
+                return self._remember(sender, commands.run(context, command))
             parsed = nlu.parse(
                 text,
                 now=now or utcnow(),
@@ -124,11 +144,32 @@ class Assistant:
                 lang = parsed["lang"]
                 if lang != account.language:
                     account = self.services.accounts.update(account.id, language=lang)
-            context = Context(account, lang, self.services, sender, text)
-            return skills.dispatch(context, parsed)
+            context = Context(account, lang, self.services, sender, text, now or utcnow())
+            return self._remember(sender, skills.dispatch(context, parsed))
         except Exception:
             log.exception("failed to handle a message from %s", sender.network)
             return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
+
+    async def press(self, sender: Sender, data: str) -> list[Reply]:
+        """Answer a button press (`Button.data`). Never raises: a failure becomes an apology."""
+        return await asyncio.to_thread(self.press_sync, sender, data)
+
+    def press_sync(self, sender: Sender, data: str) -> list[Reply]:
+        """`press` for callers without an event loop."""
+        lang = sender.language if sender.language in LANGUAGES else None
+        try:
+            account = self._account(sender)
+            lang = lang or account.language
+            context = Context(account, lang, self.services, sender, data)
+            return self._remember(sender, commands.press(context, data))
+        except Exception:
+            log.exception("failed to handle a button press from %s", sender.network)
+            return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
+
+    def _remember(self, sender: Sender, replies: list[Reply]) -> list[Reply]:
+        # The last choices offered can also be answered in words ("yes", "2").
+        self.choices.offer(sender, replies)
+        return replies
 
     def _account(self, sender: Sender) -> Account:
         language = sender.language if sender.language in LANGUAGES else None

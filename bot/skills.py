@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.i18n import day_names, t
+from bot import forwarding, reminders
+from bot.i18n import t
 from storage.calls import leg_seconds
 from storage.ledger_store import account_book
 from wallet.units import ASSETS, format_amount
@@ -107,46 +108,18 @@ def call(ctx: Context, cmd: dict) -> list[Reply]:
 
 
 def remind(ctx: Context, cmd: dict) -> list[Reply]:
-    """Say what was understood; firing it needs the scheduler."""
-    if not cmd.get("at"):
-        return [ctx.say("remind_need_time")]
-    understood = ctx.say(
-        "remind_understood",
-        at=_local_iso(cmd["at"]),
-        channel=t(ctx.lang, f"channel_{cmd.get('channel') or 'message'}"),
-        text=cmd.get("text") or "",
-    )
-    return [understood, ctx.say("scheduler_not_configured")]
+    """Store a reminder for the scheduler to fire."""
+    return reminders.schedule(ctx, cmd)
 
 
 def forward(ctx: Context, cmd: dict) -> list[Reply]:
-    """Say what was understood; forwarding needs the dialer."""
-    if not cmd.get("to"):
-        return [ctx.say("forward_need_number")]
-    callers = (
-        t(ctx.lang, "forward_from_caller", caller=cmd["caller"])
-        if cmd.get("caller")
-        else t(ctx.lang, "forward_all_callers")
-    )
-    days = (
-        t(ctx.lang, "forward_days", days=day_names(ctx.lang, cmd["days"]))
-        if cmd.get("days")
-        else ""
-    )
-    hours = (
-        t(ctx.lang, "forward_hours", start=cmd["start"], end=cmd["end"])
-        if cmd.get("start") and cmd.get("end")
-        else ""
-    )
-    understood = ctx.say(
-        "forward_understood", callers=callers, to=cmd["to"], days=days, hours=hours
-    )
-    return [understood, ctx.say("forward_not_configured")]
+    """Store a call-forwarding rule (applied to incoming calls by the dialer)."""
+    return forwarding.set_rule(ctx, cmd)
 
 
-def forward_off(ctx: Context, _cmd: dict) -> list[Reply]:
-    """Say what was understood; forwarding needs the dialer."""
-    return [ctx.say("forward_off_understood"), ctx.say("forward_not_configured")]
+def forward_off(ctx: Context, cmd: dict) -> list[Reply]:
+    """Remove the account's call-forwarding rules."""
+    return forwarding.turn_off(ctx, cmd)
 
 
 def deposit(ctx: Context, _cmd: dict) -> list[Reply]:

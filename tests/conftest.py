@@ -7,6 +7,8 @@ import pytest
 from storage import open_database
 from tests.dbs import BACKENDS, isolated_database
 
+pytest_plugins = ["tests.conftest_waves", "tests.conftest_chat"]
+
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path):
@@ -21,3 +23,6 @@ def engine(db_url: str):
     eng = open_database(db_url, migrate=False)
     yield eng
     eng.dispose()
+
+# SIP lab fixtures; appended so it keeps whatever plugins other lines declare
+pytest_plugins = [*globals().get("pytest_plugins", []), "tests.conftest_sip"]

@@ -1,0 +1,68 @@
+"""Reminders in the chat: storing what the user asked for, and the message that fires."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from storage.models import Account, Reminder
+from storage.reminders import CHANNELS, MAX_TEXT, ReminderStore
+
+if TYPE_CHECKING:
+    from bot.core import Context, Reply
+
+
+def schedule(ctx: Context, cmd: dict) -> list[Reply]:
+    """Store the reminder of a parsed `remind` command and confirm it."""
+    if not cmd.get("at"):
+        return [ctx.say("remind_need_time")]
+    channel = cmd.get("channel") if cmd.get("channel") in CHANNELS else "message"
+    text = (cmd.get("text") or "").strip()
+    scheduler = ctx.services.scheduler
+    if scheduler is None:
+        understood = ctx.say(
+            "remind_understood",
+            at=cmd["at"][:16].replace("T", " "),
+            channel=t(ctx.lang, f"channel_{channel}"),
+            text=text,
+        )
+        return [understood, ctx.say("scheduler_not_configured")]
+    fire_at = _aware(cmd["at"], ctx.account.timezone)
+    if fire_at is None:
+        return [ctx.say("remind_need_time")]
+    if fire_at <= ctx.now:
+        return [ctx.say("remind_in_past", at=ctx.local_time(fire_at))]
+    if len(text) > MAX_TEXT:
+        return [ctx.say("remind_too_long", limit=MAX_TEXT)]
+    ReminderStore(ctx.services.engine).add(ctx.account.id, fire_at, channel, text)
+    replies = [
+        ctx.say(
+            "remind_saved",
+            at=ctx.local_time(fire_at),
+            channel=t(ctx.lang, f"channel_{channel}"),
+            text=text or t(ctx.lang, "reminder_no_text"),
+        )
+    ]
+    if channel == "call" and not getattr(scheduler, "can_call", False):
+        replies.append(ctx.say("remind_call_as_message"))
+    return replies
+
+
+def fire_message(account: Account | None, reminder: Reminder, *, instead_of_call: bool) -> str:
+    """The chat message of a reminder whose time has come, in the account's language."""
+    lang = account.language if account else "en"
+    text = reminder.text or t(lang, "reminder_no_text")
+    return t(lang, "reminder_fire_call" if instead_of_call else "reminder_fire", text=text)
+
+
+def _aware(iso: str, timezone: str) -> datetime | None:
+    # The parser gives an offset; a bare local time is read in the user's zone.
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment

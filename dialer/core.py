@@ -1,0 +1,492 @@
+"""The dialer: rings two parties through the SIP server and bridges their audio.
+
+Each call runs as one coroutine that reacts to a queue of what happened to its
+legs (SIP answers, DTMF, hang-up requests) and emits a DialerEvent for every
+transition. It knows nothing of chats, money or storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dialer import types as t
+from dialer.rtp import MediaLeg, PortPool
+from dialer.sdp import SdpError, parse_audio
+from dialer.sip_rfcvoip import Outgoing, SipMessage, SipSignalling
+from dialer.types import (
+    AnnounceResult,
+    CallbackRequest,
+    CallSummary,
+    DialerError,
+    DialerEvent,
+    SipConfig,
+)
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[DialerEvent], Awaitable[None] | None]
+CANCEL_GRACE = 5.0  # seconds to wait for the 487 after a CANCEL
+SIP_CAUSES = {
+    404: t.NOT_FOUND,
+    484: t.NOT_FOUND,
+    604: t.NOT_FOUND,
+    486: t.BUSY,
+    600: t.BUSY,
+    603: t.DECLINED,
+    408: t.NO_ANSWER,
+    480: t.NO_ANSWER,
+}
+DIALING, RINGING, ANSWERED, ENDED = "dialing", "ringing", "answered", "ended"
+
+
+def cause_of(status: int) -> str:
+    """The dialer's cause for a final SIP answer of 300 or more."""
+    return SIP_CAUSES.get(status, t.FAILED)
+
+
+@dataclass
+class _Leg:
+    name: str  # "a" or "b"
+    number: str
+    call: _Call
+    media: MediaLeg | None = None
+    outgoing: Outgoing | None = None
+    state: str = "new"
+    seen: str = "new"  # the last state reported by an event
+    cause: str | None = None
+    cancel_cause: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.state in (DIALING, RINGING, ANSWERED)
+
+    def seconds(self) -> float:
+        if self.answered_at is None:
+            return 0.0
+        return max(0.0, (self.ended_at or time.monotonic()) - self.answered_at)
+
+
+@dataclass
+class _Call:
+    call_id: str
+    on_event: EventHandler | None
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    legs: dict[str, _Leg] = field(default_factory=dict)
+    cause: str | None = None
+    bridged_at: float | None = None
+    bridge_ended_at: float | None = None
+    max_deadline: float | None = None
+    max_seconds: int | None = None
+    digits: list[str] = field(default_factory=list)
+
+    def end_cause(self, cause: str) -> None:
+        self.cause = self.cause or cause
+
+
+class Dialer:
+    """Places callbacks and announcements through one SIP account."""
+
+    def __init__(self, config: SipConfig) -> None:
+        self.config = config
+        self.signalling = SipSignalling(config, self._on_sip)
+        self.ports = PortPool(config.local_ip, *config.rtp_ports)
+        self._legs: dict[str, _Leg] = {}  # by SIP Call-ID
+        self._early: dict[str, list[SipMessage]] = {}
+        self._calls: dict[str, _Call] = {}
+        self._started = False
+
+    @property
+    def registered(self) -> bool:
+        """True while our registration with the SIP server is current."""
+        return self._started and self.signalling.registered
+
+    @property
+    def active_calls(self) -> list[str]:
+        """Ids of the calls in progress."""
+        return list(self._calls)
+
+    async def start(self) -> None:
+        """Register with the SIP server; DialerError for wrong credentials or no server."""
+        if self._started:
+            return
+        await self.signalling.start()
+        self._started = True
+        log.info("registered as %s at %s", self.config.user, self.config.host_port)
+
+    async def stop(self) -> None:
+        """Hang up every call in progress, unregister and close."""
+        for call in list(self._calls.values()):
+            call.queue.put_nowait(("hangup", None, t.SHUTDOWN))
+        for _ in range(100):
+            if not self._calls:
+                break
+            await asyncio.sleep(0.05)
+        if self._started:
+            self._started = False
+            await self.signalling.stop()
+
+    async def hangup(self, call_id: str) -> bool:
+        """End a call in progress (the user said "hang up"); False if there is none."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return False
+        call.queue.put_nowait(("hangup", None, t.HANGUP))
+        return True
+
+    # ---- callbacks -------------------------------------------------------------------
+
+    async def callback(
+        self, request: CallbackRequest, on_event: EventHandler | None = None
+    ) -> CallSummary:
+        """Ring FROM, then TO (or the other way round with to_first), bridge, and wait
+        until the call ends. Returns how it ended."""
+        request.validate()
+        self._require_started()
+        call = self._new_call(request.call_id, on_event, request.max_seconds)
+        call.legs["a"] = _Leg("a", request.from_number, call)
+        call.legs["b"] = _Leg("b", request.to_number, call)
+        ring = request.ring_timeout or self.config.ring_timeout
+        first, second = (
+            (call.legs["b"], call.legs["a"])
+            if request.to_first
+            else (
+                call.legs["a"],
+                call.legs["b"],
+            )
+        )
+        try:
+            if await self._ring(call, first, ring, anonymous=False, caller=None):
+                caller = request.from_number
+                if await self._ring(call, second, ring, anonymous=request.anonymous, caller=caller):
+                    await self._bridge(call, first, second)
+            await self._end_all(call, call.cause or t.FAILED)
+            return await self._finish(call)
+        finally:
+            self._release(call)
+
+    async def announce(
+        self,
+        number: str,
+        wav_path: str | Path,
+        *,
+        collect_digits: int = 0,
+        timeout: float = 60,
+        call_id: str,
+        on_event: EventHandler | None = None,
+    ) -> AnnounceResult:
+        """Ring `number`, play the WAV (8 kHz mono S16LE) when answered, collect up to
+        `collect_digits` DTMF digits within `timeout` seconds, then hang up."""
+        t.check_number(number)
+        pcm = _read_pcm(wav_path)
+        self._require_started()
+        call = self._new_call(call_id, on_event, None)
+        leg = call.legs["a"] = _Leg("a", number, call)
+        deadline = time.monotonic() + timeout
+        try:
+            ring = min(self.config.ring_timeout, max(1, int(timeout)))
+            if await self._ring(call, leg, ring, anonymous=False, caller=None):
+                assert leg.media is not None
+                player = leg.media.play(pcm)
+                if collect_digits <= 0:
+                    await self._pump(call, deadline, until=lambda: player.done())
+                    call.end_cause(t.COMPLETED if player.done() else t.MAX_DURATION)
+                else:
+                    await self._pump(
+                        call, deadline, until=lambda: len(call.digits) >= collect_digits
+                    )
+                    call.end_cause(
+                        t.COMPLETED if len(call.digits) >= collect_digits else t.NO_ANSWER
+                    )
+            await self._end_all(call, call.cause or t.FAILED)
+            await self._drain(call)
+            await self._emit(call, t.ENDED, cause=call.cause)
+            return AnnounceResult(
+                call_id=call_id,
+                answered=leg.answered_at is not None,
+                cause=call.cause or t.FAILED,
+                digits="".join(call.digits[: collect_digits or None]),
+                seconds=leg.seconds(),
+            )
+        finally:
+            self._release(call)
+
+    # ---- call steps ------------------------------------------------------------------
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise DialerError("the dialer is not started")
+
+    def _new_call(self, call_id: str, on_event: EventHandler | None, max_seconds: int | None):
+        if call_id in self._calls:
+            raise DialerError(f"call {call_id} is already in progress")
+        call = _Call(call_id, on_event, max_seconds=max_seconds)
+        self._calls[call_id] = call
+        return call
+
+    async def _ring(
+        self, call: _Call, leg: _Leg, ring_timeout: float, *, anonymous: bool, caller: str | None
+    ) -> bool:
+        """Dial one leg and wait until it answers (True) or fails, or the call ends (False)."""
+        try:
+            leg.media = MediaLeg(
+                asyncio.get_running_loop(),
+                self.ports.bind(),
+                on_digit=lambda digit, leg=leg: call.queue.put_nowait(("dtmf", leg, digit)),
+            )
+            leg.state = DIALING
+            from_header, headers = self._identity(caller, anonymous)
+            leg.outgoing = await self.signalling.invite(
+                self.config.dial_uri(leg.number),
+                leg.media.port,
+                from_header=from_header,
+                headers=headers,
+            )
+        except (OSError, TimeoutError, DialerError, RuntimeError) as error:
+            log.warning("call %s: could not dial leg %s: %s", call.call_id, leg.name, error)
+            leg.state, leg.cause = ENDED, t.FAILED
+            await self._emit(call, t.ENDED, leg=leg.name, cause=t.FAILED, detail=str(error)[:200])
+            call.end_cause(t.FAILED)
+            return False
+        self._legs[leg.outgoing.call_id] = leg
+        for message in self._early.pop(leg.outgoing.call_id, []):
+            self._on_sip(message)
+        ring_deadline = time.monotonic() + ring_timeout
+        await self._pump(call, ring_deadline, until=lambda: leg.seen in (ANSWERED, ENDED))
+        if leg.seen == ANSWERED and leg.state == ANSWERED and call.cause is None:
+            return True
+        if leg.live:
+            cause = call.cause or (t.MAX_DURATION if self._past(call.max_deadline) else t.NO_ANSWER)
+            await self._end_leg(call, leg, cause)
+        call.end_cause(leg.cause or t.FAILED)
+        return False
+
+    def _identity(self, caller: str | None, anonymous: bool) -> tuple[str | None, list[str]]:
+        """From and privacy headers for a leg: the requester's number as caller ID, or
+        withheld (RFC 3323/3325) with the identity asserted only to the server."""
+        if caller is None:
+            return None, []
+        asserted = f"<{self.config.dial_uri(caller)}>"
+        if anonymous:
+            return (
+                '"Anonymous" <sip:anonymous@anonymous.invalid>',
+                [f"P-Asserted-Identity: {asserted}", "Privacy: id"],
+            )
+        return asserted, [f"P-Asserted-Identity: {asserted}"]
+
+    async def _bridge(self, call: _Call, first: _Leg, second: _Leg) -> None:
+        assert first.media is not None and second.media is not None
+        first.media.bridge(second.media)
+        call.bridged_at = time.monotonic()
+        await self._emit(call, t.BRIDGED)
+        await self._pump(call, None, until=lambda: not (first.live and second.live))
+        call.bridge_ended_at = time.monotonic()
+        first.media.unbridge()
+
+    async def _pump(
+        self, call: _Call, deadline: float | None, *, until: Callable[[], bool]
+    ) -> None:
+        """Handle what happens to the call until `until()` holds, the deadline (or the
+        call's maximum duration) passes, or the call is asked to end."""
+        while not until():
+            limits = [d for d in (deadline, call.max_deadline) if d is not None]
+            wait = None if not limits else min(limits) - time.monotonic()
+            if wait is not None and wait <= 0:
+                if self._past(call.max_deadline):
+                    call.end_cause(t.MAX_DURATION)
+                return
+            try:
+                item = await asyncio.wait_for(call.queue.get(), wait)
+            except TimeoutError:
+                continue
+            if item[0] == "hangup":
+                call.end_cause(item[2])
+                return
+            await self._handle(call, *item)
+            if call.cause is not None:
+                return
+
+    async def _handle(self, call: _Call, kind: str, leg: _Leg, value: Any) -> None:
+        """Report one thing that happened to a leg."""
+        if kind == "dtmf":
+            call.digits.append(value)
+            await self._emit(call, t.DTMF, leg=leg.name, digit=value)
+        elif kind == "ringing":
+            leg.seen = RINGING
+            await self._emit(call, t.RINGING, leg=leg.name)
+        elif kind == "answered":
+            leg.seen = ANSWERED
+            if call.max_seconds and call.max_deadline is None:
+                call.max_deadline = time.monotonic() + call.max_seconds
+            await self._emit(call, t.ANSWERED, leg=leg.name)
+        elif kind == "ended" and leg.seen != ENDED:
+            leg.seen = ENDED
+            await self._emit(call, t.ENDED, leg=leg.name, cause=leg.cause, detail=value)
+            if leg.cause in (t.HANGUP_A, t.HANGUP_B):
+                call.end_cause(leg.cause)
+
+    async def _drain(self, call: _Call) -> None:
+        """Report what is still queued for the call."""
+        while not call.queue.empty():
+            item = call.queue.get_nowait()
+            if item[0] != "hangup":
+                await self._handle(call, *item)
+
+    async def _end_leg(self, call: _Call, leg: _Leg, cause: str) -> None:
+        """Hang up (BYE) or cancel one leg and report it ended."""
+        if not leg.live or leg.outgoing is None:
+            return
+        if leg.state == ANSWERED:
+            await self._drain(call)  # report the answer before the end
+            leg.state, leg.cause, leg.ended_at = ENDED, cause, time.monotonic()
+            try:
+                self.signalling.bye(leg.outgoing)
+            except (OSError, RuntimeError, KeyError) as error:
+                log.warning("call %s: BYE for leg %s failed: %s", call.call_id, leg.name, error)
+            leg.seen = ENDED
+            await self._emit(call, t.ENDED, leg=leg.name, cause=cause)
+            return
+        leg.cancel_cause = cause
+        try:
+            self.signalling.cancel(leg.outgoing)
+        except (OSError, RuntimeError, KeyError) as error:
+            log.warning("call %s: CANCEL for leg %s failed: %s", call.call_id, leg.name, error)
+        deadline = time.monotonic() + CANCEL_GRACE
+        while leg.seen != ENDED and leg.state != ANSWERED and time.monotonic() < deadline:
+            try:
+                item = await asyncio.wait_for(call.queue.get(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if item[0] != "hangup":
+                await self._handle(call, *item)
+        if leg.state == ANSWERED:  # the answer crossed our CANCEL
+            await self._end_leg(call, leg, cause)
+            return
+        if leg.seen != ENDED:
+            leg.state, leg.cause, leg.seen = ENDED, leg.cause or cause, ENDED
+            leg.ended_at = leg.ended_at or time.monotonic()
+            await self._emit(call, t.ENDED, leg=leg.name, cause=leg.cause)
+
+    async def _end_all(self, call: _Call, cause: str) -> None:
+        call.end_cause(cause)
+        for leg in call.legs.values():
+            await self._end_leg(call, leg, call.cause or cause)
+
+    async def _finish(self, call: _Call) -> CallSummary:
+        a, b = call.legs["a"], call.legs["b"]
+        bridged_seconds = 0.0
+        if call.bridged_at is not None:
+            bridged_seconds = (call.bridge_ended_at or time.monotonic()) - call.bridged_at
+        summary = CallSummary(
+            call_id=call.call_id,
+            cause=call.cause or t.FAILED,
+            a_seconds=a.seconds(),
+            b_seconds=b.seconds(),
+            bridged=call.bridged_at is not None,
+            bridged_seconds=bridged_seconds,
+        )
+        await self._drain(call)
+        await self._emit(call, t.ENDED, cause=summary.cause)
+        return summary
+
+    def _release(self, call: _Call) -> None:
+        for leg in call.legs.values():
+            if leg.media is not None:
+                leg.media.close()
+            if leg.outgoing is not None:
+                self._legs.pop(leg.outgoing.call_id, None)
+                self.signalling.forget(leg.outgoing)
+        self._calls.pop(call.call_id, None)
+
+    @staticmethod
+    def _past(deadline: float | None) -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    async def _emit(self, call: _Call, event: str, **fields: Any) -> None:
+        if call.on_event is None:
+            return
+        item = DialerEvent(call_id=call.call_id, event=event, **fields)
+        try:
+            result = call.on_event(item)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # a broken handler must not leave a call up
+            log.exception("event handler failed for call %s (%s)", call.call_id, event)
+
+    # ---- SIP messages (on the event loop) --------------------------------------------
+
+    def _on_sip(self, message: SipMessage) -> None:
+        leg = self._legs.get(message.call_id)
+        if leg is None:
+            if message.is_response and message.method == "INVITE":
+                early = self._early.setdefault(message.call_id, [])
+                if len(early) < 20 and len(self._early) < 1000:
+                    early.append(message)
+            return
+        if message.is_response and message.method == "INVITE":
+            self._on_invite_response(leg, message)
+        elif not message.is_response and message.method == "BYE":
+            if leg.state == ANSWERED:
+                leg.state, leg.ended_at = ENDED, time.monotonic()
+                leg.cause = t.HANGUP_A if leg.name == "a" else t.HANGUP_B
+                leg.call.queue.put_nowait(("ended", leg, None))
+
+    def _on_invite_response(self, leg: _Leg, message: SipMessage) -> None:
+        status, queue = message.status, leg.call.queue
+        assert leg.outgoing is not None
+        if status < 200:
+            if status in (180, 183) and leg.state == DIALING:
+                leg.state = RINGING
+                queue.put_nowait(("ringing", leg, None))
+            return
+        try:
+            self.signalling.ack(leg.outgoing, message)
+        except (OSError, RuntimeError, KeyError) as error:
+            log.warning("ACK failed for %s: %s", message.call_id, error)
+        if status >= 300:
+            if leg.state in (DIALING, RINGING):
+                leg.state, leg.ended_at = ENDED, time.monotonic()
+                leg.cause = leg.cancel_cause or cause_of(status)
+                queue.put_nowait(("ended", leg, f"SIP {status}"))
+            return
+        if leg.state not in (DIALING, RINGING):
+            if leg.state == ENDED and leg.answered_at is None:
+                # answered after we gave up on it: hang up at once
+                leg.answered_at = time.monotonic()
+                self.signalling.bye(leg.outgoing)
+            return
+        try:
+            offer = parse_audio(message.body)
+        except SdpError as error:
+            leg.state, leg.cause, leg.ended_at = ENDED, t.FAILED, time.monotonic()
+            self.signalling.bye(leg.outgoing)
+            queue.put_nowait(("ended", leg, str(error)))
+            return
+        assert leg.media is not None
+        leg.media.set_remote(offer)
+        leg.state, leg.answered_at = ANSWERED, time.monotonic()
+        queue.put_nowait(("answered", leg, None))
+
+
+def _read_pcm(path: str | Path) -> bytes:
+    """The samples of an 8 kHz mono 16-bit WAV file; DialerError for anything else."""
+    try:
+        with wave.open(str(path), "rb") as source:
+            shape = (source.getframerate(), source.getnchannels(), source.getsampwidth())
+            if shape != (8000, 1, 2):
+                raise DialerError(
+                    f"{path}: need 8000 Hz mono 16-bit WAV, got {shape[0]} Hz, "
+                    f"{shape[1]} channel(s), {shape[2] * 8}-bit"
+                )
+            return source.readframes(source.getnframes())
+    except (OSError, wave.Error, EOFError) as error:
+        raise DialerError(f"cannot read {path}: {error}") from None

@@ -1,0 +1,146 @@
+"""Call-forwarding rules: where an account's incoming calls go, by caller, weekday and hour.
+
+One active rule per (account, caller); a rule without a caller applies to everyone.
+Days and hours are read in the account's time zone; a window whose end is before its
+start runs past midnight, and the part after midnight belongs to the day it started
+(Friday 22:00–06:00 covers Saturday 03:00).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, update
+from sqlmodel import select
+
+from storage.db import transaction
+from storage.models import Account, ForwardingRule
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ForwardingStore:
+    """Set, list, remove and match forwarding rules."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def set_rule(
+        self,
+        account_id: int,
+        to: str,
+        days: list[str] | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        caller: str | None = None,
+    ) -> ForwardingRule:
+        """Store a rule, replacing the account's active rule for the same caller (or for all)."""
+        if not to:
+            raise ValueError("a forwarding rule needs a number to forward to")
+        bad_days = [d for d in days or () if d not in DAYS]
+        if bad_days:
+            raise ValueError(f"unknown weekday {bad_days[0]!r}")
+        for hhmm in (start, end):
+            if hhmm is not None and not _HHMM.match(hhmm):
+                raise ValueError(f"bad time of day {hhmm!r}, expected HH:MM")
+        ordered = [d for d in DAYS if d in set(days or ())]
+        rule = ForwardingRule(
+            account_id=account_id,
+            to_number=to,
+            days=",".join(ordered) or None,
+            start=start,
+            end=end,
+            caller=caller or None,
+        )
+        with transaction(self.engine) as session:
+            session.execute(
+                update(ForwardingRule)
+                .where(
+                    ForwardingRule.account_id == account_id,
+                    ForwardingRule.active.is_(True),
+                    ForwardingRule.caller.is_(None)
+                    if rule.caller is None
+                    else ForwardingRule.caller == rule.caller,
+                )
+                .values(active=False)
+            )
+            session.add(rule)
+        return rule
+
+    def rules(self, account_id: int) -> list[ForwardingRule]:
+        """The account's active rules, caller-specific ones first."""
+        with transaction(self.engine) as session:
+            rules = session.exec(
+                select(ForwardingRule)
+                .where(ForwardingRule.account_id == account_id, ForwardingRule.active.is_(True))
+                .order_by(ForwardingRule.id)
+            ).all()
+        return sorted(rules, key=lambda r: r.caller is None)
+
+    def turn_off(self, account_id: int) -> int:
+        """Deactivate every active rule of the account; how many there were."""
+        with transaction(self.engine) as session:
+            return session.execute(
+                update(ForwardingRule)
+                .where(ForwardingRule.account_id == account_id, ForwardingRule.active.is_(True))
+                .values(active=False)
+            ).rowcount
+
+    def match(self, account_id: int, caller: str | None, moment: datetime) -> ForwardingRule | None:
+        """The rule that applies to a call from `caller` at `moment`, or None.
+
+        An aware `moment` is converted to the account's time zone; a naive one is taken
+        as the account's local time already. A rule for this caller beats a general one.
+        """
+        with transaction(self.engine) as session:
+            account = session.get(Account, account_id)
+        if account is None:
+            return None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(ZoneInfo(account.timezone))
+        caller_key = _number_key(caller)
+        candidates = [
+            r
+            for r in self.rules(account_id)
+            if r.caller is None or (caller_key and _number_key(r.caller) == caller_key)
+        ]
+        for rule in candidates:  # caller-specific rules come first
+            if applies(rule, moment):
+                return rule
+        return None
+
+
+def applies(rule: ForwardingRule, local: datetime) -> bool:
+    """Whether the rule's days and hours cover the local wall-clock moment."""
+    days = set(rule.days.split(",")) if rule.days else set(DAYS)
+    today = DAYS[local.weekday()]
+    yesterday = DAYS[(local - timedelta(days=1)).weekday()]
+    if not rule.start and not rule.end:
+        return today in days
+    start = _time(rule.start) if rule.start else time(0, 0)
+    now = local.time().replace(tzinfo=None)
+    if not rule.end:
+        return today in days and now >= start
+    end = _time(rule.end)
+    if start == end:
+        return today in days
+    if start < end:
+        return today in days and start <= now < end
+    # Past midnight: the evening part is today's, the early-morning part yesterday's.
+    return (now >= start and today in days) or (now < end and yesterday in days)
+
+
+def _time(hhmm: str) -> time:
+    hours, minutes = hhmm.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _number_key(number: str | None) -> str:
+    # Callers may arrive as "+33 6 12…" or "0033612…"; compare digits only.
+    if not number:
+        return ""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return digits[2:] if number.strip().startswith("00") else digits

@@ -1,0 +1,273 @@
+"""A real prosody XMPP server on 127.0.0.1 for tests: own config, TLS cert, accounts.
+
+The configuration is generated per run in a temporary directory (never the system's
+/etc/prosody), on a free port, with a self-signed certificate for the virtual host
+`pbx.test` so clients verify TLS against `cert_file`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DOMAIN = "pbx.test"
+START_TIMEOUT = 30
+
+CONFIG = """\
+-- Generated for one test run.
+run_as_root = true
+daemonize = false
+pidfile = "{run}/prosody.pid"
+data_path = "{run}/data"
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {port} }}
+c2s_require_encryption = true
+s2s_ports = {{ }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "ping", "posix" }}
+modules_disabled = {{ "s2s", "offline", "admin_shell", "admin_socket", "limits" }}
+authentication = "internal_hashed"
+storage = "internal"
+certificates = "{run}"
+allow_registration = false
+log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{run}/prosody.log" }} }}
+ssl = {{ key = "{run}/pbx.key", certificate = "{run}/pbx.crt" }}
+
+VirtualHost "{domain}"
+    ssl = {{ key = "{run}/pbx.key", certificate = "{run}/pbx.crt" }}
+"""
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require(program: str, package: str) -> str:
+    """The path of `program`, or fail the test saying which apt package provides it."""
+    path = shutil.which(program)
+    if path is None:
+        pytest.fail(f"{program} is not installed: apt-get install {package}", pytrace=False)
+    return path
+
+
+class ProsodyLab:
+    """One prosody process with its own directory, port, certificate and accounts."""
+
+    def __init__(self, run_dir: Path, domain: str = DOMAIN) -> None:
+        self.run_dir = run_dir
+        self.domain = domain
+        self.port = free_port()
+        self.config = run_dir / "prosody.cfg.lua"
+        self.cert_file = run_dir / "pbx.crt"
+        self.key_file = run_dir / "pbx.key"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Write the config and certificate (first time), start prosody, wait for its port."""
+        prosody = require("prosody", "prosody")
+        require("prosodyctl", "prosody")
+        if not self.config.exists():
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "data").mkdir(exist_ok=True)
+            self._make_certificate()
+            self.config.write_text(
+                CONFIG.format(run=self.run_dir, port=self.port, domain=self.domain)
+            )
+        log = open(self.run_dir / "prosody.out", "ab")
+        self.process = subprocess.Popen(
+            [prosody, "-F", "--config", str(self.config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prosody exited at start:\n{self.logs()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"prosody did not open port {self.port}:\n{self.logs()}")
+
+    def stop(self) -> None:
+        """Stop prosody (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop and start again on the same port (accounts are kept)."""
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+    def register(self, user: str | None = None, password: str | None = None) -> tuple[str, str]:
+        """Create an account; return (bare JID, password)."""
+        user = user or f"u{uuid.uuid4().hex[:12]}"
+        password = password or uuid.uuid4().hex
+        result = subprocess.run(
+            ["prosodyctl", "--config", str(self.config), "register", user, self.domain, password],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"prosodyctl register failed: {result.stdout}{result.stderr}")
+        return f"{user}@{self.domain}", password
+
+    def logs(self) -> str:
+        """prosody's own log and console output (for failure messages)."""
+        parts = []
+        for name in ("prosody.out", "prosody.log"):
+            path = self.run_dir / name
+            if path.exists():
+                parts.append(path.read_text(errors="replace")[-4000:])
+        return "\n".join(parts)
+
+    def _make_certificate(self) -> None:
+        openssl = require("openssl", "openssl")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3",
+                "-keyout", str(self.key_file), "-out", str(self.cert_file),
+                "-subj", f"/CN={self.domain}", "-addext", f"subjectAltName=DNS:{self.domain}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+
+
+class XMPPUser:
+    """A person's XMPP client (slixmpp) in its own thread, for tests and the benchmark."""
+
+    def __init__(self, lab: ProsodyLab, jid: str, password: str) -> None:
+        self.lab = lab
+        self.jid = jid
+        self.password = password
+        self.received: list[tuple[str, str]] = []  # (from bare JID, body)
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 30) -> XMPPUser:
+        """Log in over verified TLS; return once the session has started."""
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._main, args=(started,), daemon=True)
+        self._thread.start()
+        if not started.wait(timeout):
+            raise AssertionError(f"{self.jid} could not log in to prosody:\n{self.lab.logs()}")
+        return self
+
+    def _main(self, started: threading.Event) -> None:
+        from slixmpp import ClientXMPP
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        client = ClientXMPP(self.jid, self.password)
+        client.enable_direct_tls = False
+        client.use_aiodns = False
+        client.ca_certs = self.lab.cert_file
+
+        def on_session(_event: Any) -> None:
+            client.send_presence()
+            started.set()
+
+        def on_message(message: Any) -> None:
+            if message["type"] in ("chat", "normal") and message["body"]:
+                with self._cond:
+                    self.received.append((message["from"].bare, message["body"]))
+                    self._cond.notify_all()
+
+        client.add_event_handler("session_start", on_session)
+        client.add_event_handler("message", on_message)
+        self._client = client
+        client.connect("127.0.0.1", self.lab.port)
+        loop.run_forever()
+        close_loop(loop)
+
+    def send(self, to: str, body: str, lang: str | None = None) -> None:
+        """Send a chat message (with xml:lang when `lang` is given)."""
+
+        def send() -> None:
+            message = self._client.make_message(mto=to, mbody=body, mtype="chat")
+            if lang:
+                message["lang"] = lang
+            message.send()
+
+        self._loop.call_soon_threadsafe(send)
+
+    def wait_messages(self, count: int, timeout: float = 30) -> list[str]:
+        """Wait until `count` messages have arrived; return all bodies so far."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.received) >= count, timeout):
+                raise AssertionError(
+                    f"{self.jid} got {len(self.received)} of {count} messages: {self.received}"
+                )
+            return [body for _sender, body in self.received]
+
+    def ask(self, to: str, body: str, lang: str | None = None, timeout: float = 30) -> str:
+        """Send one message and return the next message that arrives."""
+        with self._cond:
+            seen = len(self.received)
+        self.send(to, body, lang)
+        return self.wait_messages(seen + 1, timeout)[seen]
+
+    def stop(self) -> None:
+        """Log out and end the thread."""
+        if self._loop is None:
+            return
+
+        async def leave() -> None:
+            self._client.disconnect(wait=1)
+            try:
+                await asyncio.wait_for(self._client.disconnected, 2)
+            except (TimeoutError, asyncio.CancelledError):
+                self._client.abort()
+            from bot.xmpp import stop_send_loop
+
+            await stop_send_loop(self._client)
+
+        try:
+            asyncio.run_coroutine_threadsafe(leave(), self._loop).result(5)
+        except Exception:
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop = None
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still pending on a stopped loop, then close it (as asyncio.run does)."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()

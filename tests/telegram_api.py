@@ -1,0 +1,535 @@
+"""A local emulator of the Telegram Bot API: a real aiohttp server on 127.0.0.1.
+
+It runs in its own thread and event loop, so tests (sync or async) and the service
+under test (in-process or a subprocess) talk to it over real HTTP. It implements the
+methods a bot calls (getMe, getUpdates with long polling and offsets, sendMessage,
+editMessageText, answerCallbackQuery, setMyCommands, webhooks, …), form, multipart and
+JSON bodies with JSON-string fields, and the `{"ok": false, ...}` error envelope.
+
+Test API: `send_text` / `press_button` inject updates, `messages` / `wait_messages`
+read what the bot sent to a chat, `fail_next` makes the next calls of a method fail
+with 429 (retry_after) or 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+TOKEN = "123456789:AAH-emulator-token-0123456789abcdefXYZ"
+BOT_ID = 123456789
+# Fields that bot libraries send as JSON text inside form bodies.
+JSON_FIELDS = {
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "entities",
+    "caption_entities",
+    "scope",
+    "link_preview_options",
+    "reply_parameters",
+    "media",
+}
+MAX_TEXT = 4096
+
+
+class APIError(Exception):
+    """An error answer: HTTP status `code` with the Bot API envelope."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    def response(self) -> web.Response:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return web.json_response(body, status=self.code)
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent to a chat, as it is now, with its earlier texts."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict | None = None
+    date: int = field(default_factory=lambda: int(time.time()))
+    edits: list[str] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """The inline keyboard as (label, callback_data) pairs, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class Call:
+    """One Bot API request the emulator received."""
+
+    method: str
+    params: dict
+    at: float  # time.monotonic()
+    status: int = 200
+
+
+class BotAPIEmulator:
+    """The emulated Bot API server for one bot token."""
+
+    def __init__(self, token: str = TOKEN, username: str = "EncryptoTelTestBot") -> None:
+        self.token = token
+        self.bot_user = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "EncryptoTel",
+            "username": username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self._cond = threading.Condition()
+        self._update_ids = itertools.count(1)
+        self._pending: list[dict] = []  # updates not yet confirmed
+        self._message_ids: dict[int, itertools.count] = {}
+        self._users: dict[int, dict] = {}
+        self._sent: dict[int, list[SentMessage]] = {}
+        self._failures: dict[str, deque[APIError]] = {}
+        self.calls: list[Call] = []
+        self.commands: dict[tuple[str, str], list[dict]] = {}
+        self.confirmed_offset = 0
+        self.webhook: dict | None = None
+        self.webhook_deliveries = 0
+        # Called as on_send(chat_id, message) for each sendMessage (the benchmark's clock).
+        self.on_send: Any = None
+        self._poll_generation = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._new_update: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task | None = None
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The Bot API root to configure as TELEGRAM_API_URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BotAPIEmulator:
+        """Serve on a free port of 127.0.0.1 in a background thread."""
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(started,), daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the Bot API emulator did not start")
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and its thread."""
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop = None
+
+    def _serve(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        self._new_update = asyncio.Event()
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        started.set()
+        loop.run_forever()
+        loop.close()
+
+    async def _shutdown(self) -> None:
+        if self._webhook_task:
+            self._webhook_task.cancel()
+        await self._runner.cleanup()
+
+    # -- test API --------------------------------------------------------------------------
+
+    def user(self, user_id: int, language_code: str | None = "en", first_name: str = "Ann") -> dict:
+        """The Telegram User object of a (test) person; registers their private chat."""
+        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            user["language_code"] = language_code
+        with self._cond:
+            self._users[user_id] = user
+            self._message_ids.setdefault(user_id, itertools.count(1))
+            self._sent.setdefault(user_id, [])
+        return user
+
+    def send_text(self, user_id: int, text: str, language_code: str | None = "en") -> int:
+        """A user writes `text` to the bot; returns the update_id."""
+        user = self.user(user_id, language_code)
+        with self._cond:
+            message = {
+                "message_id": next(self._message_ids[user_id]),
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
+                "from": user,
+                "text": text,
+            }
+            if text.startswith("/"):
+                length = len(text.split()[0])
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            return self._add_update({"message": message})
+
+    def press_button(
+        self, user_id: int, message: SentMessage, data: str, language_code: str | None = "en"
+    ) -> int:
+        """A user presses an inline button of a bot message; returns the update_id."""
+        user = self.user(user_id, language_code)
+        with self._cond:
+            query = {
+                "id": str(next(self._update_ids) * 1000 + 7),
+                "from": user,
+                "chat_instance": f"ci-{user_id}",
+                "message": self._message_object(message),
+                "data": data,
+            }
+            return self._add_update({"callback_query": query})
+
+    def messages(self, chat_id: int) -> list[SentMessage]:
+        """Copies of what the bot sent to a chat, oldest first (edits applied)."""
+        with self._cond:
+            return copy.deepcopy(self._sent.get(chat_id, []))
+
+    def wait_messages(self, chat_id: int, count: int, timeout: float = 30) -> list[SentMessage]:
+        """Wait until the bot has sent at least `count` messages to the chat."""
+        self.wait_for(
+            lambda: len(self._sent.get(chat_id, [])) >= count,
+            timeout,
+            f"{count} messages to chat {chat_id}",
+        )
+        return self.messages(chat_id)
+
+    def wait_for(self, condition: Any, timeout: float = 30, what: str = "a condition") -> None:
+        """Wait until `condition()` (evaluated under the emulator's lock) is true."""
+        with self._cond:
+            if not self._cond.wait_for(condition, timeout):
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+    def wait_calls(self, method: str, count: int = 1, timeout: float = 30) -> list[Call]:
+        """Wait until `method` was called at least `count` times; return those calls."""
+        self.wait_for(
+            lambda: len(self.calls_of(method)) >= count, timeout, f"{count} calls of {method}"
+        )
+        return self.calls_of(method)
+
+    def calls_of(self, method: str) -> list[Call]:
+        """The calls of one method so far."""
+        return [c for c in self.calls if c.method == method.lower()]
+
+    def fail_next(
+        self, method: str, count: int = 1, status: int = 429, retry_after: int | None = None
+    ) -> None:
+        """Make the next `count` calls of `method` fail with `status`."""
+        descriptions = {
+            429: f"Too Many Requests: retry after {retry_after}",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
+        }
+        error = APIError(status, descriptions.get(status, "Error"), retry_after)
+        with self._cond:
+            self._failures.setdefault(method.lower(), deque()).extend([error] * count)
+
+    @property
+    def pending_updates(self) -> list[dict]:
+        """Updates not confirmed by the bot yet."""
+        with self._cond:
+            return copy.deepcopy(self._pending)
+
+    # -- server ----------------------------------------------------------------------------
+
+    def _add_update(self, body: dict) -> int:
+        # Called with self._cond held.
+        update_id = next(self._update_ids)
+        self._pending.append({"update_id": update_id, **body})
+        self._cond.notify_all()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)
+        return update_id
+
+    def _message_object(self, sent: SentMessage) -> dict:
+        message = {
+            "message_id": sent.message_id,
+            "date": sent.date,
+            "chat": {"id": sent.chat_id, "type": "private"},
+            "from": self.bot_user,
+            "text": sent.text,
+        }
+        if sent.reply_markup:
+            message["reply_markup"] = sent.reply_markup
+        if sent.edits:
+            message["edit_date"] = int(time.time())
+        return message
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"].lower()
+        try:
+            params = await _read_params(request)
+        except (ValueError, json.JSONDecodeError) as error:
+            return APIError(400, f"Bad Request: can't parse request: {error}").response()
+        call = Call(method, params, time.monotonic())
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
+        try:
+            if request.match_info["token"] != self.token:
+                raise APIError(401, "Unauthorized")
+            with self._cond:
+                queue = self._failures.get(method)
+                if queue:
+                    raise queue.popleft()
+            handler = getattr(self, f"_m_{method}", None)
+            if handler is None:
+                raise APIError(404, "Not Found")
+            result = await handler(params)
+        except APIError as error:
+            call.status = error.code
+            return error.response()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _m_getme(self, _params: dict) -> dict:
+        return self.bot_user
+
+    async def _m_getupdates(self, params: dict) -> list[dict]:
+        if self.webhook:
+            raise APIError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        # A newer getUpdates terminates the one still waiting (as on the real server).
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._new_update.set()
+        await asyncio.sleep(0)
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        limit = max(1, min(100, int(params.get("limit") or 100)))
+        allowed = params.get("allowed_updates") or None
+        deadline = time.monotonic() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise APIError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
+            self._new_update.clear()
+            with self._cond:
+                if offset > 0:
+                    self._pending = [u for u in self._pending if u["update_id"] >= offset]
+                    self.confirmed_offset = max(self.confirmed_offset, offset)
+                batch = self._pending[-abs(offset) :] if offset < 0 else list(self._pending)
+                if allowed:
+                    batch = [u for u in batch if set(u) & set(allowed)]
+                batch = batch[:limit]
+                self._cond.notify_all()
+            remaining = deadline - time.monotonic()
+            if batch or remaining <= 0:
+                return batch
+            try:
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def _chat(self, params: dict) -> int:
+        try:
+            chat_id = int(params.get("chat_id"))
+        except (TypeError, ValueError):
+            raise APIError(400, "Bad Request: chat not found") from None
+        if chat_id not in self._users:
+            raise APIError(400, "Bad Request: chat not found")
+        return chat_id
+
+    async def _m_sendmessage(self, params: dict) -> dict:
+        text = params.get("text") or ""
+        with self._cond:
+            chat_id = self._chat(params)
+            if not text.strip():
+                raise APIError(400, "Bad Request: message text is empty")
+            if len(text) > MAX_TEXT:
+                raise APIError(400, "Bad Request: message is too long")
+            sent = SentMessage(
+                chat_id,
+                next(self._message_ids[chat_id]),
+                text,
+                _markup(params.get("reply_markup")),
+            )
+            self._sent[chat_id].append(sent)
+            self._cond.notify_all()
+            if self.on_send is not None:
+                self.on_send(chat_id, sent)
+            return self._message_object(sent)
+
+    async def _m_editmessagetext(self, params: dict) -> dict:
+        text = params.get("text") or ""
+        with self._cond:
+            chat_id = self._chat(params)
+            message_id = int(params.get("message_id") or 0)
+            found = [m for m in self._sent[chat_id] if m.message_id == message_id]
+            if not found:
+                raise APIError(400, "Bad Request: message to edit not found")
+            sent = found[0]
+            markup = _markup(params.get("reply_markup"))
+            if not text.strip():
+                raise APIError(400, "Bad Request: message text is empty")
+            if text == sent.text and markup == sent.reply_markup:
+                raise APIError(
+                    400,
+                    "Bad Request: message is not modified: specified new message content "
+                    "and reply markup are exactly the same as a current content and reply "
+                    "markup of the message",
+                )
+            sent.edits.append(sent.text)
+            sent.text, sent.reply_markup = text, markup
+            self._cond.notify_all()
+            return self._message_object(sent)
+
+    async def _m_answercallbackquery(self, params: dict) -> bool:
+        if not params.get("callback_query_id"):
+            raise APIError(400, "Bad Request: query is too old and response timeout expired")
+        return True
+
+    async def _m_setmycommands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not commands:
+            raise APIError(400, "Bad Request: commands must be non-empty")
+        scope = (params.get("scope") or {}).get("type", "default")
+        with self._cond:
+            self.commands[(scope, params.get("language_code") or "")] = commands
+        return True
+
+    async def _m_getmycommands(self, params: dict) -> list[dict]:
+        scope = (params.get("scope") or {}).get("type", "default")
+        return self.commands.get((scope, params.get("language_code") or ""), [])
+
+    async def _m_deletemycommands(self, params: dict) -> bool:
+        scope = (params.get("scope") or {}).get("type", "default")
+        with self._cond:
+            self.commands.pop((scope, params.get("language_code") or ""), None)
+        return True
+
+    async def _m_setwebhook(self, params: dict) -> bool:
+        url = params.get("url") or ""
+        if not url:
+            return await self._m_deletewebhook(params)
+        with self._cond:
+            self.webhook = {
+                "url": url,
+                "secret_token": params.get("secret_token"),
+                "allowed_updates": params.get("allowed_updates") or None,
+            }
+            if str(params.get("drop_pending_updates")).lower() == "true":
+                self._pending.clear()
+        self._poll_generation += 1  # ends a waiting getUpdates
+        self._new_update.set()
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_webhook())
+        return True
+
+    async def _m_deletewebhook(self, params: dict) -> bool:
+        with self._cond:
+            self.webhook = None
+            if str(params.get("drop_pending_updates")).lower() == "true":
+                self._pending.clear()
+        if self._webhook_task:
+            self._webhook_task.cancel()
+            self._webhook_task = None
+        return True
+
+    async def _m_getwebhookinfo(self, _params: dict) -> dict:
+        with self._cond:
+            return {
+                "url": (self.webhook or {}).get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._pending),
+            }
+
+    async def _m_logout(self, _params: dict) -> bool:
+        return True
+
+    async def _m_close(self, _params: dict) -> bool:
+        return True
+
+    async def _deliver_webhook(self) -> None:
+        """POST pending updates to the webhook, one at a time, retrying failures."""
+        async with aiohttp.ClientSession() as session:
+            while self.webhook:
+                self._new_update.clear()
+                with self._cond:
+                    update = self._pending[0] if self._pending else None
+                    hook = dict(self.webhook)
+                if update is None:
+                    await self._new_update.wait()
+                    continue
+                headers = {}
+                if hook["secret_token"]:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                try:
+                    async with session.post(
+                        hook["url"], json=update, headers=headers, timeout=aiohttp.ClientTimeout(10)
+                    ) as response:
+                        delivered = response.status < 300
+                except (aiohttp.ClientError, TimeoutError):
+                    delivered = False
+                if delivered:
+                    with self._cond:
+                        self._pending = [
+                            u for u in self._pending if u["update_id"] != update["update_id"]
+                        ]
+                        self.webhook_deliveries += 1
+                        self._cond.notify_all()
+                else:
+                    await asyncio.sleep(0.2)
+
+
+async def _read_params(request: web.Request) -> dict:
+    """Query string and body (form, multipart or JSON) as one dict, JSON fields decoded."""
+    params: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            form = await request.post()
+            for name, value in form.items():
+                params[name] = value if isinstance(value, str) else value.file.read()
+    for name in JSON_FIELDS & set(params):
+        if isinstance(params[name], str | bytes):
+            params[name] = json.loads(params[name])
+    return params
+
+
+def _markup(value: Any) -> dict | None:
+    return value if isinstance(value, dict) and value.get("inline_keyboard") else None
