@@ -32,6 +32,7 @@ from tests.telegram_api import BotAPIEmulator  # noqa: E402
 
 TEXTS = ("balance", "help", "/balance", "what a lovely day it is", "solde", "aide")
 WARM_UP = 30
+PROFILE = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
 
 
 class Run:
@@ -107,7 +108,7 @@ def bench_telegram(args: argparse.Namespace, env: dict) -> tuple[dict, dict]:
     results = {}
     for name, command in (
         ("aiogram echo bot", [sys.executable, __file__, "--echo-telegram"]),
-        ("EncryptoTel (Telegram)", [sys.executable, str(ROOT / "main.py"), "serve"]),
+        ("EncryptoTel (Telegram)", [sys.executable, *PROFILE, str(ROOT / "main.py"), "serve"]),
     ):
         api = BotAPIEmulator().start()
         bot_env = {**env, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.url}

@@ -317,13 +317,15 @@ class LedgerStore:
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(_transfer.c.id)
         )
+        # The row of one book in one asset, only while its available amount covers p_amount.
+        covering = (
+            _balance.c.book == b("p_book"),
+            _balance.c.asset == b("p_asset"),
+            _balance.c.amount - _balance.c.held >= b("p_amount"),
+        )
         self._spend = (
             update(_balance)
-            .where(
-                _balance.c.book == b("p_book"),
-                _balance.c.asset == b("p_asset"),
-                _balance.c.amount - _balance.c.held >= b("p_amount"),
-            )
+            .where(*covering)
             .values(amount=_balance.c.amount - b("p_amount"))
             .returning(_balance.c.amount)
         )
@@ -336,11 +338,7 @@ class LedgerStore:
         )
         self._reserve = (
             update(_balance)
-            .where(
-                _balance.c.book == b("p_book"),
-                _balance.c.asset == b("p_asset"),
-                _balance.c.amount - _balance.c.held >= b("p_amount"),
-            )
+            .where(*covering)
             .values(held=_balance.c.held + b("p_amount"))
             .returning(_balance.c.held)
         )

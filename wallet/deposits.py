@@ -132,11 +132,7 @@ class DepositWatcher:
         cls, engine: Engine, settings: Settings, on_credit: OnCredit | None = None
     ) -> DepositWatcher:
         """A watcher for WAVES_NODE_URL, WAVES_SEED's address and ETT_ASSET_ID."""
-        if not settings.WAVES_NODE_URL or not settings.WAVES_SEED:
-            raise ValueError("WAVES_NODE_URL and WAVES_SEED must be set to watch deposits")
-        client = WavesClient(
-            settings.WAVES_NODE_URL, settings.WAVES_CHAIN_ID, settings.WAVES_SEED.get_secret_value()
-        )
+        client = WavesClient.service_wallet(settings, "watching deposits")
         return cls(
             engine,
             client,

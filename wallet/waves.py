@@ -13,6 +13,8 @@ import logging
 import base58
 import requests
 
+from settings import Settings
+
 # pywaves configures the root logger on import; keep the service's logging as it was.
 _root = logging.getLogger()
 _handlers, _level = list(_root.handlers), _root.level
@@ -108,6 +110,15 @@ class WavesClient:
         self._online = pywaves_instance(node_url, chain_id)
         self._signer = pywaves_instance(node_url, chain_id, offline=True)
         self._wallet = pywaves.Address(seed=seed, pywaves=self._signer) if seed else None
+
+    @classmethod
+    def service_wallet(cls, settings: Settings, purpose: str) -> WavesClient:
+        """The service wallet of WAVES_SEED on WAVES_NODE_URL; ValueError when not configured."""
+        if not settings.WAVES_NODE_URL or not settings.WAVES_SEED:
+            raise ValueError(f"WAVES_NODE_URL and WAVES_SEED must be set for {purpose}")
+        return cls(
+            settings.WAVES_NODE_URL, settings.WAVES_CHAIN_ID, settings.WAVES_SEED.get_secret_value()
+        )
 
     def __repr__(self) -> str:
         return f"WavesClient({self._online.NODE!r}, {self.chain_id!r})"

@@ -43,11 +43,7 @@ class Withdrawals:
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> Withdrawals:
         """Withdrawals from WAVES_SEED's wallet on WAVES_NODE_URL."""
-        if not settings.WAVES_NODE_URL or not settings.WAVES_SEED:
-            raise ValueError("WAVES_NODE_URL and WAVES_SEED must be set for withdrawals")
-        client = WavesClient(
-            settings.WAVES_NODE_URL, settings.WAVES_CHAIN_ID, settings.WAVES_SEED.get_secret_value()
-        )
+        client = WavesClient.service_wallet(settings, "withdrawals")
         return cls(
             engine,
             client,
