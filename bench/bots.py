@@ -30,9 +30,19 @@ sys.path.insert(0, str(ROOT))
 from tests.prosody_lab import ProsodyLab, close_loop  # noqa: E402
 from tests.telegram_api import BotAPIEmulator  # noqa: E402
 
-TEXTS = ("balance", "help", "/balance", "what a lovely day it is", "solde", "aide")
+# What each simulated person writes, by their (Telegram client's) language.
+TEXTS_BY_LANGUAGE = {
+    "en": ("balance", "help", "/balance", "what a lovely day it is"),
+    "fr": ("solde", "aide", "/help", "quelle belle journée"),
+    "ru": ("баланс", "помощь", "/balance", "какой хороший день"),
+}
+LANGUAGES = tuple(TEXTS_BY_LANGUAGE)
+TEXTS = TEXTS_BY_LANGUAGE["en"]
 WARM_UP = 30
-PROFILE = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+# BENCH_PROFILE=FILE runs our service under cProfile (its main thread) for a look inside.
+PROFILE = (
+    ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.getenv("BENCH_PROFILE") else []
+)
 
 
 class Run:
@@ -49,13 +59,15 @@ class Run:
         self.began = 0.0
         self.ended = 0.0
 
-    def next_text(self) -> str | None:
-        """The next message to send, or None when all are out."""
+    def next_text(self, user: int) -> tuple[str, str] | None:
+        """The next message of `user` and their language, or None when all are out."""
         with self.lock:
             if self.remaining <= 0:
                 return None
             self.remaining -= 1
-            return TEXTS[self.remaining % len(TEXTS)]
+            lang = LANGUAGES[user % len(LANGUAGES)]
+            texts = TEXTS_BY_LANGUAGE[lang]
+            return texts[self.remaining % len(texts)], lang
 
     def replied(self, user: int) -> None:
         now = time.perf_counter()
@@ -65,13 +77,17 @@ class Run:
                 self.ended = now
                 self.done.set()
 
-    def report(self, name: str) -> dict:
+    def report(self, name: str, cpu_seconds: float) -> dict:
         lat = sorted(self.latencies)
         rate = len(lat) / (self.ended - self.began)
         p50 = statistics.median(lat) * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        print(f"  {name:<28} {rate:8.0f} msg/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
-        return {"rate": rate, "p50": p50, "p99": p99}
+        cpu = cpu_seconds / len(lat) * 1000
+        print(
+            f"  {name:<24} {rate:6.0f} msg/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+            f"   bot CPU {cpu:5.2f} ms/msg"
+        )
+        return {"rate": rate, "p50": p50, "p99": p99, "cpu": cpu}
 
 
 # -- Telegram --------------------------------------------------------------------------------
@@ -83,10 +99,10 @@ def drive_telegram(api: BotAPIEmulator, messages: int, users: int) -> Run:
     run = Run(messages, users)
 
     def send(user: int) -> None:
-        text = run.next_text()
-        if text is not None:
+        message = run.next_text(user)
+        if message is not None:
             run.sent_at[user] = time.perf_counter()
-            api.send_text(user, text)
+            api.send_text(user, message[0], language_code=message[1])
 
     api.on_send = lambda chat_id, _message: (run.replied(chat_id), send(chat_id))
     run.began = time.perf_counter()
@@ -116,7 +132,9 @@ def bench_telegram(args: argparse.Namespace, env: dict) -> tuple[dict, dict]:
             process = _spawn(command, bot_env, workdir, args.database)
             try:
                 warm_up_telegram(api)
-                results[name] = drive_telegram(api, args.messages, args.users).report(name)
+                cpu = cpu_seconds(process.pid)
+                run = drive_telegram(api, args.messages, args.users)
+                results[name] = run.report(name, cpu_seconds(process.pid) - cpu)
             finally:
                 _stop(process)
                 api.stop()
@@ -194,10 +212,10 @@ class XMPPDriver:
         self._send(index)
 
     def _send(self, index: int) -> None:
-        text = self.run.next_text()
-        if text is not None:
+        message = self.run.next_text(index)
+        if message is not None:
             self.run.sent_at[index] = time.perf_counter()
-            self.clients[index].send_message(mto=self.bot, mbody=text, mtype="chat")
+            self.clients[index].send_message(mto=self.bot, mbody=message[0], mtype="chat")
 
     def wait_for_bot(self, timeout: float = 60) -> None:
         """Probe until the bot answers (messages to it bounce until it is online)."""
@@ -250,7 +268,7 @@ def bench_xmpp(args: argparse.Namespace, env: dict) -> tuple[dict, dict]:
         try:
             for name, command in (
                 ("slixmpp echo bot", [sys.executable, __file__, "--echo-xmpp"]),
-                ("EncryptoTel (XMPP)", [sys.executable, str(ROOT / "main.py"), "serve"]),
+                ("EncryptoTel (XMPP)", [sys.executable, *PROFILE, str(ROOT / "main.py"), "serve"]),
             ):
                 bot, password = lab.register()
                 bot_env = {
@@ -265,7 +283,9 @@ def bench_xmpp(args: argparse.Namespace, env: dict) -> tuple[dict, dict]:
                 driver = XMPPDriver(lab, bot, args.users)
                 try:
                     driver.wait_for_bot()
-                    results[name] = driver.measure(args.messages).report(name)
+                    cpu = cpu_seconds(process.pid)
+                    run = driver.measure(args.messages)
+                    results[name] = run.report(name, cpu_seconds(process.pid) - cpu)
                 finally:
                     driver.close()
                     _stop(process)
@@ -308,6 +328,12 @@ def _spawn(command: list[str], env: dict, workdir: str, database: str | None) ->
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -341,7 +367,8 @@ def main() -> None:
         if not k.startswith(("TELEGRAM_", "XMPP_", "SIP_", "WAVES_"))
     }
     env |= {"LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    print(f"{args.messages} messages, {args.users} in flight, texts: {', '.join(TEXTS)}")
+    texts = ", ".join(text for texts in TEXTS_BY_LANGUAGE.values() for text in texts)
+    print(f"{args.messages} messages, {args.users} in flight, texts: {texts}")
     if args.only in (None, "telegram"):
         print("Telegram, through the Bot API emulator:")
         ours, echo = bench_telegram(args, env)

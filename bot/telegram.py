@@ -18,7 +18,12 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import GetUpdates
 from aiogram.types import (
     BotCommand,
@@ -46,6 +51,7 @@ POLL_TIMEOUT = 30
 DRAIN_SECONDS = 2.0  # at shutdown: how long updates in progress may still finish
 RESTART_DELAY = 5.0
 KEYS_REMEMBERED = 10_000
+MAX_TEXT = 4096  # characters in one Telegram message
 AIOGRAM_LOGGERS = (
     "aiogram",
     "aiogram.dispatcher",
@@ -224,8 +230,11 @@ class TelegramAdapter:
         if user is None or user.is_bot:
             return
         replies = await self.assistant.handle(_sender(user), message.text)
-        for reply in replies:
-            await self.deliver(message.chat.id, reply)
+        try:
+            for reply in replies:
+                await self.deliver(message.chat.id, reply)
+        except TelegramAPIError as error:  # e.g. the user blocked the bot meanwhile
+            log.warning("could not answer on Telegram: %s", type(error).__name__)
 
     async def _on_button(self, query: CallbackQuery) -> None:
         try:
@@ -237,12 +246,15 @@ class TelegramAdapter:
         replies = await self.assistant.press(_sender(query.from_user), query.data)
         pressed = query.message.message_id if query.message else None
         chat_id = query.message.chat.id if query.message else query.from_user.id
-        for reply in replies:
-            # The answer to a press replaces the question that carried the button.
-            edit = pressed if reply.key else None
-            await self.deliver(chat_id, reply, edit_message_id=edit)
-            if edit is not None:
-                pressed = None
+        try:
+            for reply in replies:
+                # The answer to a press replaces the question that carried the button.
+                edit = pressed if reply.key else None
+                await self.deliver(chat_id, reply, edit_message_id=edit)
+                if edit is not None:
+                    pressed = None
+        except TelegramAPIError as error:
+            log.warning("could not answer a button press on Telegram: %s", type(error).__name__)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -254,6 +266,12 @@ class TelegramAdapter:
         self, chat_id: int, reply: Reply, *, edit_message_id: int | None = None
     ) -> None:
         """Send `reply`, or edit the message that carries its key (or `edit_message_id`)."""
+        if len(reply.text) > MAX_TEXT:
+            # Too long for one message: send it in parts, the buttons under the last one.
+            *heads, tail = _split(reply.text)
+            for head in heads:
+                await self._call(lambda head=head: self.bot.send_message(chat_id, head))
+            reply = Reply(tail, reply.buttons, reply.key, reply.lang)
         markup = _keyboard(reply)
         key = (chat_id, reply.key) if reply.key else None
         message_id = edit_message_id or (self._keys.get(key) if key else None)
@@ -304,6 +322,17 @@ class TelegramAdapter:
 def _sender(user: Any) -> Sender:
     language = (user.language_code or "")[:2].lower() or None
     return Sender(NETWORK, str(user.id), language)
+
+
+def _split(text: str, size: int = MAX_TEXT) -> list[str]:
+    """`text` in parts of at most `size` characters, cut at line ends where possible."""
+    parts = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        cut = cut if cut > 0 else size
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -52,7 +52,7 @@ class _Client(ClientXMPP):
     def reschedule_connection_attempt(self) -> asyncio.Future | None:
         if self._current_connection_attempt is None:
             return None
-        self._connect_loop_wait = min(MAX_RECONNECT_DELAY, self._connect_loop_wait * 2 + 1)
+        self._connect_loop_wait = min(MAX_RECONNECT_DELAY, self._connect_loop_wait * 1.5)
         self._current_connection_attempt = asyncio.ensure_future(self._connect_loop())
         return self._current_connection_attempt
 
@@ -70,6 +70,7 @@ class XMPPAdapter:
         self.ready = asyncio.Event()
         self.sessions = 0  # how many times a session started (reconnections + 1)
         self._stopping = False
+        self._failures = 0  # connections lost in a row without a session: the back-off grows
         self._login_watchdog: asyncio.TimerHandle | None = None
         client = _Client(settings.XMPP_JID, settings.XMPP_PASSWORD.get_secret_value())
         client.enable_direct_tls = False
@@ -85,6 +86,7 @@ class XMPPAdapter:
         client.add_event_handler("message", self._on_message)
         client.add_event_handler("disconnected", self._on_disconnected)
         client.add_event_handler("failed_auth", self._on_failed_auth)
+        client.add_event_handler("ssl_invalid_chain", self._on_untrusted_certificate)
         self.client = client
 
     @property
@@ -147,19 +149,29 @@ class XMPPAdapter:
         self._cancel_watchdog()
         self.client.send_presence()
         self.sessions += 1
+        self._failures = 0
         self.ready.set()
         log.info("XMPP session started as %s", self.client.boundjid.bare)
 
     def _on_failed_auth(self, _event: Any) -> None:
         log.error("XMPP authentication failed for %s", self.client.boundjid.bare)
 
+    def _on_untrusted_certificate(self, error: Exception) -> None:
+        log.error(
+            "the XMPP server's TLS certificate is not trusted (%s); check XMPP_CA_FILE",
+            getattr(error, "verify_message", None) or type(error).__name__,
+        )
+        self.client.abort()
+
     async def _on_disconnected(self, _reason: Any) -> None:
         self.ready.clear()
         self._cancel_watchdog()
         if self._stopping:
             return
-        log.warning("XMPP connection lost; reconnecting")
-        await asyncio.sleep(0.2)
+        delay = min(MAX_RECONNECT_DELAY, 0.25 * 2**self._failures)
+        self._failures += 1
+        log.warning("XMPP connection lost; reconnecting in %.2g s", delay)
+        await asyncio.sleep(delay)
         if not self._stopping and self.client.transport is None:
             self._connect()
 

@@ -188,3 +188,27 @@ def test_main_serve_stops_within_5_s_on_sigterm(db_url, telegram_api, tmp_path):
         log.close()
     output = (tmp_path / "serve.log").read_text()
     assert telegram_api.token not in output
+
+
+@sqlite_only
+def test_blocked_user_and_long_replies(db_url, telegram_api, start_service, caplog):
+    service = start_service(**telegram_settings(db_url, telegram_api))
+    telegram_api.fail_next("sendMessage", 1, status=403)
+    telegram_api.send_text(ANN, "/help")
+    telegram_api.wait_calls("sendMessage", 1)
+    telegram_api.send_text(ANN, "/balance")
+    [message] = telegram_api.wait_messages(ANN, 1)
+    assert message.text == t("en", "balance", balances="0 ETT, 0 WAVES")
+    assert "could not answer on Telegram: TelegramForbiddenError" in caplog.text
+
+    # A reply longer than one Telegram message arrives in parts cut at line ends.
+    from bot.core import Reply
+
+    account = service.assistant.services.accounts.find_by_identity("telegram", str(ANN))
+    lines = [f"line {i:04d} " + "x" * 90 for i in range(100)]
+    text = "\n".join(lines)
+    outbox = service.assistant.services.outbox
+    assert service.run(outbox.notify(account.id, Reply(text))) == 1
+    parts = [m.text for m in telegram_api.wait_messages(ANN, 4)[1:]]
+    assert all(len(part) <= 4096 for part in parts)
+    assert "\n".join(parts) == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -24,8 +25,12 @@ def _start_bot(start_service, lab: ProsodyLab, **more):
     return service, jid
 
 
-def test_answers_in_the_language_written(db_url, prosody, start_service, xmpp_user):
-    service, bot = _start_bot(start_service, prosody)
+def test_answers_in_the_language_written(db_url, prosody, start_service, xmpp_user, caplog):
+    caplog.set_level(logging.DEBUG, logger="slixmpp")
+    jid, password = prosody.register()
+    service = start_service(**xmpp_settings(prosody, jid, password))
+    service.wait_ready("xmpp")
+    bot = jid
     user = xmpp_user(prosody)
     assert user.ask(bot, "help") == t("en", "help")
     assert user.ask(bot, "solde") == t("fr", "balance", balances="0 ETT, 0 WAVES")
@@ -40,6 +45,8 @@ def test_answers_in_the_language_written(db_url, prosody, start_service, xmpp_us
     store = AccountStore(service.assistant.services.engine)
     account = store.find_by_identity("xmpp", user.jid)
     assert (account.phone_number, account.timezone) == ("+447911123456", "Europe/London")
+    assert "SEND: <auth" in caplog.text or "SEND: <response" in caplog.text
+    assert password not in caplog.text
 
 
 def test_confirmation_in_plain_text(db_url, prosody, start_service, xmpp_user):
@@ -101,14 +108,19 @@ def test_reconnects_after_prosody_restart(db_url, own_prosody, start_service, xm
 
 
 @sqlite_only
-def test_tls_is_verified_against_the_ca_file(db_url, prosody, start_service, tmp_path):
-    """With another CA the bot must not log in (verification is on)."""
+def test_tls_is_verified_against_the_ca_file(db_url, prosody, start_service, tmp_path, caplog):
+    """With another CA the bot must not log in (verification is on), and says why."""
     other = ProsodyLab(tmp_path / "other")
     other._make_certificate()
     jid, password = prosody.register()
     service = start_service(
         **xmpp_settings(prosody, jid, password, XMPP_CA_FILE=str(other.cert_file))
     )
-    time.sleep(3)
+    deadline = time.monotonic() + 30
+    while caplog.text.count("certificate is not trusted") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "certificate verify failed" in caplog.text  # it tried again, and failed again
+    assert caplog.text.count("certificate is not trusted") >= 2
     assert service.adapters["xmpp"].sessions == 0
+    assert password not in caplog.text
     assert service.stop() < 5
