@@ -117,14 +117,6 @@ class Assistant:
         self, sender: Sender, text: str, *, now: datetime | None = None
     ) -> list[Reply]:
         """Answer one message. Never raises: a failure becomes an apology."""
-        import os as _o
-        mode = _o.environ.get("BENCH_MODE")
-        if mode == "echo":
-            return [Reply(text)]
-        if mode == "echo_thread":
-            return await asyncio.to_thread(lambda: [Reply(text)])
-        if mode == "inline":
-            return self.handle_sync(sender, text, now)
         return await asyncio.to_thread(self.handle_sync, sender, text, now)
 
     def handle_sync(self, sender: Sender, text: str, now: datetime | None = None) -> list[Reply]:
