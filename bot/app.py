@@ -8,17 +8,23 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import nlu
 from bot.console import NETWORK as CONSOLE_NETWORK
 from bot.console import render, run_console
 from bot.core import Assistant, Reply, Services
 from bot.scheduler import Scheduler
+from dialer import Dialer, DialerError, SipConfig
 from settings import Settings
 from storage import open_database
+from storage.clock import utcnow
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 4.0
+DIALER_RETRY = 5.0
+# A call whose heartbeat is older than this at start was cut by a stop (heartbeat: 5 s).
+INTERRUPTED_AFTER = timedelta(seconds=15)
 
 
 def build_services(settings: Settings) -> Services:
@@ -47,15 +53,24 @@ async def serve(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+    services.background.attach(loop)
+    if settings.sip_enabled:
+        services.dialer = Dialer(SipConfig.from_settings(settings))
     # Reminders are claimed in the database and pushed through the outbox to every chat.
     services.scheduler = Scheduler(services, services.outbox.notify)
     await asyncio.to_thread(nlu.warm_up)  # loads dateparser now, not on the first message
+    await asyncio.to_thread(_recover_calls, services)
 
     networks = settings.telegram_enabled or settings.xmpp_enabled
     if console is None:
         console = not networks or sys.stdin.isatty()
     tasks: list[asyncio.Task] = []
-    adapters = _chat_adapters(assistant, settings)
+    try:
+        adapters = _chat_adapters(assistant, settings)
+    except ValueError as error:  # a chat network's settings are unusable: say which
+        log.error("%s", error)
+        services.engine.dispose()
+        return 2
     for adapter in adapters:
         tasks.append(asyncio.create_task(adapter.run(stop), name=adapter.network))
     if console:
@@ -67,6 +82,8 @@ async def serve(
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
     tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
+    if services.dialer is not None:
+        tasks.append(asyncio.create_task(_run_dialer(services, stop), name="dialer"))
     if on_started is not None:
         on_started(assistant, adapters)
     log.info("EncryptoTel running (%s)", ", ".join(t.get_name() for t in tasks))
@@ -77,8 +94,37 @@ async def serve(
         task.cancel()
     if pending:
         await asyncio.wait(pending, timeout=0.5)
+    await services.background.wait(SHUTDOWN_GRACE)
     services.engine.dispose()
     return 1 if failed else 0
+
+
+def _recover_calls(services: Services) -> None:
+    """After a crash: close the calls left open at their last heartbeat, then bill them."""
+    closed = services.calls.close_interrupted(older_than=utcnow() - INTERRUPTED_AFTER)
+    if closed:
+        log.warning("%d calls were interrupted by a stop of the service", len(closed))
+    settled = services.billing.settle_pending()
+    if settled:
+        log.info("settled %d calls ended before the last stop", settled)
+
+
+async def _run_dialer(services: Services, stop: asyncio.Event) -> None:
+    """Keep the dialer registered with the SIP server until `stop`; retry while it is down."""
+    dialer = services.dialer
+    while not stop.is_set():
+        try:
+            await dialer.start()
+            break
+        except DialerError as error:
+            log.error("SIP registration failed (%s); retrying in %.0f s", error, DIALER_RETRY)
+            try:
+                await asyncio.wait_for(stop.wait(), DIALER_RETRY)
+            except TimeoutError:
+                pass
+    await stop.wait()
+    # Calls in progress end with cause "shutdown" and are settled by their flows.
+    await dialer.stop()
 
 
 async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task]) -> bool:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 
 import nlu
 from bot import commands, skills
+from bot.background import Background
 from bot.choices import ChoiceMemory
 from bot.i18n import LANGUAGES, t
 from bot.outbox import Outbox
@@ -26,6 +28,7 @@ from storage.calls import CallStore
 from storage.clock import utcnow
 from storage.ledger_store import LedgerStore
 from storage.models import Account
+from wallet.billing import Billing
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +72,25 @@ class Services:
     accounts: AccountStore = field(init=False)
     calls: CallStore = field(init=False)
     ledger: LedgerStore = field(init=False)
-    dialer: object | None = None
-    scheduler: object | None = None
-    wallet: object | None = None
+    billing: Billing = field(init=False)
+    # The SIP dialer (dialer.Dialer) when SIP_SERVER is set.
+    dialer: Any | None = None
+    # The reminder scheduler (bot.scheduler.Scheduler) while the service runs.
+    scheduler: Any | None = None
+    # The deposit watcher (wallet.DepositWatcher) when WAVES_NODE_URL is set.
+    wallet: Any | None = None
+    # Withdrawals from the service wallet (wallet.Withdrawals) when WAVES_SEED is set.
+    withdrawals: Any | None = None
     outbox: Outbox = field(init=False)
+    background: Background = field(init=False)
 
     def __post_init__(self) -> None:
         self.accounts = AccountStore(self.engine)
         self.calls = CallStore(self.engine)
         self.ledger = LedgerStore(self.engine)
+        self.billing = Billing.from_settings(self.engine, self.settings)
         self.outbox = Outbox(self.accounts)
+        self.background = Background()
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from aiogram.types import (
     Message,
     Update,
 )
+from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
 from bot.commands import MENU
@@ -93,7 +94,10 @@ class TelegramAdapter:
         for name in AIOGRAM_LOGGERS:
             logging.getLogger(name).addFilter(self._redactor)
         api = TelegramAPIServer.from_base(settings.TELEGRAM_API_URL.rstrip("/"))
-        self.bot = Bot(token, session=AiohttpSession(api=api))
+        try:
+            self.bot = Bot(token, session=AiohttpSession(api=api))
+        except TokenValidationError:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not a bot token (digits:letters)") from None
         self.dispatcher = Dispatcher()
         router = Router(name="encryptotel")
         router.message.register(self._on_message, F.text)
@@ -168,13 +172,19 @@ class TelegramAdapter:
         await web.TCPSite(runner, host, port).start()
         try:
             await self._set_commands()
-            await self._call(
-                lambda: self.bot.set_webhook(
-                    self.settings.TELEGRAM_WEBHOOK_URL,
-                    secret_token=secret.get_secret_value() if secret else None,
-                    allowed_updates=self.dispatcher.resolve_used_update_types(),
-                )
-            )
+            while not stop.is_set():
+                try:
+                    await self._call(
+                        lambda: self.bot.set_webhook(
+                            self.settings.TELEGRAM_WEBHOOK_URL,
+                            secret_token=secret.get_secret_value() if secret else None,
+                            allowed_updates=self.dispatcher.resolve_used_update_types(),
+                        )
+                    )
+                    break
+                except Exception as error:  # the Bot API is unreachable: try again
+                    log.error("setWebhook failed (%s); retrying", type(error).__name__)
+                    await _sleep_unless(stop, RESTART_DELAY)
             self.ready.set()
             await stop.wait()
         finally:

@@ -212,3 +212,53 @@ def test_blocked_user_and_long_replies(db_url, telegram_api, start_service, capl
     parts = [m.text for m in telegram_api.wait_messages(ANN, 4)[1:]]
     assert all(len(part) <= 4096 for part in parts)
     assert "\n".join(parts) == text
+
+
+def test_emulator_reads_form_multipart_and_json_bodies(telegram_api):
+    """The encodings bot libraries use; reply_markup arrives as a JSON string in forms."""
+    import asyncio
+    import json
+
+    telegram_api.user(ANN)
+    markup = {"inline_keyboard": [[{"text": "Yes", "callback_data": "y"}]]}
+    url = f"{telegram_api.url}/bot{telegram_api.token}/sendMessage"
+
+    async def post_all() -> list[dict]:
+        form = {"chat_id": str(ANN), "text": "form", "reply_markup": json.dumps(markup)}
+        multipart = aiohttp.FormData(quote_fields=False)
+        for name, value in {**form, "text": "multipart"}.items():
+            multipart.add_field(name, value)
+        multipart.add_field("document", b"x", filename="x.txt")  # forces multipart encoding
+        async with aiohttp.ClientSession() as session:
+            answers = []
+            for body in (
+                {"data": form},
+                {"data": multipart},
+                {"json": {"chat_id": ANN, "text": "json", "reply_markup": markup}},
+                {"data": {"chat_id": str(ANN), "text": ""}},
+            ):
+                async with session.post(url, **body) as response:
+                    answers.append(await response.json())
+            async with session.post(url.replace("sendMessage", "noSuchMethod")) as response:
+                answers.append(await response.json())
+            return answers
+
+    *sent, empty, unknown = asyncio.run(post_all())
+    assert [a["result"]["text"] for a in sent] == ["form", "multipart", "json"]
+    assert all(a["result"]["reply_markup"] == markup for a in sent)
+    assert empty == {"ok": False, "error_code": 400,
+                     "description": "Bad Request: message text is empty"}  # fmt: skip
+    assert unknown == {"ok": False, "error_code": 404, "description": "Not Found"}
+    assert [m.buttons for m in telegram_api.messages(ANN)] == [[("Yes", "y")]] * 3
+
+
+@sqlite_only
+def test_malformed_token_stops_the_service_with_a_clear_error(db_url, caplog):
+    from tests.conftest_chat import RunningService, service_settings
+
+    service = RunningService(service_settings(db_url, TELEGRAM_BOT_TOKEN="bad-value xyz"))
+    service.start()
+    assert service.stop() < 5
+    assert service.exit_code == 2
+    assert "TELEGRAM_BOT_TOKEN is not a bot token" in caplog.text
+    assert "bad-value xyz" not in caplog.text
