@@ -41,10 +41,9 @@ TEXTS_BY_LANGUAGE = {
 LANGUAGES = tuple(TEXTS_BY_LANGUAGE)
 TEXTS = TEXTS_BY_LANGUAGE["en"]
 WARM_UP = 30
-# BENCH_PROFILE=FILE runs our service under cProfile (its main thread) for a look inside.
-PROFILE = (
-    ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.getenv("BENCH_PROFILE") else []
-)
+# BENCH_PROFILE=FILE runs our service under cProfile, every thread (the assistant works in
+# worker threads), for a look inside: FILE.telegram / FILE.xmpp (read them with pstats).
+PROFILE = os.getenv("BENCH_PROFILE")
 
 
 class Run:
@@ -127,7 +126,7 @@ def bench_telegram(args: argparse.Namespace, env: dict) -> dict[str, dict]:
     for name, command in (
         ("aiogram echo bot", [sys.executable, __file__, "--echo-telegram"]),
         (ADAPTER_ONLY, [sys.executable, __file__, "--adapter-echo"]),
-        ("EncryptoTel (Telegram)", [sys.executable, *PROFILE, str(ROOT / "main.py"), "serve"]),
+        ("EncryptoTel (Telegram)", _service_command("telegram")),
     ):
         api = BotAPIEmulator().start()
         bot_env = {**env, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.url}
@@ -272,7 +271,7 @@ def bench_xmpp(args: argparse.Namespace, env: dict) -> dict[str, dict]:
             for name, command in (
                 ("slixmpp echo bot", [sys.executable, __file__, "--echo-xmpp"]),
                 (ADAPTER_ONLY, [sys.executable, __file__, "--adapter-echo"]),
-                ("EncryptoTel (XMPP)", [sys.executable, *PROFILE, str(ROOT / "main.py"), "serve"]),
+                ("EncryptoTel (XMPP)", _service_command("xmpp")),
             ):
                 bot, password = lab.register()
                 bot_env = {
@@ -356,6 +355,44 @@ async def adapter_echo() -> None:
 # -- processes -------------------------------------------------------------------------------
 
 
+def _service_command(network: str) -> list[str]:
+    """`main.py serve`, or the same under the all-threads profiler when BENCH_PROFILE is set."""
+    if PROFILE:
+        return [sys.executable, __file__, "--profile-serve", f"{PROFILE}.{network}"]
+    return [sys.executable, str(ROOT / "main.py"), "serve"]
+
+
+def profile_serve(path: str) -> None:
+    """Run `main.py serve` with one cProfile per thread; write their sum to `path` at exit."""
+    import cProfile
+    import pstats
+
+    import main as service
+
+    profiles: list[cProfile.Profile] = []
+    lock = threading.Lock()
+
+    def start_in_thread(*_args: object) -> None:
+        profile = cProfile.Profile()
+        with lock:
+            profiles.append(profile)
+        profile.enable()  # replaces this hook for the rest of the thread
+
+    threading.setprofile(start_in_thread)
+    main_profile = cProfile.Profile()
+    profiles.append(main_profile)
+    main_profile.enable()
+    try:
+        service.main(["serve"])
+    finally:
+        main_profile.disable()
+        with lock:
+            for profile in profiles:
+                profile.disable()
+            stats = pstats.Stats(*profiles)
+        stats.dump_stats(path)
+
+
 def _spawn(command: list[str], env: dict, workdir: str, database: str | None) -> subprocess.Popen:
     db = database or f"sqlite:///{workdir}/bench-{time.monotonic_ns()}.db"
     return subprocess.Popen(
@@ -392,7 +429,11 @@ def main() -> None:
     parser.add_argument("--echo-telegram", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--echo-xmpp", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--adapter-echo", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-serve", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile_serve:
+        profile_serve(args.profile_serve)
+        return
     if args.adapter_echo:
         asyncio.run(adapter_echo())
         return

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import nlu
+from bot import call_runner
 from bot.console import NETWORK as CONSOLE_NETWORK
 from bot.console import render, run_console
 from bot.core import Assistant, Reply, Services
+from bot.payments import attach_wallet
+from bot.reminder_calls import place_reminder_call
 from bot.scheduler import Scheduler
 from dialer import Dialer, DialerError, SipConfig
 from settings import Settings
 from storage import open_database
-from storage.clock import utcnow
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 4.0
 DIALER_RETRY = 5.0
-# A call whose heartbeat is older than this at start was cut by a stop (heartbeat: 5 s).
-INTERRUPTED_AFTER = timedelta(seconds=15)
 
 
 def build_services(settings: Settings) -> Services:
@@ -56,10 +56,14 @@ async def serve(
     services.background.attach(loop)
     if settings.sip_enabled:
         services.dialer = Dialer(SipConfig.from_settings(settings))
+    attach_wallet(services)  # deposit watcher and withdrawals when Waves is configured
     # Reminders are claimed in the database and pushed through the outbox to every chat.
-    services.scheduler = Scheduler(services, services.outbox.notify)
+    place_call = None
+    if services.dialer is not None:  # call reminders are phoned to the verified number
+        place_call = functools.partial(place_reminder_call, services)
+    services.scheduler = Scheduler(services, services.outbox.notify, place_call=place_call)
     await asyncio.to_thread(nlu.warm_up)  # loads dateparser now, not on the first message
-    await asyncio.to_thread(_recover_calls, services)
+    await asyncio.to_thread(_settle_ended_calls, services)
 
     networks = settings.telegram_enabled or settings.xmpp_enabled
     if console is None:
@@ -82,6 +86,9 @@ async def serve(
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
     tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
+    if services.wallet is not None:
+        tasks.append(asyncio.create_task(services.wallet.run(stop), name="deposits"))
+    tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))
     if services.dialer is not None:
         tasks.append(asyncio.create_task(_run_dialer(services, stop), name="dialer"))
     if on_started is not None:
@@ -99,11 +106,9 @@ async def serve(
     return 1 if failed else 0
 
 
-def _recover_calls(services: Services) -> None:
-    """After a crash: close the calls left open at their last heartbeat, then bill them."""
-    closed = services.calls.close_interrupted(older_than=utcnow() - INTERRUPTED_AFTER)
-    if closed:
-        log.warning("%d calls were interrupted by a stop of the service", len(closed))
+def _settle_ended_calls(services: Services) -> None:
+    """Bill the calls that ended while the service was stopping (calls cut off by a stop
+    are closed and billed by `call_runner.close_stale`)."""
     settled = services.billing.settle_pending()
     if settled:
         log.info("settled %d calls ended before the last stop", settled)

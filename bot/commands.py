@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot import linking, onboarding, skills
+from bot import calls, linking, onboarding, payments, skills
 
 if TYPE_CHECKING:
     from bot.core import Context, Reply
@@ -85,6 +85,12 @@ def press(ctx: Context, data: str) -> list[Reply]:
         return onboarding.set_timezone(ctx, arg, key=onboarding.KEY)
     if action == "link":
         return linking.confirm(ctx, arg)
+    if action == calls.CONFIRM:
+        return calls.confirm(ctx, arg)
+    if action == calls.HANGUP:
+        return calls.press_hangup(ctx, arg)
+    if action == "withdraw":
+        return payments.press(ctx, arg)
     if action == "cancel":
         # `arg` is the key of the question, so the cancellation replaces it.
         return [replace(ctx.say("cancelled"), key=arg or None)]

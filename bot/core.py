@@ -61,6 +61,9 @@ class Reply:
     key: str | None = None
     # The language of `text`, so adapters can phrase button hints alike (None: default).
     lang: str | None = None
+    # A progress update of the keyed message (a call's running time): networks that
+    # cannot edit a message skip it rather than send a new one each time.
+    progress: bool = False
 
 
 @dataclass
@@ -112,6 +115,19 @@ class Context:
     def reply(self, text: str) -> Reply:
         """A reply composed from catalogue lines already translated."""
         return Reply(text)
+
+    def moment(self, iso: str | None) -> datetime | None:
+        """A time the parser gave (ISO 8601) as an aware datetime; a bare local time is
+        read in the user's zone. None when there is none or it does not parse."""
+        if not iso:
+            return None
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(self.account.timezone))
+        return moment
 
     def local_time(self, moment: datetime) -> str:
         """A stored UTC time as the user's local wall-clock time."""

@@ -27,14 +27,24 @@ class Outbox:
     def __init__(self, accounts: AccountStore) -> None:
         self.accounts = accounts
         self._senders: dict[str, SendFunction] = {}
+        self._editing: set[str] = set()
 
-    def register(self, network: str, send: SendFunction) -> None:
-        """Let `notify` reach users of `network` through `send(external_id, reply)`."""
+    def register(self, network: str, send: SendFunction, *, edits: bool = False) -> None:
+        """Let `notify` reach users of `network` through `send(external_id, reply)`.
+
+        `edits`: the network updates a keyed message in place, so progress updates
+        (`Reply.progress`) are worth sending to it.
+        """
         self._senders[network] = send
+        if edits:
+            self._editing.add(network)
+        else:
+            self._editing.discard(network)
 
     def unregister(self, network: str) -> None:
         """Stop delivering to `network` (its adapter is shutting down)."""
         self._senders.pop(network, None)
+        self._editing.discard(network)
 
     @property
     def networks(self) -> set[str]:
@@ -50,7 +60,7 @@ class Outbox:
         targets = [
             (i.network, i.external_id, self._senders[i.network])
             for i in identities
-            if i.network in self._senders
+            if i.network in self._senders and (not reply.progress or i.network in self._editing)
         ]
         results = await asyncio.gather(
             *(send(external_id, reply) for _network, external_id, send in targets),

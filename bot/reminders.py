@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from storage.models import Account, Reminder
@@ -29,7 +27,7 @@ def schedule(ctx: Context, cmd: dict) -> list[Reply]:
             text=text,
         )
         return [understood, ctx.say("scheduler_not_configured")]
-    fire_at = _aware(cmd["at"], ctx.account.timezone)
+    fire_at = ctx.moment(cmd["at"])
     if fire_at is None:
         return [ctx.say("remind_need_time")]
     if fire_at <= ctx.now:
@@ -47,6 +45,8 @@ def schedule(ctx: Context, cmd: dict) -> list[Reply]:
     ]
     if channel == "call" and not getattr(scheduler, "can_call", False):
         replies.append(ctx.say("remind_call_as_message"))
+    elif channel == "call" and not (ctx.account.phone_number and ctx.account.phone_verified):
+        replies.append(ctx.say("remind_call_needs_number"))
     return replies
 
 
@@ -55,14 +55,3 @@ def fire_message(account: Account | None, reminder: Reminder, *, instead_of_call
     lang = account.language if account else "en"
     text = reminder.text or t(lang, "reminder_no_text")
     return t(lang, "reminder_fire_call" if instead_of_call else "reminder_fire", text=text)
-
-
-def _aware(iso: str, timezone: str) -> datetime | None:
-    # The parser gives an offset; a bare local time is read in the user's zone.
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot import forwarding, reminders
+from bot import calls, forwarding, payments, reminders, verification
+from bot.call_status import cause_text
 from bot.i18n import t
 from storage.calls import leg_seconds
 from storage.ledger_store import account_book
@@ -61,7 +62,7 @@ def history(ctx: Context, _cmd: dict) -> list[Reply]:
                 when=ctx.local_time(call.created_at),
                 a=call.a_number,
                 b=call.b_number,
-                state=call.hangup_cause or call.state,
+                state=cause_text(ctx.lang, call.hangup_cause) if call.ended_at else call.state,
                 duration=duration,
                 cost=format_amount(call.cost, call.cost_asset or "ETT"),
             )
@@ -70,13 +71,12 @@ def history(ctx: Context, _cmd: dict) -> list[Reply]:
 
 
 def set_number(ctx: Context, cmd: dict) -> list[Reply]:
-    """Store the user's own number (unverified until a verification call proves it)."""
+    """Store the user's own number and call it to verify it (with a dialer)."""
     number = cmd.get("number")
     if not number:
         has_digits = any(ch.isdigit() for ch in ctx.text)
         return [ctx.say("number_invalid" if has_digits else "number_missing")]
-    ctx.services.accounts.set_number(ctx.account.id, number)
-    return [ctx.say("number_saved", number=number)]
+    return verification.set_number(ctx, number)
 
 
 def extension(ctx: Context, _cmd: dict) -> list[Reply]:
@@ -85,7 +85,9 @@ def extension(ctx: Context, _cmd: dict) -> list[Reply]:
 
 
 def call(ctx: Context, cmd: dict) -> list[Reply]:
-    """Say what was understood; placing the call needs the dialer."""
+    """Quote the call and ask for confirmation; without a dialer, say what was understood."""
+    if ctx.services.dialer is not None and ctx.services.background.available:
+        return calls.offer(ctx, cmd)
     if not cmd.get("to"):
         return [ctx.say("call_need_number")]
     source = cmd.get("from")
@@ -122,19 +124,19 @@ def forward_off(ctx: Context, cmd: dict) -> list[Reply]:
     return forwarding.turn_off(ctx, cmd)
 
 
-def deposit(ctx: Context, _cmd: dict) -> list[Reply]:
-    """Deposits need the Waves wallet."""
-    return [ctx.say("deposit_not_configured")]
+def deposit(ctx: Context, cmd: dict) -> list[Reply]:
+    """Where and how to send a deposit (needs the Waves wallet)."""
+    return payments.deposit(ctx, cmd)
 
 
-def withdraw(ctx: Context, _cmd: dict) -> list[Reply]:
-    """Withdrawals need the Waves wallet."""
-    return [ctx.say("withdraw_not_configured")]
+def withdraw(ctx: Context, cmd: dict) -> list[Reply]:
+    """Check a withdrawal and ask to confirm it (needs the Waves wallet)."""
+    return payments.withdraw(ctx, cmd)
 
 
-def hangup(ctx: Context, _cmd: dict) -> list[Reply]:
-    """End the call in progress."""
-    return [ctx.say("hangup_none")]
+def hangup(ctx: Context, cmd: dict) -> list[Reply]:
+    """End the calls in progress and cancel the scheduled ones."""
+    return calls.hangup(ctx, cmd)
 
 
 def unknown(ctx: Context, _cmd: dict) -> list[Reply]:

@@ -113,7 +113,7 @@ class TelegramAdapter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then finish updates in progress and confirm them."""
-        self.assistant.services.outbox.register(NETWORK, self.send)
+        self.assistant.services.outbox.register(NETWORK, self.send, edits=True)
         try:
             if self.settings.TELEGRAM_WEBHOOK_URL:
                 await self._run_webhook(stop)

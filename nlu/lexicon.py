@@ -117,5 +117,6 @@ FR_WORDS = frozenset(
     dimanche prochain midi minuit apres-midi d l qu' c'est quel quelle combien
     enregistre arrete desactive supprime annule depuis chez lui elle nous votre vos
     son sa ses en y il elle faire telephone compose minutes svp stp aide-moi
-    apres-demain dis donne montre affiche oublie oublier penser jusqu'a entre""".split()
+    apres-demain dis donne montre affiche oublie oublier penser jusqu'a entre recharger
+    rechargez alimenter historique""".split()
 )

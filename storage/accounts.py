@@ -1,20 +1,55 @@
-"""Accounts and the network identities that reach them."""
+"""Accounts and the network identities that reach them.
+
+Every message starts by finding its account, so the lookups are prebuilt Core
+statements run on a read-only connection (no write lock on SQLite), and the row
+becomes a detached `Account` as a session would have returned. Nothing is cached:
+a link made by another instance is seen by the next message.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Row, bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import select
 
 from storage.clock import utcnow
-from storage.db import transaction
+from storage.db import read, transaction
 from storage.models import Account, Identity, LinkCode
 
 EXTENSION_FIRST = 1000
 LINK_CODE_TTL = timedelta(minutes=10)
+
+_account = Account.__table__
+_identity = Identity.__table__
+_BY_ID = core_select(_account).where(_account.c.id == bindparam("account_id"))
+_BY_IDENTITY = (
+    core_select(_account)
+    .join(_identity, _identity.c.account_id == _account.c.id)
+    .where(_identity.c.network == bindparam("network"))
+    .where(_identity.c.external_id == bindparam("external_id"))
+)
+_BY_EXTENSION = core_select(_account).where(_account.c.extension == bindparam("extension"))
+_IDENTITIES = core_select(_identity).where(_identity.c.account_id == bindparam("account_id"))
+
+
+def _detached(model: type, row: Row | None) -> object | None:
+    """The row as a detached instance of `model`, like one a closed session returned."""
+    if row is None:
+        return None
+    instance = manager_of_class(model).new_instance()
+    instance.__dict__.update(row._mapping)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def _one_account(connection: Connection, statement: object, **params: object) -> Account | None:
+    return _detached(Account, connection.execute(statement, params).first())
 
 
 class AccountStore:
@@ -22,25 +57,21 @@ class AccountStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        configure_mappers()  # `_detached` needs the mapped attributes in place
 
     def get(self, account_id: int) -> Account | None:
         """The account with this id."""
-        with transaction(self.engine) as session:
-            return session.get(Account, account_id)
+        with read(self.engine) as connection:
+            return _one_account(connection, _BY_ID, account_id=account_id)
 
     def resolve(
         self, network: str, external_id: str, *, language: str = "en", timezone: str = "UTC"
     ) -> Account:
         """The account of a network user, created on first contact."""
         for _ in range(3):
-            with transaction(self.engine) as session:
-                account = session.exec(
-                    select(Account)
-                    .join(Identity, Identity.account_id == Account.id)
-                    .where(Identity.network == network, Identity.external_id == external_id)
-                ).first()
-                if account:
-                    return account
+            account = self.find_by_identity(network, external_id)
+            if account:
+                return account
             try:
                 with transaction(self.engine) as session:
                     account = Account(language=language, timezone=timezone)
@@ -56,17 +87,14 @@ class AccountStore:
 
     def identities(self, account_id: int) -> list[Identity]:
         """Every network identity of an account."""
-        with transaction(self.engine) as session:
-            return list(session.exec(select(Identity).where(Identity.account_id == account_id)))
+        with read(self.engine) as connection:
+            rows = connection.execute(_IDENTITIES, {"account_id": account_id}).all()
+        return [_detached(Identity, row) for row in rows]
 
     def find_by_identity(self, network: str, external_id: str) -> Account | None:
         """The account behind an identity, or None (never creates one)."""
-        with transaction(self.engine) as session:
-            return session.exec(
-                select(Account)
-                .join(Identity, Identity.account_id == Account.id)
-                .where(Identity.network == network, Identity.external_id == external_id)
-            ).first()
+        with read(self.engine) as connection:
+            return _one_account(connection, _BY_IDENTITY, network=network, external_id=external_id)
 
     def update(self, account_id: int, **fields: object) -> Account:
         """Change some fields of an account and return it."""
@@ -110,8 +138,8 @@ class AccountStore:
 
     def by_extension(self, extension: str) -> Account | None:
         """The account that owns an internal number."""
-        with transaction(self.engine) as session:
-            return session.exec(select(Account).where(Account.extension == extension)).first()
+        with read(self.engine) as connection:
+            return _one_account(connection, _BY_EXTENSION, extension=extension)
 
     def new_link_code(self, account_id: int) -> str:
         """A one-time code that links another network to this account."""

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import select
 
 from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import CallEvent, CallRecord
 
+CREATED = "created"
 ENDED = "ended"
 SCHEDULED = "scheduled"
+CAUSE_CANCELLED = "cancelled"
+# The b_number of the records of free calls the service places to the user's own phone.
+VERIFICATION, REMINDER = "verification", "reminder"
 LEG_EVENTS = ("ringing", "answered", "ended")
 CAUSE_INTERRUPTED = "interrupted"
 
@@ -123,12 +127,16 @@ class CallStore:
         return closed
 
     def history(self, account_id: int, limit: int = 10) -> list[CallRecord]:
-        """The account's newest calls."""
+        """The account's newest callbacks (not the verification and reminder calls)."""
         with transaction(self.engine) as session:
             return list(
                 session.exec(
                     select(CallRecord)
-                    .where(CallRecord.account_id == account_id, CallRecord.state != SCHEDULED)
+                    .where(
+                        CallRecord.account_id == account_id,
+                        CallRecord.state != SCHEDULED,
+                        CallRecord.b_number.not_in([VERIFICATION, REMINDER]),
+                    )
                     .order_by(CallRecord.created_at.desc())
                     .limit(limit)
                 )
@@ -168,6 +176,45 @@ class CallStore:
                         CallRecord.account_id.is_not(None),
                     )
                 )
+            )
+
+    def claim_scheduled(self, call_id: str) -> CallRecord | None:
+        """Move a scheduled call to `created` (to be dialled now); None if another took it."""
+        with transaction(self.engine) as session:
+            claimed = session.execute(
+                update(CallRecord)
+                .where(CallRecord.id == call_id, CallRecord.state == SCHEDULED)
+                .values(state=CREATED, updated_at=utcnow())
+            ).rowcount
+            if not claimed:
+                return None
+            session.add(CallEvent(call_id=call_id, event=CREATED, detail="scheduled time"))
+            return session.get(CallRecord, call_id)
+
+    def cancel_scheduled(self, account_id: int) -> list[CallRecord]:
+        """End the account's scheduled calls (cause `cancelled`); return them."""
+        with transaction(self.engine) as session:
+            calls = session.exec(
+                select(CallRecord).where(
+                    CallRecord.account_id == account_id,
+                    CallRecord.state == SCHEDULED,
+                    CallRecord.scheduled_at.is_not(None),
+                )
+            ).all()
+            now = utcnow()
+            for call in calls:
+                call.state, call.hangup_cause, call.ended_at, call.updated_at = (
+                    ENDED, CAUSE_CANCELLED, now, now,
+                )  # fmt: skip
+                session.add(call)
+                session.add(CallEvent(call_id=call.id, event=ENDED, detail=CAUSE_CANCELLED))
+            return list(calls)
+
+    def set_max_seconds(self, call_id: str, max_seconds: int) -> None:
+        """Record the longest duration the call was authorised for."""
+        with transaction(self.engine) as session:
+            session.execute(
+                update(CallRecord).where(CallRecord.id == call_id).values(max_seconds=max_seconds)
             )
 
     def mark_settled(self, call_id: str, cost: int, asset: str) -> None:

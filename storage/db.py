@@ -4,6 +4,11 @@ On SQLite every transaction starts with BEGIN IMMEDIATE, so two processes that
 read-then-write a balance are serialised by the database lock instead of failing
 late on commit. On PostgreSQL, writers lock the rows they change (SELECT … FOR
 UPDATE, see `storage.ledger_store`).
+
+Reads that never write use `read(engine)`: no transaction, each statement sees what
+was committed when it started (as in PostgreSQL's READ COMMITTED). On SQLite (WAL)
+it neither waits for nor holds up the writers; on PostgreSQL it saves the
+BEGIN/ROLLBACK round trips. Use `transaction` when several reads must agree.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+# Execution option of the connections `read` hands out.
+_READ_ONLY = "encryptotel_read_only"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -53,7 +61,11 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection):  # noqa: ANN001
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(_READ_ONLY, False):
+                return  # autocommit: each statement is its own read transaction
+            # Straight to the driver: this runs for every transaction, and SQLAlchemy
+            # has nothing to track about it.
+            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 4, pool_pre_ping=True)
@@ -65,6 +77,17 @@ def transaction(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         with session.begin():
             yield session
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only, each statement in its own transaction (see above).
+
+    Never write through it: a write would commit at once, alone.
+    """
+    options = {_READ_ONLY: True} if is_sqlite(engine) else {"isolation_level": "AUTOCOMMIT"}
+    with engine.connect() as connection:
+        yield connection.execution_options(**options)
 
 
 def default_sqlite_path() -> str:

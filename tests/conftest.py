@@ -7,7 +7,7 @@ import pytest
 from storage import open_database
 from tests.dbs import BACKENDS, isolated_database
 
-pytest_plugins = ["tests.conftest_waves", "tests.conftest_chat"]
+pytest_plugins = ["tests.conftest_waves", "tests.conftest_chat", "tests.conftest_sip"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -23,6 +23,3 @@ def engine(db_url: str):
     eng = open_database(db_url, migrate=False)
     yield eng
     eng.dispose()
-
-# SIP lab fixtures; appended so it keeps whatever plugins other lines declare
-pytest_plugins = [*globals().get("pytest_plugins", []), "tests.conftest_sip"]

@@ -91,6 +91,24 @@ def test_notify_counts_only_reachable_identities(engine):
     assert asyncio.run(outbox.notify(account.id + 1000, Reply("nobody"))) == 0
 
 
+def test_progress_updates_reach_only_networks_that_edit_messages(engine):
+    accounts = AccountStore(engine)
+    account = accounts.resolve("telegram", "1")
+    accounts.link(accounts.new_link_code(account.id), "xmpp", "ann@pbx.test")
+    outbox = Outbox(accounts)
+    received: list[tuple[str, str]] = []
+
+    async def send(external_id: str, reply: Reply) -> None:
+        received.append((external_id, reply.text))
+
+    outbox.register("telegram", send, edits=True)
+    outbox.register("xmpp", send)
+    tick = Reply("Connected 0:15", key="call:1", progress=True)
+    assert asyncio.run(outbox.notify(account.id, tick)) == 1
+    assert received == [("1", "Connected 0:15")]
+    assert asyncio.run(outbox.notify(account.id, Reply("Ended", key="call:1"))) == 2
+
+
 def test_typed_word_presses_the_last_button(engine):
     """The console and XMPP answer questions by typing the button's word or number."""
     from bot.core import Assistant, Services

@@ -418,3 +418,50 @@ def _open(db_url: str):
     from storage import open_database
 
     return open_database(db_url, migrate=False)
+
+
+# --- reminders by call (the SIP calls themselves: tests/test_verification.py) ----------
+
+
+def test_call_reminder_without_a_verified_number_comes_as_a_message(db_url):
+    from bot.i18n import t
+    from bot.reminder_calls import place_reminder_call
+
+    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    account = services.accounts.resolve("console", "me")
+    services.accounts.set_number(account.id, "+33612345678")  # saved, never verified
+    reminder = ReminderStore(services.engine).add(account.id, utcnow(), "call", "dentist")
+    inbox = Inbox(services)
+
+    async def fire() -> bool:
+        return await place_reminder_call(services, reminder)
+
+    assert asyncio.run(fire()) is True
+    assert [r.text for _id, r in inbox.received] == [
+        t("en", "reminder_fire_unverified", text="dentist")
+    ]
+    assert services.calls.history(account.id) == []  # nobody was called
+    services.engine.dispose()
+
+
+def test_remind_by_call_without_a_verified_number_says_so(db_url):
+    services = Services(engine=_open(db_url), settings=_settings(db_url))
+
+    async def place_call(_reminder) -> bool:
+        return True
+
+    services.scheduler = Scheduler(services, services.outbox.notify, place_call=place_call)
+    assistant = Assistant(services)
+    now = datetime(2030, 11, 28, 10, 0, tzinfo=UTC)
+    replies = assistant.handle_sync(
+        Sender("console", "me"), "call me tomorrow at 8 to remind me to take the pills", now=now
+    )
+    assert "by a call" in replies[0].text
+    assert replies[1].text.startswith("I can only call a verified number")
+    account = services.accounts.resolve("console", "me")
+    services.accounts.update(account.id, phone_number="+33612345678", phone_verified=True)
+    replies = assistant.handle_sync(
+        Sender("console", "me"), "call me tomorrow at 9 to remind me to take the pills", now=now
+    )
+    assert len(replies) == 1 and "by a call" in replies[0].text
+    services.engine.dispose()

@@ -1,0 +1,84 @@
+"""The status message of a call, edited in place as the call goes on.
+
+Phases: dialing_a (ringing the requester) → dialing_b (they answered, ringing the
+other party) → connected → ended (duration, cost, or why it did not connect).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.i18n import t
+from storage.calls import leg_seconds
+from storage.models import CallRecord
+from wallet.units import format_amount
+
+if TYPE_CHECKING:
+    from bot.core import Reply
+
+LIVE_PHASES = ("dialing_a", "dialing_b", "connected")
+KNOWN_CAUSES = (
+    "busy", "declined", "not_found", "no_answer", "failed", "hangup_a", "hangup_b", "hangup",
+    "max_duration", "shutdown", "interrupted", "cancelled",
+)  # fmt: skip
+
+
+def status_key(call_id: str) -> str:
+    """The reply key of a call's status message."""
+    return f"call:{call_id}"
+
+
+def cause_text(lang: str, cause: str | None) -> str:
+    """A call's hang-up cause in words ("the line was busy")."""
+    if cause and cause.startswith("refused:"):
+        return t(lang, "cause_refused")
+    return t(lang, f"cause_{cause}" if cause in KNOWN_CAUSES else "cause_failed")
+
+
+def duration_text(lang: str, seconds: float) -> str:
+    """m:ss"""
+    whole = int(seconds)
+    return t(lang, "duration", minutes=whole // 60, seconds=whole % 60)
+
+
+def status_reply(lang: str, call: CallRecord, phase: str, elapsed: float = 0.0) -> Reply:
+    """The status message of `call` in `phase`; live phases carry a hang-up button.
+
+    `elapsed` > 0 makes a progress update of a connected call (its running time).
+    """
+    from bot.core import Button, Reply
+
+    if phase in LIVE_PHASES:
+        text = t(
+            lang,
+            f"call_status_{phase}",
+            a=call.a_number,
+            b=call.b_number,
+            elapsed=duration_text(lang, elapsed),
+        )
+        hang_up = Button(t(lang, "button_hangup"), f"hangup:{call.id}", word=t(lang, "word_stop"))
+        return Reply(
+            text, buttons=(hang_up,), key=status_key(call.id), lang=lang, progress=elapsed > 0
+        )
+    return Reply(ended_text(lang, call), key=status_key(call.id), lang=lang)
+
+
+def ended_text(lang: str, call: CallRecord) -> str:
+    """How an ended call went: its duration and cost, or why it did not connect."""
+    cost = format_amount(call.cost, call.cost_asset or "ETT")
+    cause = cause_text(lang, call.hangup_cause)
+    if call.bridged_at is not None:
+        seconds = max(leg_seconds(call, "a"), leg_seconds(call, "b"))
+        if call.bridged_at and call.ended_at:
+            seconds = (call.ended_at - call.bridged_at).total_seconds()
+        return t(
+            lang,
+            "call_status_ended",
+            b=call.b_number,
+            duration=duration_text(lang, seconds),
+            cost=cost,
+            cause=cause,
+        )
+    who = "a" if call.a_answered_at is None else "b"
+    return t(lang, f"call_status_failed_{who}", a=call.a_number, b=call.b_number, cause=cause,
+             cost=cost)  # fmt: skip

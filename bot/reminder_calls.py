@@ -1,0 +1,90 @@
+"""Reminders by call: the scheduler's `place_call`, speaking the reminder on the user's phone.
+
+Only the account's verified number is called. Whatever keeps the call from being
+answered, the reminder still arrives, as a chat message that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot import speech
+from bot.i18n import t
+from dialer import DialerError
+from dialer.records import CallRecorder
+from storage.service_calls import REMINDER, ServiceCallStore
+
+if TYPE_CHECKING:
+    from bot.core import Services
+    from storage.models import Account, Reminder
+
+log = logging.getLogger(__name__)
+ANSWER_MARGIN = 10.0  # seconds on top of ringing and speaking before the call is cut
+
+
+async def place_reminder_call(services: Services, reminder: Reminder) -> bool:
+    """Phone the reminder to the account's verified number (a chat message when that
+    cannot be done or nobody answers). True once the reminder is delivered; False only
+    when a fallback message reached nobody, so the scheduler tries again later."""
+    account = await asyncio.to_thread(services.accounts.get, reminder.account_id)
+    if account is None:
+        log.warning("reminder %s belongs to no account any more", reminder.id)
+        return True
+    lang = account.language
+    text = reminder.text or t(lang, "reminder_no_text")
+    if not account.phone_number or not account.phone_verified:
+        return await _message(services, account, "reminder_fire_unverified", text)
+    number = account.phone_number
+    call_id = "rmd-" + secrets.token_hex(12)
+    store = ServiceCallStore(services.engine)
+    await asyncio.to_thread(store.open, call_id, account.id, number, REMINDER)
+    recorder = CallRecorder(services.calls)
+    wav = None
+    try:
+        wav = await speech.synthesize_async(
+            t(lang, "reminder_spoken", text=text), lang, cache=False
+        )
+        timeout = services.dialer.config.ring_timeout + _seconds(wav) + ANSWER_MARGIN
+        result = await services.dialer.announce(
+            number, wav, timeout=timeout, call_id=call_id, on_event=recorder
+        )
+    except (speech.SpeechError, DialerError) as error:
+        log.warning("reminder %s: call %s could not be placed: %s", reminder.id, call_id, error)
+        await _close(services, call_id)
+        # Not retried as a call: the reminder is already late, so it comes as a message now.
+        await _message(services, account, "reminder_fire_call_failed", text)
+        return True
+    finally:
+        await recorder.close()
+        if wav is not None:
+            wav.unlink(missing_ok=True)  # the user's words are not kept on disk
+    await _close(services, call_id)
+    if result.answered:
+        return True
+    # Ringing again and again is worse than a message: fall back once, never retry the call.
+    await _message(services, account, "reminder_fire_not_answered", text, number=number)
+    return True
+
+
+async def _message(services: Services, account: Account, key: str, text: str, **values) -> bool:
+    from bot.core import Reply  # bot.core imports the skills, which import the reminders
+
+    lang = account.language
+    reply = Reply(t(lang, key, text=text, **values), lang=lang)
+    delivered = await services.outbox.notify(account.id, reply)
+    return delivered is None or delivered > 0
+
+
+async def _close(services: Services, call_id: str) -> None:
+    # A call the dialer never started (or whose end was not recorded) is closed here.
+    await asyncio.to_thread(services.calls.record_event, call_id, "ended", cause="failed")
+
+
+def _seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as source:
+        return source.getnframes() / max(source.getframerate(), 1)
