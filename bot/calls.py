@@ -1,8 +1,9 @@
 """Callback calls asked for in the chat: quote, confirmation, start, hang-up.
 
 "call +X" is answered with the price and a confirmation button whose data carries
-the whole request (`call:<nonce>:<from>:<to>:<flags>:<when>`), so a press works on any
-instance and after a restart; every rule is checked again when it is pressed. The
+the whole request (`call:<nonce>:<from>:<to>:<flags>:<when>:<offered>`, at most 58 of
+Telegram's 64 bytes), so a press works on any instance and after a restart, for
+`OFFER_SECONDS`; every rule is checked again when it is pressed. The
 call id is `<account>-<nonce>`: pressing twice places one call. The running call
 itself is followed by `bot.call_runner`.
 """
@@ -35,6 +36,7 @@ OWN_NUMBER = "m"  # the first leg is the requester's verified number, checked ag
 # A time within this of now means "now"; later, the call is stored and placed then.
 NOW_GRACE = timedelta(seconds=60)
 REFUSED = "refused"
+OFFER_SECONDS = 600  # how long a quote can be confirmed
 
 
 def offer(ctx: Context, cmd: dict) -> list[Reply]:
@@ -67,7 +69,8 @@ def offer(ctx: Context, cmd: dict) -> list[Reply]:
     flags = ("a" if cmd.get("anonymous") else "") + ("r" if cmd.get("record") else "")
     leg = OWN_NUMBER if first == ctx.account.phone_number else first
     epoch = str(int(when.timestamp())) if when else ""
-    data = f"{CONFIRM}:{nonce}:{leg}:{to}:{flags}:{epoch}"
+    offered = base36(int(ctx.now.timestamp()))
+    data = f"{CONFIRM}:{nonce}:{leg}:{to}:{flags}:{epoch}:{offered}"
     lines = [
         t(
             ctx.lang,
@@ -125,9 +128,15 @@ def first_leg(ctx: Context, source: str | None) -> str | list[Reply]:
 def confirm(ctx: Context, arg: str) -> list[Reply]:
     """The confirmation button of an offer: place (or schedule) the call."""
     parts = arg.split(":")
-    if len(parts) != 5 or not parts[0] or not parts[2]:
+    if len(parts) != 6 or not parts[0] or not parts[2]:
         return [ctx.say("choice_expired")]
-    nonce, leg, to, flags, epoch = parts
+    nonce, leg, to, flags, epoch, offered = parts
+    try:
+        age = ctx.now.timestamp() - int(offered, 36)
+    except ValueError:
+        return [ctx.say("choice_expired")]
+    if not 0 <= age <= OFFER_SECONDS:  # an old quote is not what the user agreed to now
+        return [ctx.say("call_offer_expired")]
     services = ctx.services
     if services.dialer is None or not services.background.available:
         return [ctx.say("dialer_not_configured")]
@@ -217,6 +226,16 @@ def refusal_reply(lang: str, refusal: CallRefused, quote: object | None = None) 
         values["cost"] = format_amount(quote.first_minute, "ETT")
         return Reply(t(lang, "refused_insufficient_funds_quote", **values), lang=lang)
     return Reply(t(lang, f"refused_{refusal.rule}", **values), lang=lang)
+
+
+def base36(number: int) -> str:
+    """A non-negative integer in base 36 (`int(text, 36)` reads it back)."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+    return text or "0"
 
 
 def _keyed(lang: str, text: str, key: str) -> Reply:

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import update
 
 from bot import call_runner
+from bot.calls import base36
 from storage.calls import leg_seconds
 from storage.clock import utcnow
 from storage.db import transaction
@@ -131,6 +132,20 @@ def test_pressing_twice_places_one_call_and_other_accounts_cannot_hang_it_up(env
     env.wait_idle()
     assert env.services.calls.history(env.services.accounts.resolve("console", "ann").id)[0].id \
         == call_id  # fmt: skip
+
+
+def test_an_old_or_forged_quote_is_not_placed(env):
+    ann, account_id = verified_user(env)
+    data = confirm_button(env.say(ann, "call +44 20 7946 0000"))
+    assert len(data.encode()) <= 64  # Telegram's limit on callback data
+    *head, offered = data.split(":")
+    stale = ":".join([*head, base36(int(offered, 36) - 601)])
+    assert env.press(ann, stale)[0].text.startswith("This price was offered more than 10")
+    forged = ":".join([*head, "not-a-time!"])
+    assert env.press(ann, forged)[0].text == "This choice is no longer available."
+    assert env.press(ann, "call:x:m:+442079460000")[0].text == "This choice is no longer available."
+    assert env.services.calls.history(account_id) == []
+    assert env.services.ledger.balance(account_book(account_id), "ETT").held == 0
 
 
 def test_busy_callee_ends_the_call_with_a_clear_status_and_the_exact_cost(env):

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.core import Assistant, Sender, Services
-from settings import load_settings
 from storage.accounts import AccountStore
 from storage.forwarding import ForwardingStore
+from tests.conftest_chat import service_settings
 
 MOBILE = "+33612345678"
 OFFICE = "+33145678900"
@@ -166,15 +166,7 @@ def test_match_for_an_unknown_account_is_none(setup):
 
 @pytest.fixture
 def assistant(db_url):
-    settings = load_settings(
-        _env_file=None,
-        DATABASE_URL=db_url,
-        TELEGRAM_BOT_TOKEN=None,
-        XMPP_JID=None,
-        XMPP_PASSWORD=None,
-        SIP_SERVER=None,
-        WAVES_NODE_URL=None,
-    )
+    settings = service_settings(db_url)
     from storage import open_database
 
     services = Services(engine=open_database(db_url, migrate=False), settings=settings)

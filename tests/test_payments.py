@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import string
 from concurrent.futures import ThreadPoolExecutor
 
 from bot import payments
 from bot.app import build_services
 from bot.core import Assistant, Sender
-from bot.i18n import LANGUAGES, LOCALES, t
+from bot.i18n import t
 from storage.accounts import AccountStore
 from storage.ledger_store import LedgerStore, account_book
 from tests.conftest_chat import service_settings, telegram_settings
@@ -22,21 +20,6 @@ from wallet.waves import WavesClient
 ETT = 10**8
 ANN = Sender("console", "ann")
 BOB = Sender("console", "bob")
-PAYMENT_KEYS = (
-    "amount_invalid",
-    "deposit_info",
-    "deposit_received",
-    "withdraw_need_amount",
-    "withdraw_need_address",
-    "withdraw_bad_address",
-    "withdraw_insufficient",
-    "withdraw_confirm",
-    "button_withdraw",
-    "withdraw_sent",
-    "withdraw_failed",
-    "withdraw_unknown",
-    "withdraw_node_down",
-)
 
 
 def wallet_assistant(db_url, chain, **overrides) -> Assistant:
@@ -77,19 +60,6 @@ def ask(assistant: Assistant, sender: Sender, text: str):
 def press(assistant: Assistant, sender: Sender, data: str):
     [reply] = assistant.press_sync(sender, data)
     return reply
-
-
-def test_catalogues_have_the_payment_sentences_with_the_same_placeholders():
-    def fields(text: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-    catalogues = {
-        lang: json.loads((LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
-        for lang in LANGUAGES
-    }
-    for key in PAYMENT_KEYS:
-        assert fields(catalogues["en"][key]) == fields(catalogues["fr"][key])
-        assert fields(catalogues["en"][key]) == fields(catalogues["ru"][key])
 
 
 def test_without_waves_deposits_and_withdrawals_are_not_configured(db_url):

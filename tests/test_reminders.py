@@ -14,25 +14,17 @@ import pytest
 
 from bot.core import Assistant, Reply, Sender, Services
 from bot.scheduler import Scheduler
-from settings import load_settings
 from storage.accounts import AccountStore
 from storage.clock import utcnow
 from storage.reminders import ReminderStore
+from tests.conftest_chat import service_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 30.0
 
 
 def _settings(db_url: str):
-    return load_settings(
-        _env_file=None,
-        DATABASE_URL=db_url,
-        TELEGRAM_BOT_TOKEN=None,
-        XMPP_JID=None,
-        XMPP_PASSWORD=None,
-        SIP_SERVER=None,
-        WAVES_NODE_URL=None,
-    )
+    return service_settings(db_url)
 
 
 class Inbox:

@@ -31,6 +31,7 @@ from storage.db import transaction
 from storage.models import CallRecord
 from storage.reminders import ReminderStore
 from storage.service_calls import REMINDER, VERIFICATION, ServiceCallStore, TooManyCalls
+from tests.conftest_chat import service_settings
 from tests.dbs import isolated_database
 from tests.sip_lab import DTMF, NO_ANSWER, SipLab, audible_seconds
 
@@ -69,15 +70,7 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        settings = load_settings(
-            _env_file=None,
-            DATABASE_URL=db_url,
-            TELEGRAM_BOT_TOKEN=None,
-            XMPP_JID=None,
-            XMPP_PASSWORD=None,
-            SIP_SERVER=None,
-            WAVES_NODE_URL=None,
-        )
+        settings = service_settings(db_url)
         self.services = Services(engine=open_database(db_url, migrate=False), settings=settings)
         self.services.background.attach(self.loop)
         self.received: list[tuple[str, Reply]] = []
