@@ -171,7 +171,7 @@ class Assistant:
             if parsed["intent"] != "unknown" and parsed.get("lang") in LANGUAGES:
                 lang = parsed["lang"]
                 if lang != account.language:
-                    account = self.services.accounts.update(account.id, language=lang)
+                    account = self.services.accounts.set_language(account, lang)
             context = Context(account, lang, self.services, sender, text, now or utcnow())
             return self._remember(sender, skills.dispatch(context, parsed))
         except Exception:

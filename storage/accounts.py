@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, Row, bindparam
+from sqlalchemy import Connection, Engine, Row, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
@@ -35,6 +35,11 @@ _BY_IDENTITY = (
     .where(_identity.c.external_id == bindparam("external_id"))
 )
 _BY_EXTENSION = core_select(_account).where(_account.c.extension == bindparam("extension"))
+_SET_LANGUAGE = (
+    update(_account)
+    .where(_account.c.id == bindparam("account_id"))
+    .values(language=bindparam("language"))
+)
 _IDENTITIES = core_select(_identity).where(_identity.c.account_id == bindparam("account_id"))
 
 
@@ -106,6 +111,17 @@ class AccountStore:
                 setattr(account, name, value)
             session.add(account)
             return account
+
+    def set_language(self, account: Account, language: str) -> Account:
+        """Store the language the user now writes in; returns the account with it.
+
+        One prebuilt UPDATE: users who switch languages do it message after message.
+        """
+        if account.language != language:
+            with self.engine.begin() as connection:
+                connection.execute(_SET_LANGUAGE, {"account_id": account.id, "language": language})
+            account.language = language
+        return account
 
     def set_number(self, account_id: int, number: str) -> Account:
         """Store the user's own number; a new number is unverified until proven."""

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+SQLITE_POOL = 20
 # Execution option of the connections `read` hands out.
 _READ_ONLY = "encryptotel_read_only"
 
@@ -44,8 +45,10 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=pool_size,
-            max_overflow=pool_size * 4,
+            # An SQLite connection is only a file handle, but opening one costs its PRAGMAs
+            # and a schema read: keep enough for every worker thread, never churn them.
+            pool_size=max(pool_size, SQLITE_POOL),
+            max_overflow=max(pool_size, SQLITE_POOL),
         )
 
         @event.listens_for(engine, "connect")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, or_, select
 
 from storage.clock import utcnow
-from storage.db import transaction
+from storage.db import read, transaction
 from storage.ledger_store import account_book
 from storage.models import CallRecord, FraudRefusal, Hold, LedgerTransfer
 
@@ -63,7 +63,7 @@ class FraudStore:
         )
         if exclude is not None:
             query = query.where(CallRecord.id != exclude)
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return int(conn.execute(query).scalar_one())
 
     def spent(self, account_id: int, since: datetime) -> dict[str, int]:
@@ -77,7 +77,7 @@ class FraudStore:
             )
             .group_by(LedgerTransfer.asset)
         )
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return {asset: int(total) for asset, total in conn.execute(query)}
 
     def open_call_holds(self, account_id: int) -> list[tuple[str, str, int]]:
@@ -87,7 +87,7 @@ class FraudStore:
             Hold.state == "open",
             Hold.idempotency_key.startswith(CALL_HOLD_PREFIX),
         )
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return [(ref, asset, int(amount)) for ref, asset, amount in conn.execute(query)]
 
     def running_call_ids(self, account_id: int) -> set[str]:
@@ -95,5 +95,5 @@ class FraudStore:
         query = select(CallRecord.id).where(
             CallRecord.account_id == account_id, CallRecord.state.not_in(_NOT_RUNNING)
         )
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return set(conn.execute(query).scalars())

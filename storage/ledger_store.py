@@ -19,11 +19,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.clock import utcnow
+from storage.db import read
 from storage.models import Balance, Hold, LedgerEntry, LedgerTransfer
 
 USER_BOOK_PREFIX = "account:"
 
 _balance = Balance.__table__
+_BALANCES = select(_balance.c.asset, _balance.c.amount, _balance.c.held).where(
+    _balance.c.book == bindparam("book")
+)
 _transfer = LedgerTransfer.__table__
 _entry = LedgerEntry.__table__
 _hold = Hold.__table__
@@ -85,7 +89,7 @@ class LedgerStore:
         """The current balance of `book` in `asset` (zero when it never moved)."""
         if not is_user_book(book):
             return BalanceView(self.entries_sum(book, asset), 0)
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             row = conn.execute(
                 select(_balance.c.amount, _balance.c.held).where(
                     _balance.c.book == book, _balance.c.asset == asset
@@ -95,12 +99,8 @@ class LedgerStore:
 
     def balances(self, book: str) -> dict[str, BalanceView]:
         """Every asset this book has ever held, by asset."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(_balance.c.asset, _balance.c.amount, _balance.c.held).where(
-                    _balance.c.book == book
-                )
-            ).all()
+        with read(self.engine) as conn:
+            rows = conn.execute(_BALANCES, {"book": book}).all()
         return {r.asset: BalanceView(r.amount, r.held) for r in rows}
 
     def entries(self, book: str, limit: int = 50) -> list[dict]:
@@ -119,12 +119,12 @@ class LedgerStore:
             .order_by(_entry.c.id.desc())
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def entries_sum(self, book: str, asset: str) -> int:
         """Sum of all entries of a book: must always equal its balance row."""
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             total = conn.execute(
                 select(func.coalesce(func.sum(_entry.c.amount), 0)).where(
                     _entry.c.book == book, _entry.c.asset == asset
@@ -134,7 +134,7 @@ class LedgerStore:
 
     def total(self, asset: str, prefix: str = USER_BOOK_PREFIX) -> int:
         """Sum of the balances of all books starting with `prefix`."""
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             total = conn.execute(
                 select(func.coalesce(func.sum(_balance.c.amount), 0)).where(
                     _balance.c.asset == asset, _balance.c.book.startswith(prefix)
@@ -144,13 +144,13 @@ class LedgerStore:
 
     def transfer_by_key(self, key: str) -> dict | None:
         """The transfer recorded under an idempotency key, if any."""
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             row = conn.execute(select(_transfer).where(_transfer.c.idempotency_key == key)).first()
         return dict(row._mapping) if row else None
 
     def hold(self, key: str) -> dict | None:
         """The hold recorded under `key`, if any."""
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             row = conn.execute(select(_hold).where(_hold.c.idempotency_key == key)).first()
         return dict(row._mapping) if row else None
 
@@ -159,7 +159,7 @@ class LedgerStore:
         query = select(_hold).where(_hold.c.state == "open")
         if ref_prefix:
             query = query.where(_hold.c.ref.startswith(ref_prefix))
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     # --- writing -------------------------------------------------------------

@@ -29,6 +29,17 @@ def test_identity_resolves_to_one_account(engine):
     assert accounts.resolve("xmpp", "42@pbx.test").id != first.id
 
 
+def test_language_is_stored_and_read_back_without_a_session(engine):
+    accounts = AccountStore(engine)
+    account = accounts.resolve("telegram", "43", language="en", timezone="Europe/Paris")
+    assert accounts.set_language(account, "ru").language == "ru"
+    again = accounts.find_by_identity("telegram", "43")
+    assert (again.id, again.language, again.timezone) == (account.id, "ru", "Europe/Paris")
+    assert accounts.get(account.id).language == "ru"
+    assert accounts.get(account.id + 1000) is None
+    assert accounts.find_by_identity("telegram", "nobody") is None
+
+
 def test_link_code_joins_networks_once(engine):
     accounts = AccountStore(engine)
     owner = accounts.resolve("telegram", "7")
