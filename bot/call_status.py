@@ -41,6 +41,20 @@ def duration_text(lang: str, seconds: float) -> str:
     return t(lang, "duration", minutes=whole // 60, seconds=whole % 60)
 
 
+def connected_seconds(call: CallRecord) -> float:
+    """How long the two parties were connected (0 for a call never bridged)."""
+    if call.bridged_at is None:
+        return 0.0
+    if call.ended_at is None:
+        return max(leg_seconds(call, "a"), leg_seconds(call, "b"))
+    return max(0.0, (call.ended_at - call.bridged_at).total_seconds())
+
+
+def state_text(lang: str, call: CallRecord) -> str:
+    """A call's outcome in words, or "in progress" while it lasts."""
+    return cause_text(lang, call.hangup_cause) if call.ended_at else t(lang, "call_in_progress")
+
+
 def status_reply(lang: str, call: CallRecord, phase: str, elapsed: float = 0.0) -> Reply:
     """The status message of `call` in `phase`; live phases carry a hang-up button.
 
@@ -68,9 +82,7 @@ def ended_text(lang: str, call: CallRecord) -> str:
     cost = format_amount(call.cost, call.cost_asset or "ETT")
     cause = cause_text(lang, call.hangup_cause)
     if call.bridged_at is not None:
-        seconds = max(leg_seconds(call, "a"), leg_seconds(call, "b"))
-        if call.bridged_at and call.ended_at:
-            seconds = (call.ended_at - call.bridged_at).total_seconds()
+        seconds = connected_seconds(call)
         return t(
             lang,
             "call_status_ended",

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot import calls, forwarding, payments, reminders, verification
-from bot.call_status import cause_text
+from bot.call_status import connected_seconds, duration_text, state_text
 from bot.i18n import t
-from storage.calls import leg_seconds
 from storage.ledger_store import account_book
 from wallet.units import ASSETS, format_amount
 
@@ -49,9 +48,8 @@ def history(ctx: Context, _cmd: dict) -> list[Reply]:
         return [ctx.say("history_empty")]
     lines = [t(ctx.lang, "history_header")]
     for call in calls:
-        seconds = int(max(leg_seconds(call, "a"), leg_seconds(call, "b")))
         duration = (
-            t(ctx.lang, "duration", minutes=seconds // 60, seconds=seconds % 60)
+            duration_text(ctx.lang, connected_seconds(call))
             if call.bridged_at
             else t(ctx.lang, "not_answered")
         )
@@ -62,7 +60,7 @@ def history(ctx: Context, _cmd: dict) -> list[Reply]:
                 when=ctx.local_time(call.created_at),
                 a=call.a_number,
                 b=call.b_number,
-                state=cause_text(ctx.lang, call.hangup_cause) if call.ended_at else call.state,
+                state=state_text(ctx.lang, call),
                 duration=duration,
                 cost=format_amount(call.cost, call.cost_asset or "ETT"),
             )

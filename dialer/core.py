@@ -197,6 +197,8 @@ class Dialer:
             if await self._ring(call, leg, ring, anonymous=False, caller=None):
                 assert leg.media is not None
                 player = leg.media.play(pcm)
+                # Wake the call's loop when the playback ends (it waits on the queue).
+                player.add_done_callback(lambda _task: call.queue.put_nowait(("played", leg, None)))
                 if collect_digits <= 0:
                     await self._pump(call, deadline, until=lambda: player.done())
                     call.end_cause(t.COMPLETED if player.done() else t.MAX_DURATION)
@@ -317,6 +319,8 @@ class Dialer:
 
     async def _handle(self, call: _Call, kind: str, leg: _Leg, value: Any) -> None:
         """Report one thing that happened to a leg."""
+        if kind == "played":
+            return  # only wakes `_pump` to look at its condition again
         if kind == "dtmf":
             call.digits.append(value)
             await self._emit(call, t.DTMF, leg=leg.name, digit=value)

@@ -230,6 +230,23 @@ def test_announce_plays_and_collects_digits(sip_lab, lab_dialer_config, tmp_path
     assert audible_seconds(heard) >= 1.8
 
 
+def test_announcement_hangs_up_when_it_has_been_played(sip_lab, lab_dialer_config, tmp_path):
+    phone = sip_lab.phones["1001"]
+    closed = closed_calls(phone)
+    prompt = write_tone(tmp_path / "prompt.wav", 700, seconds=1.5)
+
+    async def scenario(dialer):
+        began = time.monotonic()
+        result = await dialer.announce("1001", prompt, timeout=30, call_id="ann2")
+        return result, time.monotonic() - began
+
+    result, took = run(lab_dialer_config, scenario)
+    assert result.answered and result.cause == "completed"
+    assert 1.5 <= result.seconds < 3.5 and took < 5  # not the 30 s timeout
+    phone.wait_event("CALL_CLOSED", closed + 1)
+    assert tone_share(phone.heard(), 700) >= 0.99
+
+
 def test_bad_numbers_are_refused(lab_dialer_config):
     async def scenario(dialer):
         with pytest.raises(DialerError, match="bad number"):
