@@ -62,6 +62,11 @@ class ChoiceMemory:
                 while len(self._offers) > self.limit:
                     self._offers.popitem(last=False)
 
+    def pending(self, sender: Sender) -> bool:
+        """Whether buttons offered to `sender` are waiting for a word."""
+        with self._lock:
+            return (sender.network, sender.external_id) in self._offers
+
     def take(self, sender: Sender, text: str) -> str | None:
         """The button data `text` chooses, consuming the offer; None if it chooses nothing."""
         key = (sender.network, sender.external_id)

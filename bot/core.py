@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from storage.clock import utcnow
+from storage.db import is_sqlite
 from storage.ledger_store import LedgerStore
 from storage.models import Account
 from wallet.billing import Billing
@@ -140,43 +142,78 @@ class Assistant:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.choices = ChoiceMemory()
+        # SQLite in WAL mode never makes a reader wait for a writer, so answers that only
+        # read are computed on the event loop: no thread hop for most messages. Anything
+        # that writes, and everything on PostgreSQL (each read is a network round trip),
+        # runs in a worker thread so that the loop (chats, RTP relay) never waits.
+        self.reads_on_loop = is_sqlite(services.engine)
+        self._language_writer = ThreadPoolExecutor(1, thread_name_prefix="language")
 
     async def handle(
         self, sender: Sender, text: str, *, now: datetime | None = None
     ) -> list[Reply]:
         """Answer one message. Never raises: a failure becomes an apology."""
+        if self.reads_on_loop:
+            try:
+                replies = self._answer(sender, text, now, read_only=True)
+            except Exception:  # answered again in the thread, which apologises if it fails
+                log.exception("failed to answer a message from %s on the loop", sender.network)
+                replies = None
+            if replies is not None:
+                return replies
         return await asyncio.to_thread(self.handle_sync, sender, text, now)
 
     def handle_sync(self, sender: Sender, text: str, now: datetime | None = None) -> list[Reply]:
         """`handle` for callers without an event loop (the console, tests)."""
-        lang = sender.language if sender.language in LANGUAGES else None
         try:
-            chosen = self.choices.take(sender, text)
-            if chosen is not None:
-                return self.press_sync(sender, chosen)
-            account = self._account(sender)
-            lang = lang or account.language
-            command = commands.match(text)
-            if command is not None:
-                # Like the parser's: the language of the words written wins.
-                lang = command.lang or lang
-                context = Context(account, lang, self.services, sender, text)
-                return self._remember(sender, commands.run(context, command))
-            parsed = nlu.parse(
-                text,
-                now=now or utcnow(),
-                tz=account.timezone,
-                region=_region_of(account.phone_number),
-            )
-            if parsed["intent"] != "unknown" and parsed.get("lang") in LANGUAGES:
-                lang = parsed["lang"]
-                if lang != account.language:
-                    account = self.services.accounts.set_language(account, lang)
-            context = Context(account, lang, self.services, sender, text, now or utcnow())
-            return self._remember(sender, skills.dispatch(context, parsed))
+            return self._answer(sender, text, now, read_only=False)
         except Exception:
             log.exception("failed to handle a message from %s", sender.network)
+            lang = sender.language if sender.language in LANGUAGES else None
             return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
+
+    def _answer(
+        self, sender: Sender, text: str, now: datetime | None, *, read_only: bool
+    ) -> list[Reply] | None:
+        """The replies to a message; with `read_only`, None when answering would write."""
+        lang = sender.language if sender.language in LANGUAGES else None
+        if read_only:
+            if self.choices.pending(sender):
+                return None  # the message may press a button, and presses write
+        elif (chosen := self.choices.take(sender, text)) is not None:
+            return self.press_sync(sender, chosen)
+        if read_only:
+            account = self.services.accounts.find_by_identity(sender.network, sender.external_id)
+            if account is None:
+                return None  # first contact creates the account
+        else:
+            account = self._account(sender)
+        lang = lang or account.language
+        command = commands.match(text)
+        if command is not None:
+            if read_only and command.name not in skills.READ_ONLY:
+                return None
+            # Like the parser's: the language of the words written wins.
+            lang = command.lang or lang
+            context = Context(account, lang, self.services, sender, text)
+            return self._remember(sender, commands.run(context, command))
+        parsed = nlu.parse(
+            text,
+            now=now or utcnow(),
+            tz=account.timezone,
+            region=_region_of(account.phone_number),
+        )
+        if read_only and parsed["intent"] not in skills.READ_ONLY:
+            return None
+        if parsed["intent"] != "unknown" and parsed.get("lang") in LANGUAGES:
+            lang = parsed["lang"]
+            if lang != account.language:
+                # Stored by one writer thread, in the order the messages were read, so the
+                # answer need not wait for the write (nor, on the loop, for a lock).
+                self._language_writer.submit(self._store_language, account.id, lang)
+                account.language = lang  # this message's own copy of the row
+        context = Context(account, lang, self.services, sender, text, now or utcnow())
+        return self._remember(sender, skills.dispatch(context, parsed))
 
     async def press(self, sender: Sender, data: str) -> list[Reply]:
         """Answer a button press (`Button.data`). Never raises: a failure becomes an apology."""
@@ -193,6 +230,14 @@ class Assistant:
         except Exception:
             log.exception("failed to handle a button press from %s", sender.network)
             return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
+
+    def _store_language(self, account_id: int, lang: str) -> None:
+        try:
+            account = self.services.accounts.get(account_id)
+            if account is not None:
+                self.services.accounts.set_language(account, lang)
+        except Exception:  # the next message in that language stores it again
+            log.exception("could not store the language of account %s", account_id)
 
     def _remember(self, sender: Sender, replies: list[Reply]) -> list[Reply]:
         # The last choices offered can also be answered in words ("yes", "2").

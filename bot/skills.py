@@ -159,6 +159,10 @@ SKILLS: dict[str, Skill] = {
 }
 
 
+# Skills that only read (no write, no lock): they may run on the event loop (see core).
+READ_ONLY = frozenset({"help", "balance", "unknown"})
+
+
 def dispatch(ctx: Context, cmd: dict) -> list[Reply]:
     """Run the skill of the parsed command's intent."""
     return SKILLS.get(cmd.get("intent", "unknown"), unknown)(ctx, cmd)
