@@ -19,14 +19,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.clock import utcnow
-from storage.db import read
+from storage.db import FastRead, read
 from storage.models import Balance, Hold, LedgerEntry, LedgerTransfer
 
 USER_BOOK_PREFIX = "account:"
 
 _balance = Balance.__table__
-_BALANCES = select(_balance.c.asset, _balance.c.amount, _balance.c.held).where(
-    _balance.c.book == bindparam("book")
+_BALANCES = FastRead(  # read for every "balance" message
+    select(_balance.c.asset, _balance.c.amount, _balance.c.held).where(
+        _balance.c.book == bindparam("book")
+    )
 )
 _transfer = LedgerTransfer.__table__
 _entry = LedgerEntry.__table__
@@ -99,9 +101,8 @@ class LedgerStore:
 
     def balances(self, book: str) -> dict[str, BalanceView]:
         """Every asset this book has ever held, by asset."""
-        with read(self.engine) as conn:
-            rows = conn.execute(_BALANCES, {"book": book}).all()
-        return {r.asset: BalanceView(r.amount, r.held) for r in rows}
+        rows = _BALANCES.rows(self.engine, book=book)
+        return {asset: BalanceView(amount, held) for asset, amount, held in rows}
 
     def entries(self, book: str, limit: int = 50) -> list[dict]:
         """The newest entries of a book with their transfer's kind and reason."""
