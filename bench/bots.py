@@ -6,7 +6,10 @@ Telegram: the service (`main.py serve`, its own process) answers messages that t
 Bot API emulator (tests/telegram_api.py) hands out by long polling. XMPP: the same
 through a prosody started for the run (tests/prosody_lab.py). Each of `--users`
 simulated people keeps one message in flight (the next is sent when the reply
-arrives); messages cycle through balance, help and parse-only texts (no calls).
+arrives); messages cycle through balance, help and parse-only texts (no calls), in
+English, French and Russian, so accounts switch language as they go. Every person
+writes once before the run (first contact creates the account: onboarding, measured
+apart from the steady state), for the references too.
 References from the same run: a bare aiogram echo bot and a bare slixmpp echo bot,
 each in its own process too, driven the same way; and, to show where the time goes,
 our adapter around an assistant that only echoes (same thread hop, no parsing, no
@@ -94,9 +97,12 @@ class Run:
 # -- Telegram --------------------------------------------------------------------------------
 
 
+FIRST_USER = 10_000  # the Telegram ids of the simulated people
+
+
 def drive_telegram(api: BotAPIEmulator, messages: int, users: int) -> Run:
     """Send `messages` through the emulator with `users` people, one in flight each."""
-    first_user = 10_000
+    first_user = FIRST_USER
     run = Run(messages, users)
 
     def send(user: int) -> None:
@@ -115,10 +121,16 @@ def drive_telegram(api: BotAPIEmulator, messages: int, users: int) -> Run:
     return run
 
 
-def warm_up_telegram(api: BotAPIEmulator) -> None:
+def warm_up_telegram(api: BotAPIEmulator, users: int) -> None:
+    """Warm the bot up, then let each simulated person write once (first contact creates
+    their account: onboarding, not the steady state the run measures)."""
     for i in range(WARM_UP):
         api.send_text(1, TEXTS[i % len(TEXTS)])
     api.wait_messages(1, WARM_UP, timeout=120)
+    for user in range(FIRST_USER, FIRST_USER + users):
+        api.send_text(user, "help")
+    for user in range(FIRST_USER, FIRST_USER + users):
+        api.wait_messages(user, 1, timeout=120)
 
 
 def bench_telegram(args: argparse.Namespace, env: dict) -> dict[str, dict]:
@@ -133,7 +145,7 @@ def bench_telegram(args: argparse.Namespace, env: dict) -> dict[str, dict]:
         with tempfile.TemporaryDirectory() as workdir:
             process = _spawn(command, bot_env, workdir, args.database)
             try:
-                warm_up_telegram(api)
+                warm_up_telegram(api, args.users)
                 cpu = cpu_seconds(process.pid)
                 run = drive_telegram(api, args.messages, args.users)
                 results[name] = run.report(name, cpu_seconds(process.pid) - cpu)
@@ -174,6 +186,7 @@ class XMPPDriver:
         self.clients: list = []
         self.run: Run | None = None
         self.probe = threading.Event()
+        self.first_replies: set[int] = set()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -208,6 +221,7 @@ class XMPPDriver:
 
     def _reply(self, index: int) -> None:
         if self.run is None:
+            self.first_replies.add(index)
             self.probe.set()
             return
         self.run.replied(index)
@@ -236,9 +250,24 @@ class XMPPDriver:
                         )
                     )
                     self.probe.wait(10)
+                self._first_contacts()
                 time.sleep(0.5)  # let stray replies of the warm-up arrive
                 return
         raise SystemExit("xmpp: the bot never answered")
+
+    def _first_contacts(self, timeout: float = 120) -> None:
+        """Each person writes once: first contact creates their account (onboarding, not
+        the steady state the run measures)."""
+        self.first_replies.clear()
+        for client in self.clients:
+            self.loop.call_soon_threadsafe(
+                lambda c=client: c.send_message(mto=self.bot, mbody="help", mtype="chat")
+            )
+        deadline = time.monotonic() + timeout
+        while len(self.first_replies) < len(self.clients):
+            if time.monotonic() > deadline:
+                raise SystemExit("xmpp: not every person got an answer to their first message")
+            time.sleep(0.05)
 
     def measure(self, messages: int) -> Run:
         run = Run(messages, len(self.clients))
