@@ -362,6 +362,9 @@ class EchoAssistant:
 
         return await asyncio.to_thread(lambda: [Reply(text)])
 
+    def answer_now(self, _sender: object, _text: str) -> None:
+        return None  # always through the thread hop, as the real assistant's writes are
+
     async def press(self, _sender: object, data: str) -> list:
         return await self.handle(_sender, data)
 

@@ -153,15 +153,23 @@ class Assistant:
         self, sender: Sender, text: str, *, now: datetime | None = None
     ) -> list[Reply]:
         """Answer one message. Never raises: a failure becomes an apology."""
-        if self.reads_on_loop:
-            try:
-                replies = self._answer(sender, text, now, read_only=True)
-            except Exception:  # answered again in the thread, which apologises if it fails
-                log.exception("failed to answer a message from %s on the loop", sender.network)
-                replies = None
-            if replies is not None:
-                return replies
+        replies = self.answer_now(sender, text, now=now)
+        if replies is not None:
+            return replies
         return await asyncio.to_thread(self.handle_sync, sender, text, now)
+
+    def answer_now(
+        self, sender: Sender, text: str, *, now: datetime | None = None
+    ) -> list[Reply] | None:
+        """The answer when it can be given at once on the loop (it only reads, on SQLite);
+        None when it must be computed by `handle` in a worker thread."""
+        if not self.reads_on_loop:
+            return None
+        try:
+            return self._answer(sender, text, now, read_only=True)
+        except Exception:  # answered again in the thread, which apologises if it fails
+            log.exception("failed to answer a message from %s on the loop", sender.network)
+            return None
 
     def handle_sync(self, sender: Sender, text: str, now: datetime | None = None) -> list[Reply]:
         """`handle` for callers without an event loop (the console, tests)."""

@@ -22,6 +22,7 @@ from bot.i18n import LANGUAGES
 from settings import Settings
 
 log = logging.getLogger(__name__)
+ANSWER_GRACE = 3.0  # seconds a stopping adapter waits for answers being computed
 NETWORK = "xmpp"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -72,6 +73,7 @@ class XMPPAdapter:
         self._stopping = False
         self._failures = 0  # connections lost in a row without a session: the back-off grows
         self._login_watchdog: asyncio.TimerHandle | None = None
+        self._answering: set[asyncio.Future] = set()  # answers computed in worker threads
         client = _Client(settings.XMPP_JID, settings.XMPP_PASSWORD.get_secret_value())
         client.enable_direct_tls = False
         client.enable_starttls = True
@@ -103,6 +105,8 @@ class XMPPAdapter:
             await stop.wait()
         finally:
             self._stopping = True
+            if self._answering:  # answers being computed are still sent
+                await asyncio.wait(set(self._answering), timeout=ANSWER_GRACE)
             self.assistant.services.outbox.unregister(NETWORK)
             await self._disconnect()
             logging.getLogger(SLIXMPP_STREAM_LOGGER).removeFilter(_redactor)
@@ -177,7 +181,8 @@ class XMPPAdapter:
 
     # -- messages --------------------------------------------------------------------------
 
-    async def _on_message(self, message: Message) -> None:
+    def _on_message(self, message: Message) -> None:
+        # A plain function, not a coroutine: most answers are given at once, with no task.
         if message["type"] not in ("chat", "normal"):
             return
         body = message["body"]
@@ -190,8 +195,18 @@ class XMPPAdapter:
             declared = None
         language = (declared or "")[:2].lower()
         sender = Sender(NETWORK, message["from"].bare, language if language in LANGUAGES else None)
-        for reply in await self.assistant.handle(sender, body):
+        replies = self.assistant.answer_now(sender, body)
+        if replies is None:
+            task = asyncio.ensure_future(self._answer(message["from"], sender, body))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+            return
+        for reply in replies:
             self._send(message["from"], reply)
+
+    async def _answer(self, to: Any, sender: Sender, body: str) -> None:
+        for reply in await self.assistant.handle(sender, body):
+            self._send(to, reply)
 
     async def send(self, external_id: str, reply: Reply) -> None:
         """Outbox sender: a new message to the user's bare JID (XMPP has no edits)."""
