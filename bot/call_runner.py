@@ -69,7 +69,7 @@ async def run_call(
             ticker.cancel()
         await recorder.close()
         # Whatever happened above, the record is closed and the hold settled or released.
-        await asyncio.to_thread(_close_if_open, services, record.id)
+        await asyncio.to_thread(services.calls.end_unfinished, record.id)
         await asyncio.to_thread(services.billing.settle, record.id)
     ended = await asyncio.to_thread(services.calls.get, record.id)
     await notify.phase(ENDED, ended)
@@ -103,12 +103,6 @@ async def _notify(services: Services, account_id: int | None, reply: Reply) -> N
         await services.outbox.notify(account_id, reply)
     except Exception:  # a status that cannot be shown must not disturb the call
         log.exception("status of a call could not be sent to account %s", account_id)
-
-
-def _close_if_open(services: Services, call_id: str) -> None:
-    record = services.calls.get(call_id)
-    if record is not None and record.state != ENDED:
-        services.calls.record_event(call_id, ENDED, cause="failed")
 
 
 # --- the service's duties ---------------------------------------------------------------

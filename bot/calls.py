@@ -16,8 +16,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.call_status import status_key, status_reply
 from bot.i18n import t
 from storage.calls import ENDED, SCHEDULED
@@ -40,12 +38,10 @@ OFFER_SECONDS = 600  # how long a quote can be confirmed
 
 
 def offer(ctx: Context, cmd: dict) -> list[Reply]:
-    """Quote a parsed `call` command and ask for confirmation."""
+    """Quote a parsed `call` command and ask for confirmation (the dialer is running)."""
     from bot.core import Button, Reply
 
     services = ctx.services
-    if services.dialer is None or not services.background.available:
-        return [ctx.say("dialer_not_configured")]
     to = normalize(cmd.get("to") or "")
     if not to:
         has_digits = any(ch.isdigit() for ch in ctx.text)
@@ -157,9 +153,7 @@ def confirm(ctx: Context, arg: str) -> list[Reply]:
         state=SCHEDULED if scheduled else "created",
         scheduled_at=when if scheduled else None,
     )
-    try:
-        services.calls.create(record)
-    except IntegrityError:
+    if not services.calls.create_once(record):
         return [replace(ctx.say("call_already"), key=key)]
     if scheduled:
         text = t(ctx.lang, "call_scheduled", to=to, at=ctx.local_time(when))
@@ -183,7 +177,7 @@ def start(services: Services, account: Account, record: CallRecord, lang: str) -
         )
     except RuntimeError:
         services.billing.release(record.id)
-        services.calls.record_event(record.id, ENDED, cause="failed")
+        services.calls.end_unfinished(record.id)
         return _keyed(lang, t(lang, "dialer_not_configured"), status_key(record.id))
     return status_reply(lang, record, "dialing_a")
 

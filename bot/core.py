@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +35,7 @@ from storage.models import Account
 from wallet.billing import Billing
 
 log = logging.getLogger(__name__)
+LANGUAGES_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,10 @@ class Assistant:
         # runs in a worker thread so that the loop (chats, RTP relay) never waits.
         self.reads_on_loop = is_sqlite(services.engine)
         self._language_writer = ThreadPoolExecutor(1, thread_name_prefix="language")
+        # The language last submitted to the writer, by account (the newest accounts): a
+        # message read before that write is stored must not take the older one for current.
+        self._submitted_languages: OrderedDict[int, str] = OrderedDict()
+        self._languages_lock = threading.Lock()
 
     async def handle(
         self, sender: Sender, text: str, *, now: datetime | None = None
@@ -188,13 +195,12 @@ class Assistant:
         if read_only:
             if self.choices.pending(sender):
                 return None  # the message may press a button, and presses write
-        elif (chosen := self.choices.take(sender, text)) is not None:
-            return self.press_sync(sender, chosen)
-        if read_only:
             account = self.services.accounts.find_by_identity(sender.network, sender.external_id)
             if account is None:
                 return None  # first contact creates the account
         else:
+            if (chosen := self.choices.take(sender, text)) is not None:
+                return self.press_sync(sender, chosen)
             account = self._account(sender)
         lang = lang or account.language
         command = commands.match(text)
@@ -215,11 +221,7 @@ class Assistant:
             return None
         if parsed["intent"] != "unknown" and parsed.get("lang") in LANGUAGES:
             lang = parsed["lang"]
-            if lang != account.language:
-                # Stored by one writer thread, in the order the messages were read, so the
-                # answer need not wait for the write (nor, on the loop, for a lock).
-                self._language_writer.submit(self._store_language, account.id, lang)
-                account.language = lang  # this message's own copy of the row
+            self._note_language(account, lang)
         context = Context(account, lang, self.services, sender, text, now or utcnow())
         return self._remember(sender, skills.dispatch(context, parsed))
 
@@ -239,13 +241,31 @@ class Assistant:
             log.exception("failed to handle a button press from %s", sender.network)
             return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
 
+    def _note_language(self, account: Account, lang: str) -> None:
+        """Answer in `lang` and store it as the account's language if it changed.
+
+        Stored by one writer thread, in the order the messages were read, so the answer
+        need not wait for the write (nor, on the loop, for a lock).
+        """
+        with self._languages_lock:
+            current = self._submitted_languages.get(account.id, account.language)
+            if lang != current:
+                self._language_writer.submit(self._store_language, account.id, lang)
+            self._submitted_languages[account.id] = lang
+            self._submitted_languages.move_to_end(account.id)
+            while len(self._submitted_languages) > LANGUAGES_REMEMBERED:
+                self._submitted_languages.popitem(last=False)
+        account.language = lang  # this message's own copy of the row
+
     def _store_language(self, account_id: int, lang: str) -> None:
         try:
             account = self.services.accounts.get(account_id)
             if account is not None:
                 self.services.accounts.set_language(account, lang)
-        except Exception:  # the next message in that language stores it again
+        except Exception:
             log.exception("could not store the language of account %s", account_id)
+            with self._languages_lock:  # so that the next message stores it again
+                self._submitted_languages.pop(account_id, None)
 
     def _remember(self, sender: Sender, replies: list[Reply]) -> list[Reply]:
         # The last choices offered can also be answered in words ("yes", "2").

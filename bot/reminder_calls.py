@@ -55,15 +55,17 @@ async def place_reminder_call(services: Services, reminder: Reminder) -> bool:
         )
     except (speech.SpeechError, DialerError) as error:
         log.warning("reminder %s: call %s could not be placed: %s", reminder.id, call_id, error)
-        await _close(services, call_id)
-        # Not retried as a call: the reminder is already late, so it comes as a message now.
-        await _message(services, account, "reminder_fire_call_failed", text)
-        return True
+        result = None
     finally:
         await recorder.close()
         if wav is not None:
             wav.unlink(missing_ok=True)  # the user's words are not kept on disk
-    await _close(services, call_id)
+    # Normally ended by the recorder already; this closes a call the dialer never ran.
+    await asyncio.to_thread(services.calls.end_unfinished, call_id)
+    if result is None:
+        # Not retried as a call: the reminder is already late, so it comes as a message now.
+        await _message(services, account, "reminder_fire_call_failed", text)
+        return True
     if result.answered:
         return True
     # Ringing again and again is worse than a message: fall back once, never retry the call.
@@ -78,11 +80,6 @@ async def _message(services: Services, account: Account, key: str, text: str, **
     reply = Reply(t(lang, key, text=text, **values), lang=lang)
     delivered = await services.outbox.notify(account.id, reply)
     return delivered is None or delivered > 0
-
-
-async def _close(services: Services, call_id: str) -> None:
-    # A call the dialer never started (or whose end was not recorded) is closed here.
-    await asyncio.to_thread(services.calls.record_event, call_id, "ended", cause="failed")
 
 
 def _seconds(path: Path) -> float:

@@ -30,7 +30,6 @@ CODE_DIGITS = 4
 CALLS_PER_WINDOW = 3
 WINDOW = timedelta(hours=1)
 CALL_TIMEOUT = 60  # seconds from dialing until the code must be typed
-FAILED = "failed"
 
 
 def set_number(ctx: Context, number: str) -> list[Reply]:
@@ -60,7 +59,7 @@ def set_number(ctx: Context, number: str) -> list[Reply]:
             name=f"verify {call_id}",
         )
     except RuntimeError:  # the service loop stopped in between
-        services.calls.record_event(call_id, "ended", cause=FAILED)
+        services.calls.end_unfinished(call_id)
         return [ctx.say("verify_unavailable", number=number)]
     return [ctx.say("verify_calling", number=number, code=code)]
 
@@ -83,12 +82,14 @@ async def verify_by_call(
         )
     except (speech.SpeechError, DialerError) as error:
         log.warning("verification call %s could not be placed: %s", call_id, error)
-        await _close(services, call_id)
-        await _tell(services, account_id, lang, "verify_failed", number)
-        return False
+        result = None
     finally:
         await recorder.close()
-    await _close(services, call_id)  # ended by the recorder already; a no-op then
+    # Normally ended by the recorder already; this closes a call the dialer never ran.
+    await asyncio.to_thread(services.calls.end_unfinished, call_id)
+    if result is None:
+        await _tell(services, account_id, lang, "verify_failed", number)
+        return False
     verified = False
     if not result.answered:
         key = "verify_not_answered"
@@ -107,10 +108,6 @@ async def verify_by_call(
 async def _confirm(services: Services, account_id: int, number: str) -> bool:
     store = ServiceCallStore(services.engine)
     return await asyncio.to_thread(store.confirm_number, account_id, number)
-
-
-async def _close(services: Services, call_id: str) -> None:
-    await asyncio.to_thread(services.calls.record_event, call_id, "ended", cause=FAILED)
 
 
 async def _tell(services: Services, account_id: int, lang: str, key: str, number: str) -> None:

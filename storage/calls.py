@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from storage.clock import utcnow
@@ -15,6 +16,7 @@ CREATED = "created"
 ENDED = "ended"
 SCHEDULED = "scheduled"
 CAUSE_CANCELLED = "cancelled"
+CAUSE_FAILED = "failed"
 # The b_number of the records of free calls the service places to the user's own phone.
 VERIFICATION, REMINDER = "verification", "reminder"
 LEG_EVENTS = ("ringing", "answered", "ended")
@@ -34,6 +36,19 @@ class CallStore:
             session.flush()  # the event row refers to the record
             session.add(CallEvent(call_id=record.id, event=record.state, at=record.created_at))
         return record
+
+    def create_once(self, record: CallRecord) -> bool:
+        """Store a new call record unless one already has its id; False then."""
+        try:
+            self.create(record)
+        except IntegrityError:
+            return False
+        return True
+
+    def end_unfinished(self, call_id: str, cause: str = CAUSE_FAILED) -> None:
+        """End a call not ended yet (never dialled, or its end was not recorded);
+        an ended call stays as it is."""
+        self.record_event(call_id, ENDED, cause=cause)
 
     def get(self, call_id: str) -> CallRecord | None:
         """The call record with this id."""
