@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.prosody_lab import ProsodyLab, close_loop  # noqa: E402
-from tests.telegram_api import BotAPIEmulator  # noqa: E402
+from testbed.prosody_lab import ProsodyLab, close_loop  # noqa: E402
+from testbed.telegram_api import BotAPIEmulator  # noqa: E402
 
 # What each simulated person writes, by their (Telegram client's) language.
 TEXTS_BY_LANGUAGE = {
@@ -354,11 +354,13 @@ class EchoAssistant:
     """Diagnostic only: answers each text with itself, through the same thread hop as the
     real assistant, so the difference to the full service is the assistant's own work."""
 
+    menu = ("start", "help")
+
     def __init__(self, services: object) -> None:
         self.services = services
 
     async def handle(self, _sender: object, text: str) -> list:
-        from bot.core import Reply
+        from bot.assistant import Reply
 
         return await asyncio.to_thread(lambda: [Reply(text)])
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dialer import CallbackRequest, Dialer, SipConfig
 from settings import load_settings
-from tests.sip_lab import ANSWER, SipLab, tone_share
+from testbed.sip_lab import ANSWER, SipLab, tone_share
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

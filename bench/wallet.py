@@ -31,9 +31,8 @@ from storage.calls import CallStore
 from storage.clock import utcnow
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import CallRecord
-from tests.conftest_waves import random_seed
-from tests.dbs import BACKENDS, isolated_database
-from tests.waves_node import WavesNode
+from testbed.dbs import BACKENDS, isolated_database
+from testbed.waves_node import WavesNode, random_seed
 from wallet.billing import Billing, hold_key
 from wallet.books import DEPOSITS
 from wallet.deposits import DepositWatcher

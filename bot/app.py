@@ -1,26 +1,47 @@
-"""The service: one event loop running every configured adapter side by side."""
+"""The composition root: builds every collaborator once and runs the service.
+
+`build_services` opens the database and makes the stores, billing, outbox, background
+runner, dialer, reminder scheduler, deposit watcher and withdrawals, each once, and
+hands them to what needs them; `build_assistant` gives the assistant every feature's
+router; `serve` runs the chat adapters and the background duties on one event loop.
+Nothing else in the project constructs these.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+
+from sqlalchemy import Engine
 
 import nlu
-from bot import call_runner
-from bot.console import NETWORK as CONSOLE_NETWORK
-from bot.console import render, run_console
-from bot.core import Assistant, Reply, Services
-from bot.payments import attach_wallet
-from bot.reminder_calls import place_reminder_call
-from bot.scheduler import Scheduler
+from bot import features
+from bot.adapters import ChatAdapter
+from bot.adapters.console import ConsoleAdapter
+from bot.assistant import Assistant, Services
+from bot.assistant.background import Background
+from bot.assistant.outbox import Outbox
+from bot.assistant.services import CallPlacer, DepositDesk, WithdrawalDesk
+from bot.features.calls import runner as call_runner
+from bot.features.payments import PendingWithdrawals, credit_notifier
+from bot.features.reminders.by_call import ReminderCaller
+from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
 from settings import Settings
 from storage import open_database
+from storage.accounts import AccountStore
+from storage.calls import CallStore
+from storage.forwarding import ForwardingStore
+from storage.ledger_store import LedgerStore
+from storage.reminders import ReminderStore
+from storage.service_calls import ServiceCallStore
+from wallet.billing import Billing
+from wallet.deposits import DepositWatcher
+from wallet.withdrawals import Withdrawals
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 4.0
@@ -28,10 +49,92 @@ DIALER_RETRY = 5.0
 GIL_SWITCH_SECONDS = 0.0005
 
 
-def build_services(settings: Settings) -> Services:
-    """Open the database (applying migrations) and gather the configured services."""
-    engine = open_database(settings.DATABASE_URL)
-    return Services(engine=engine, settings=settings)
+def build_services(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    dialer: CallPlacer | None = None,
+    scheduler: bool = False,
+    place_call: PlaceCall | None = None,
+    wallet: bool = True,
+) -> Services:
+    """Every collaborator of the assistant, made once.
+
+    `engine`: an open database (default: open `DATABASE_URL`, applying migrations).
+    `dialer`: the SIP dialer (default: one from the `SIP_*` settings when `SIP_SERVER` is
+    set and `scheduler` is asked, i.e. for a running service). `scheduler`: make the
+    reminder scheduler (the service runs it; reminders are stored only then), phoning call
+    reminders with `place_call` (default: through the dialer, when there is one). `wallet`:
+    the deposit watcher and withdrawals when Waves is configured.
+    """
+    engine = engine if engine is not None else open_database(settings.DATABASE_URL)
+    accounts = AccountStore(engine)
+    calls = CallStore(engine)
+    ledger = LedgerStore(engine)
+    service_calls = ServiceCallStore(engine)
+    outbox = Outbox(accounts)
+    if dialer is None and scheduler and settings.sip_enabled:
+        dialer = Dialer(SipConfig.from_settings(settings))
+    reminder_scheduler = None
+    if scheduler:
+        if place_call is None and dialer is not None:  # phoned to the verified number
+            place_call = ReminderCaller(accounts, calls, service_calls, dialer, outbox)
+        reminder_scheduler = Scheduler(
+            ReminderStore(engine), accounts, outbox.notify, place_call=place_call
+        )
+    deposits, withdrawals = (
+        _wallet(engine, settings, accounts, ledger, outbox)
+        if wallet
+        else (
+            None,
+            None,
+        )
+    )
+    return Services(
+        engine=engine,
+        settings=settings,
+        accounts=accounts,
+        calls=calls,
+        ledger=ledger,
+        billing=Billing.from_settings(engine, settings),
+        reminders=ReminderStore(engine),
+        forwarding=ForwardingStore(engine),
+        service_calls=service_calls,
+        outbox=outbox,
+        background=Background(),
+        dialer=dialer,
+        scheduler=reminder_scheduler,
+        deposits=deposits,
+        withdrawals=withdrawals,
+    )
+
+
+def _wallet(
+    engine: Engine, settings: Settings, accounts: AccountStore, ledger: LedgerStore, outbox: Outbox
+) -> tuple[DepositDesk | None, WithdrawalDesk | None]:
+    """The deposit watcher and withdrawals when Waves is configured (with its seed)."""
+    if not settings.waves_enabled:
+        return None, None
+    if settings.WAVES_SEED is None:
+        log.warning("WAVES_NODE_URL is set without WAVES_SEED: deposits and withdrawals are off")
+        return None, None
+    watcher = DepositWatcher.from_settings(
+        engine, settings, on_credit=credit_notifier(accounts, ledger, outbox)
+    )
+    return watcher, Withdrawals.from_settings(engine, settings)
+
+
+def build_assistant(
+    services: Services, pending_withdrawals: PendingWithdrawals | None = None
+) -> Assistant:
+    """The assistant with every feature's router (withdrawal questions kept in
+    `pending_withdrawals`, a new store by default)."""
+    return Assistant(
+        services,
+        features.routers(
+            pending_withdrawals if pending_withdrawals is not None else PendingWithdrawals()
+        ),
+    )
 
 
 async def serve(
@@ -39,7 +142,7 @@ async def serve(
     *,
     console: bool | None = None,
     stop: asyncio.Event | None = None,
-    on_started: Callable[[Assistant, list], None] | None = None,
+    on_started: Callable[[Assistant, list[ChatAdapter]], None] | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM, or until the console's input ends when it is the only adapter.
 
@@ -50,22 +153,14 @@ async def serve(
     # The assistant works in threads beside the event loop; a shorter GIL switch interval
     # than the default 5 ms lets the loop (chats, RTP relay) run again sooner.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    services = build_services(settings)
-    assistant = Assistant(services)
+    services = build_services(settings, scheduler=True)
+    assistant = build_assistant(services)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
     services.background.attach(loop)
-    if settings.sip_enabled:
-        services.dialer = Dialer(SipConfig.from_settings(settings))
-    attach_wallet(services)  # deposit watcher and withdrawals when Waves is configured
-    # Reminders are claimed in the database and pushed through the outbox to every chat.
-    place_call = None
-    if services.dialer is not None:  # call reminders are phoned to the verified number
-        place_call = functools.partial(place_reminder_call, services)
-    services.scheduler = Scheduler(services, services.outbox.notify, place_call=place_call)
     await asyncio.to_thread(nlu.warm_up)  # loads dateparser now, not on the first message
     await asyncio.to_thread(_settle_ended_calls, services)
 
@@ -82,19 +177,18 @@ async def serve(
     for adapter in adapters:
         tasks.append(asyncio.create_task(adapter.run(stop), name=adapter.network))
     if console:
-        services.outbox.register(CONSOLE_NETWORK, _console_send(settings.CONSOLE_USER))
-        tasks.append(
-            asyncio.create_task(_console(assistant, settings, stop, networks), name="console")
-        )
+        adapter = ConsoleAdapter(assistant, settings.CONSOLE_USER)
+        tasks.append(asyncio.create_task(_console(adapter, stop, networks), name="console"))
     if not tasks:
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
-    tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
-    if services.wallet is not None:
-        tasks.append(asyncio.create_task(services.wallet.run(stop), name="deposits"))
+    if services.scheduler is not None:
+        tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
+    if services.deposits is not None:
+        tasks.append(asyncio.create_task(services.deposits.run(stop), name="deposits"))
     tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))
     if services.dialer is not None:
-        tasks.append(asyncio.create_task(_run_dialer(services, stop), name="dialer"))
+        tasks.append(asyncio.create_task(_run_dialer(services.dialer, stop), name="dialer"))
     if on_started is not None:
         on_started(assistant, adapters)
     log.info("EncryptoTel running (%s)", ", ".join(t.get_name() for t in tasks))
@@ -118,9 +212,8 @@ def _settle_ended_calls(services: Services) -> None:
         log.info("settled %d calls ended before the last stop", settled)
 
 
-async def _run_dialer(services: Services, stop: asyncio.Event) -> None:
+async def _run_dialer(dialer: CallPlacer, stop: asyncio.Event) -> None:
     """Keep the dialer registered with the SIP server until `stop`; retry while it is down."""
-    dialer = services.dialer
     while not stop.is_set():
         try:
             await dialer.start()
@@ -155,35 +248,21 @@ async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task]) -> bool
     return failed
 
 
-def _chat_adapters(assistant: Assistant, settings: Settings) -> list:
-    """The configured chat network adapters (each has `network` and `run(stop)`)."""
-    adapters: list = []
+def _chat_adapters(assistant: Assistant, settings: Settings) -> list[ChatAdapter]:
+    """The configured chat network adapters; ValueError when one's settings are unusable."""
+    adapters: list[ChatAdapter] = []
     if settings.telegram_enabled:
-        from bot.telegram import TelegramAdapter
+        from bot.adapters.telegram import TelegramAdapter  # aiogram loads only when used
 
         adapters.append(TelegramAdapter(assistant, settings))
     if settings.xmpp_enabled:
-        from bot.xmpp import XMPPAdapter
+        from bot.adapters.xmpp import XMPPAdapter  # slixmpp loads only when used
 
         adapters.append(XMPPAdapter(assistant, settings))
     return adapters
 
 
-async def _console(
-    assistant: Assistant, settings: Settings, stop: asyncio.Event, others: bool
-) -> None:
-    await run_console(assistant, settings.CONSOLE_USER, stop)
+async def _console(adapter: ConsoleAdapter, stop: asyncio.Event, others: bool) -> None:
+    await adapter.run(stop)
     if not others:
         stop.set()  # end of input and nothing else to serve: exit
-
-
-def _console_send(user: str) -> Callable[[str, Reply], Awaitable[None]]:
-    """The outbox's way to the console: messages for the console user are printed."""
-
-    async def send(external_id: str, reply: Reply) -> None:
-        if external_id != user:
-            raise LookupError("not the console user")  # the outbox counts it as not delivered
-        sys.stdout.write(render(reply) + "\n")
-        sys.stdout.flush()
-
-    return send

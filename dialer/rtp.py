@@ -11,7 +11,6 @@ telephone-events are reported as digits. A leg can also play 16-bit audio.
 from __future__ import annotations
 
 import asyncio
-import audioop
 import logging
 import random
 import socket
@@ -19,6 +18,14 @@ import struct
 import time
 from collections.abc import Callable
 
+from dialer.g711 import (
+    ALAW_SILENCE,
+    ALAW_TO_ULAW,
+    ULAW_SILENCE,
+    ULAW_TO_ALAW,
+    encode_alaw,
+    encode_ulaw,
+)
 from dialer.sdp import MediaOffer
 
 log = logging.getLogger(__name__)
@@ -27,14 +34,9 @@ FRAME_SAMPLES = 160  # 20 ms at 8000 Hz
 DTMF_DIGITS = "0123456789*#ABCD"
 _BUFFER_SIZE = 2048
 
-
-def _translation(decode: Callable, encode: Callable) -> bytes:
-    return bytes(encode(decode(bytes([b]), 2), 2)[0] for b in range(256))
-
-
-ULAW_TO_ALAW = _translation(audioop.ulaw2lin, audioop.lin2alaw)
-ALAW_TO_ULAW = _translation(audioop.alaw2lin, audioop.lin2ulaw)
-ENCODERS = {"PCMU": audioop.lin2ulaw, "PCMA": audioop.lin2alaw}
+# PCM16 (native order, 2 bytes a sample) -> code words (1 byte a sample), by codec name
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {"PCMU": encode_ulaw, "PCMA": encode_alaw}
+SILENCE = {"PCMU": bytes([ULAW_SILENCE]), "PCMA": bytes([ALAW_SILENCE])}
 
 
 class PortPool:
@@ -170,7 +172,7 @@ class MediaLeg:
         return self._player
 
     async def _play(self, pcm16: bytes) -> None:
-        encoded = ENCODERS[self.codec](pcm16, 2)
+        encoded = ENCODERS[self.codec](pcm16)
         ssrc = random.getrandbits(32)
         sequence = random.getrandbits(16)
         timestamp = random.getrandbits(32)
@@ -178,9 +180,7 @@ class MediaLeg:
         for index, offset in enumerate(range(0, len(encoded), FRAME_SAMPLES)):
             chunk = encoded[offset : offset + FRAME_SAMPLES]
             if len(chunk) < FRAME_SAMPLES:
-                chunk += (b"\xff" if self.codec == "PCMU" else b"\xd5") * (
-                    FRAME_SAMPLES - len(chunk)
-                )
+                chunk += SILENCE[self.codec] * (FRAME_SAMPLES - len(chunk))
             marker = 0x80 if index == 0 else 0
             header = struct.pack(
                 "!BBHII",

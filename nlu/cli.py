@@ -18,7 +18,7 @@ def _dump(obj: dict, out: TextIO) -> None:
 def _build() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="main.py parse",
-        description="Turn a chat message into a command (JSON), see shared/nlu/SCHEMA.md.",
+        description="Turn a chat message into a command (JSON), see nlu/SCHEMA.md.",
     )
     ap.add_argument("--now", help="moment the message was sent, ISO 8601 (default: now)")
     ap.add_argument("--tz", default="UTC", help="IANA time zone of the user (default: UTC)")

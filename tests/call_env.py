@@ -14,12 +14,13 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from bot.core import Assistant, Reply, Sender, Services
+from bot.app import build_assistant, build_services
+from bot.assistant import Reply, Sender
 from dialer import Dialer, SipConfig
 from storage import open_database
+from testbed.prosody_lab import close_loop
+from testbed.sip_lab import SipLab
 from tests.conftest_chat import service_settings
-from tests.prosody_lab import close_loop
-from tests.sip_lab import SipLab
 from tests.wallet_helpers import TEST_SETTINGS
 
 NETWORK = "console"  # the outbox network the pushed messages are collected on
@@ -32,9 +33,9 @@ class CallEnv:
         settings = service_settings(
             db_url, **lab.settings_overrides(SIP_STRIP_PLUS=True), **TEST_SETTINGS, **overrides
         )
-        self.services = Services(engine=open_database(db_url), settings=settings)
-        self.services.dialer = Dialer(SipConfig.from_settings(settings))
-        self.assistant = Assistant(self.services)
+        self.dialer = Dialer(SipConfig.from_settings(settings))
+        self.services = build_services(settings, engine=open_database(db_url), dialer=self.dialer)
+        self.assistant = build_assistant(self.services)
         self.pushed: dict[str, list[Reply]] = defaultdict(list)
         self._pushed_lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
@@ -42,7 +43,7 @@ class CallEnv:
         self._thread.start()
         self.services.background.attach(self.loop)
         self.services.outbox.register(NETWORK, self._collect)
-        self.run(self.services.dialer.start())
+        self.run(self.dialer.start())
 
     async def _collect(self, external_id: str, reply: Reply) -> None:
         with self._pushed_lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage import open_database
-from tests.dbs import BACKENDS, isolated_database
+from testbed.dbs import BACKENDS, isolated_database
 
 pytest_plugins = ["tests.conftest_waves", "tests.conftest_chat", "tests.conftest_sip"]
 

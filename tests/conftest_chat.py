@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from settings import Settings, load_settings
-from tests.prosody_lab import ProsodyLab, XMPPUser, close_loop
-from tests.telegram_api import BotAPIEmulator
+from testbed.prosody_lab import ProsodyLab, XMPPUser, close_loop
+from testbed.telegram_api import BotAPIEmulator
 
 START_TIMEOUT = 60
 

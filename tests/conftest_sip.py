@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.sip_lab import ANSWER, BUSY, DTMF, NO_ANSWER, SipLab
+from testbed.sip_lab import ANSWER, BUSY, DTMF, NO_ANSWER, SipLab
 
 # user -> (behaviour, tone Hz)
 LAB_PHONES = {

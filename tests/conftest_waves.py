@@ -11,13 +11,12 @@ def test_something(waves_chain):
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 
 import pytest
 import pywaves
 
-from tests.waves_node import WavesNode
+from testbed.waves_node import WavesNode, random_seed
 from wallet.waves import (  # imports pywaves with the root logger preserved
     WavesClient,
     pywaves_instance,
@@ -26,10 +25,6 @@ from wallet.waves import (  # imports pywaves with the root logger preserved
 CHAIN_ID = "R"
 FAUCET_WAVES = 10**6 * 10**8
 ETT_SUPPLY = 10**8 * 10**8
-
-
-def random_seed() -> str:
-    return " ".join(secrets.token_hex(3) for _ in range(15))
 
 
 @dataclass

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.core import Assistant, Sender, Services
-from bot.i18n import t
+from bot.app import build_assistant, build_services
+from bot.assistant import Sender
+from bot.assistant.i18n import t
 from tests.conftest_chat import service_settings
 
 ANN = Sender("telegram", "4711", "en")
 
 
 def test_read_only_answers_on_sqlite_and_every_write_in_a_thread(engine, db_url):
-    assistant = Assistant(Services(engine=engine, settings=service_settings(db_url)))
+    assistant = build_assistant(build_services(service_settings(db_url), engine=engine))
     assert assistant.reads_on_loop is (engine.dialect.name == "sqlite")
     loop_thread: list[bool] = []
     original = assistant._answer

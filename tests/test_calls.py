@@ -14,15 +14,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import update
 
-from bot import call_runner
-from bot.calls import base36
+from bot.features.calls import runner as call_runner
+from bot.features.calls.offer import base36
 from storage.calls import leg_seconds
 from storage.clock import utcnow
 from storage.db import transaction
 from storage.ledger_store import account_book
 from storage.models import CallRecord
+from testbed.sip_lab import ANSWER, BUSY, SipLab, audible_seconds, tone_share
 from tests.call_env import CallEnv
-from tests.sip_lab import ANSWER, BUSY, SipLab, audible_seconds, tone_share
 from tests.wallet_helpers import fund
 from wallet.books import REVENUE
 from wallet.units import to_units

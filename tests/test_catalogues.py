@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from bot.i18n import LANGUAGES, catalogue
+from bot.assistant.i18n import LANGUAGES, catalogue
 
 
 def _placeholders(template: object) -> set[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import t
+from bot.assistant.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from dialer import CallbackRequest, Dialer, DialerError, DialerEvent
+from testbed.sip_lab import ANSWER, SipLab, audible_seconds, tone_share, write_tone
 from tests.conftest_sip import DECLINING_NUMBER, LAB_PHONES, UNKNOWN_NUMBER
-from tests.sip_lab import ANSWER, SipLab, audible_seconds, tone_share, write_tone
 
 pytestmark = pytest.mark.sip
 CALL_TIMEOUT = 60
@@ -268,7 +268,7 @@ def test_wrong_password_is_reported_at_start(lab_dialer_config):
 
 
 def test_unreachable_server_is_reported_at_start(lab_dialer_config):
-    from tests.sip_lab import PORTS
+    from testbed.sip_lab import PORTS
 
     config = dataclasses.replace(lab_dialer_config, port=PORTS.sip_port(), start_timeout=2)
     with pytest.raises(DialerError, match="registration with"):

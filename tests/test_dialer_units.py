@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import audioop
+import struct
+import subprocess
+import sys
+import warnings
+from array import array
 
 import pytest
 
-from dialer import DialerError, SipConfig
+from dialer import DialerError, SipConfig, g711
 from dialer.core import cause_of
-from dialer.rtp import ALAW_TO_ULAW, ULAW_TO_ALAW
+from dialer.rtp import ALAW_TO_ULAW, ENCODERS, ULAW_TO_ALAW
 from dialer.sdp import SdpError, parse_audio
 from settings import load_settings
 
@@ -73,8 +77,130 @@ def test_sip_codes_map_to_causes():
     ]
 
 
+ALL_SAMPLES = array("h", range(-32768, 32768))
+ALL_CODES = bytes(range(256))
+
+
+def pcm(*samples: int) -> bytes:
+    return array("h", samples).tobytes()
+
+
+def samples(pcm16: bytes) -> list[int]:
+    return array("h", pcm16).tolist()
+
+
+def reference_ulaw(sample: int) -> int:
+    """μ-law of one 16-bit sample, sample by sample as in Sun's g711.c (ITU-T G.711)."""
+    value = sample >> 2
+    value, mask = (-value, 0x7F) if value < 0 else (value, 0xFF)
+    value += 33
+    ends = [0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF]
+    segment = next((k for k, end in enumerate(ends) if value <= end), 8)
+    if segment == 8:
+        return 0x7F ^ mask
+    return ((segment << 4) | ((value >> (segment + 1)) & 0x0F)) ^ mask
+
+
+def reference_alaw(sample: int) -> int:
+    """A-law of one 16-bit sample, sample by sample as in Sun's g711.c (ITU-T G.711)."""
+    value = sample >> 3
+    value, mask = (value, 0xD5) if value >= 0 else (-value - 1, 0x55)
+    ends = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF]
+    segment = next((k for k, end in enumerate(ends) if value <= end), 8)
+    if segment == 8:
+        return 0x7F ^ mask
+    step = value >> 1 if segment < 2 else value >> segment
+    return ((segment << 4) | (step & 0x0F)) ^ mask
+
+
+def test_g711_known_vectors():
+    # G.711 Tables 1/2: +0 is 0xFF in μ-law (0x7F is -0) and 0xD5 in A-law (decoding to
+    # the middle of the first step, 1 on the 13-bit scale); the last steps decode to 8031
+    # (μ-law, 14-bit) and 4032 (A-law, 13-bit), 32124 and 32256 on the 16-bit scale.
+    ulaw = g711.encode_ulaw(pcm(0, -1, 8, -8, 32767, -32768, 32124, -32124))
+    assert ulaw == bytes([0xFF, 0x7E, 0xFE, 0x7E, 0x80, 0x00, 0x80, 0x00])
+    alaw = g711.encode_alaw(pcm(0, -1, 8, -8, 32767, -32768, 32256, -32256))
+    assert alaw == bytes([0xD5, 0x55, 0xD5, 0x55, 0xAA, 0x2A, 0xAA, 0x2A])
+    assert samples(g711.decode_ulaw(bytes([0xFF, 0x7F, 0x80, 0x00]))) == [0, 0, 32124, -32124]
+    assert samples(g711.decode_alaw(bytes([0xD5, 0x55, 0xAA, 0x2A]))) == [8, -8, 32256, -32256]
+    assert (g711.ULAW_SILENCE, g711.ALAW_SILENCE) == (0xFF, 0xD5)
+    assert ULAW_TO_ALAW[0xFF] == 0xD5 and ULAW_TO_ALAW[0x80] == 0xAA
+    assert ALAW_TO_ULAW[0x2A] == 0x00
+
+
+def test_g711_tables_follow_the_per_sample_algorithm():
+    all_pcm = ALL_SAMPLES.tobytes()
+    for encode, table, reference in (
+        (g711.encode_ulaw, g711.ULAW_ENCODE, reference_ulaw),
+        (g711.encode_alaw, g711.ALAW_ENCODE, reference_alaw),
+    ):
+        expected = bytes(map(reference, ALL_SAMPLES))  # samples -32768..32767
+        assert encode(all_pcm) == expected
+        assert table == expected[32768:] + expected[:32768]  # indexed by sample & 0xFFFF
+
+
+def test_g711_decoding_is_symmetric_and_round_trips():
+    for table in (g711.ULAW_DECODE, g711.ALAW_DECODE):
+        assert all(table[code ^ 0x80] == -table[code] for code in range(256))
+    ulaw_round = g711.encode_ulaw(g711.decode_ulaw(ALL_CODES))
+    assert ulaw_round == ALL_CODES.replace(b"\x7f", b"\xff")  # -0 comes back as +0
+    assert g711.encode_alaw(g711.decode_alaw(ALL_CODES)) == ALL_CODES
+    assert samples(g711.decode_ulaw(ALL_CODES)) == list(g711.ULAW_DECODE)
+    assert samples(g711.decode_alaw(ALL_CODES)) == list(g711.ALAW_DECODE)
+    assert ALL_CODES.translate(ULAW_TO_ALAW) == g711.encode_alaw(g711.decode_ulaw(ALL_CODES))
+    assert ALL_CODES.translate(ALAW_TO_ULAW) == g711.encode_ulaw(g711.decode_alaw(ALL_CODES))
+
+
+def test_g711_buffers():
+    long_pcm = ALL_SAMPLES.tobytes() * 2  # several encoding chunks
+    assert g711.encode_ulaw(long_pcm) == g711.encode_ulaw(ALL_SAMPLES.tobytes()) * 2
+    assert g711.encode_alaw(bytearray(pcm(5))) == bytes([g711.ALAW_ENCODE[5]])
+    assert g711.encode_ulaw(memoryview(pcm(-5, 7))) == g711.encode_ulaw(pcm(-5, 7))
+    assert g711.encode_ulaw(b"") == g711.decode_alaw(b"") == b""
+    assert ENCODERS["PCMU"](pcm(0)) == b"\xff" and ENCODERS["PCMA"](pcm(0)) == b"\xd5"
+    with pytest.raises(ValueError, match="odd"):
+        g711.encode_alaw(b"\x00\x01\x02")
+    assert struct.unpack("=h", g711.decode_ulaw(b"\x80")) == (32124,)  # native byte order
+
+
+def import_audioop():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pytest.importorskip("audioop")  # removed in Python 3.13
+
+
+def test_g711_is_bit_exact_with_audioop():
+    audioop = import_audioop()
+    all_pcm = ALL_SAMPLES.tobytes()
+    assert g711.encode_ulaw(all_pcm) == audioop.lin2ulaw(all_pcm, 2)
+    assert g711.encode_alaw(all_pcm) == audioop.lin2alaw(all_pcm, 2)
+    assert g711.decode_ulaw(ALL_CODES) == audioop.ulaw2lin(ALL_CODES, 2)
+    assert g711.decode_alaw(ALL_CODES) == audioop.alaw2lin(ALL_CODES, 2)
+
+
 def test_ulaw_alaw_translation_matches_audioop():
+    audioop = import_audioop()
     ulaw = bytes(range(256))
     assert ulaw.translate(ULAW_TO_ALAW) == audioop.lin2alaw(audioop.ulaw2lin(ulaw, 2), 2)
     alaw = bytes(range(256))
     assert alaw.translate(ALAW_TO_ULAW) == audioop.lin2ulaw(audioop.alaw2lin(alaw, 2), 2)
+
+
+def test_dialer_does_not_import_audioop():
+    # rfcvoip itself still imports audioop (audioop-lts on Python >= 3.13): load it first,
+    # then make any further import of audioop fail and load the dialer.
+    code = """
+import sys, warnings
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import rfcvoip, rfcvoip.RTP, rfcvoip.SIP, rfcvoip.VoIP.VoIP
+sys.modules["audioop"] = None
+import dialer, dialer.rtp, dialer.g711
+"""
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

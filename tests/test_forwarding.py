@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core import Assistant, Sender, Services
+from bot.app import build_assistant, build_services
+from bot.assistant import Sender
 from storage.accounts import AccountStore
 from storage.forwarding import ForwardingStore
 from tests.conftest_chat import service_settings
@@ -169,8 +170,8 @@ def assistant(db_url):
     settings = service_settings(db_url)
     from storage import open_database
 
-    services = Services(engine=open_database(db_url, migrate=False), settings=settings)
-    yield Assistant(services)
+    services = build_services(settings, engine=open_database(db_url, migrate=False))
+    yield build_assistant(services)
     services.engine.dispose()
 
 

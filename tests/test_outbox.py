@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.core import Button, Reply, Sender
-from bot.i18n import t
-from bot.outbox import Outbox
+from bot.assistant import Button, Reply, Sender
+from bot.assistant.i18n import t
+from bot.assistant.outbox import Outbox
 from storage.accounts import AccountStore
 from tests.conftest_chat import telegram_settings, xmpp_settings
 
@@ -111,11 +111,11 @@ def test_progress_updates_reach_only_networks_that_edit_messages(engine):
 
 def test_typed_word_presses_the_last_button(engine):
     """The console and XMPP answer questions by typing the button's word or number."""
-    from bot.core import Assistant, Services
+    from bot.app import build_assistant, build_services
     from settings import load_settings
 
-    services = Services(engine=engine, settings=load_settings(_env_file=None))
-    assistant = Assistant(services)
+    services = build_services(load_settings(_env_file=None), engine=engine)
+    assistant = build_assistant(services)
     sender = Sender("console", "desk", "fr")
     [welcome] = assistant.handle_sync(sender, "/start")
     assert welcome.buttons[0].data == "tz:Europe/Paris"

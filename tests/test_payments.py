@@ -6,14 +6,14 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from bot import payments
-from bot.app import build_services
-from bot.core import Assistant, Sender
-from bot.i18n import t
+from bot.app import build_assistant, build_services
+from bot.assistant import Assistant, Sender
+from bot.assistant.i18n import t
+from bot.features.payments import PendingWithdrawals
 from storage.accounts import AccountStore
 from storage.ledger_store import LedgerStore, account_book
+from testbed.waves_node import random_seed
 from tests.conftest_chat import service_settings, telegram_settings
-from tests.conftest_waves import random_seed
 from wallet.memo import memo_for
 from wallet.waves import WavesClient
 
@@ -22,12 +22,10 @@ ANN = Sender("console", "ann")
 BOB = Sender("console", "bob")
 
 
-def wallet_assistant(db_url, chain, **overrides) -> Assistant:
+def wallet_assistant(db_url, chain, pending=None, **overrides) -> Assistant:
     """An assistant whose services have the deposit watcher and withdrawals, as `serve` builds."""
     settings = service_settings(db_url, **chain.settings_overrides(**overrides))
-    services = build_services(settings)
-    payments.attach_wallet(services)
-    return Assistant(services)
+    return build_assistant(build_services(settings), pending)
 
 
 def account_of(assistant: Assistant, sender: Sender) -> int:
@@ -40,7 +38,7 @@ def funded(assistant: Assistant, chain, sender: Sender, ett: int = 10 * ETT, fee
     chain.send_deposit(memo_for(account), ett)
     if fees:
         chain.send_deposit("fees", ETT, asset=None)
-    assistant.services.wallet.poll_once()
+    assistant.services.deposits.poll_once()
     return account
 
 
@@ -63,16 +61,14 @@ def press(assistant: Assistant, sender: Sender, data: str):
 
 
 def test_without_waves_deposits_and_withdrawals_are_not_configured(db_url):
-    assistant = Assistant(build_services(service_settings(db_url)))
-    payments.attach_wallet(assistant.services)
+    assistant = build_assistant(build_services(service_settings(db_url)))
     assert ask(assistant, ANN, "deposit").text == t("en", "deposit_not_configured")
     assert ask(assistant, ANN, "пополнить счёт").text == t("ru", "deposit_not_configured")
     assert ask(assistant, ANN, "retirer 2 ETT vers 3P").text == t("fr", "withdraw_not_configured")
     # A node without the service wallet's seed: still off (the address comes from the seed).
     settings = service_settings(db_url, WAVES_NODE_URL="http://127.0.0.1:9")
     services = build_services(settings)
-    payments.attach_wallet(services)
-    assert services.wallet is None and services.withdrawals is None
+    assert services.deposits is None and services.withdrawals is None
     assistant.services.engine.dispose()
     services.engine.dispose()
 
@@ -224,10 +220,9 @@ def test_cancel_moves_nothing(db_url, waves_chain):
 
 
 def test_an_expired_question_cannot_be_confirmed(db_url, waves_chain, monkeypatch):
-    assistant = wallet_assistant(db_url, waves_chain)
+    assistant = wallet_assistant(db_url, waves_chain, PendingWithdrawals(ttl=0.0))
     account = funded(assistant, waves_chain, ANN)
     to = waves_chain.address_of(random_seed())
-    monkeypatch.setattr(payments.PENDING, "ttl", 0.0)
     yes = ask(assistant, ANN, f"withdraw 1 ETT to {to}").buttons[0].data
     assert press(assistant, ANN, yes).text == t("en", "choice_expired")
     # A button of a service that restarted (or never asked) is expired too.

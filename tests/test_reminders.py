@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Assistant, Reply, Sender, Services
-from bot.scheduler import Scheduler
+from bot.app import build_assistant, build_services
+from bot.assistant import Assistant, Reply, Sender, Services
+from bot.features.reminders.scheduler import Scheduler
 from storage.accounts import AccountStore
 from storage.clock import utcnow
 from storage.reminders import ReminderStore
@@ -147,13 +148,15 @@ def test_stale_claim_is_released(engine):
 
 
 def test_missed_reminder_fires_at_start(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("console", "me")
     store = ReminderStore(services.engine)
     missed = store.add(account.id, utcnow() - timedelta(hours=5), "message", "stretch")
     future = store.add(account.id, utcnow() + timedelta(hours=5), "message", "not yet")
     inbox = Inbox(services)
-    scheduler = Scheduler(services, services.outbox.notify, interval=60)  # only the first tick
+    scheduler = Scheduler(
+        services.reminders, services.accounts, services.outbox.notify, interval=60
+    )  # only the first tick
 
     asyncio.run(_run_until(scheduler, lambda: inbox.received))
 
@@ -164,12 +167,12 @@ def test_missed_reminder_fires_at_start(db_url):
 
 
 def test_reminder_due_now_fires_while_running(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("console", "me")
     services.accounts.update(account.id, language="fr")
     store = ReminderStore(services.engine)
     inbox = Inbox(services)
-    scheduler = Scheduler(services, services.outbox.notify)
+    scheduler = Scheduler(services.reminders, services.accounts, services.outbox.notify)
 
     async def scenario() -> None:
         stop = asyncio.Event()
@@ -194,14 +197,14 @@ def test_reminder_due_now_fires_while_running(db_url):
 
 
 def test_two_schedulers_deliver_each_reminder_once(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("console", "me")
     store = ReminderStore(services.engine)
     for i in range(20):
         store.add(account.id, utcnow() - timedelta(seconds=i), "message", f"r{i}")
     inbox = Inbox(services)
-    first = Scheduler(services, services.outbox.notify, interval=0.05)
-    second = Scheduler(services, services.outbox.notify, interval=0.05)
+    first = Scheduler(services.reminders, services.accounts, services.outbox.notify, interval=0.05)
+    second = Scheduler(services.reminders, services.accounts, services.outbox.notify, interval=0.05)
 
     async def both() -> None:
         stop = asyncio.Event()
@@ -221,11 +224,11 @@ def test_two_schedulers_deliver_each_reminder_once(db_url):
 
 
 def test_call_reminder_without_dialer_comes_as_a_message(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("console", "me")
     ReminderStore(services.engine).add(account.id, utcnow(), "call", "dentist")
     inbox = Inbox(services)
-    scheduler = Scheduler(services, services.outbox.notify)
+    scheduler = Scheduler(services.reminders, services.accounts, services.outbox.notify)
     assert not scheduler.can_call
 
     asyncio.run(_run_until(scheduler, lambda: inbox.received))
@@ -236,7 +239,7 @@ def test_call_reminder_without_dialer_comes_as_a_message(db_url):
 
 
 def test_call_reminder_goes_to_place_call_when_given(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("console", "me")
     store = ReminderStore(services.engine)
     by_call = store.add(account.id, utcnow(), "call", "dentist")
@@ -248,7 +251,9 @@ def test_call_reminder_goes_to_place_call_when_given(db_url):
         placed.append(reminder.id)
         return True
 
-    scheduler = Scheduler(services, services.outbox.notify, place_call=place_call)
+    scheduler = Scheduler(
+        services.reminders, services.accounts, services.outbox.notify, place_call=place_call
+    )
     assert scheduler.can_call
     asyncio.run(_run_until(scheduler, lambda: placed and inbox.received))
 
@@ -259,11 +264,17 @@ def test_call_reminder_goes_to_place_call_when_given(db_url):
 
 
 def test_reminder_reaching_nobody_is_retried_then_delivered(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("telegram", "42")
     store = ReminderStore(services.engine)
     reminder = store.add(account.id, utcnow(), "message", "later")
-    scheduler = Scheduler(services, services.outbox.notify, interval=0.05, retry_after=0.1)
+    scheduler = Scheduler(
+        services.reminders,
+        services.accounts,
+        services.outbox.notify,
+        interval=0.05,
+        retry_after=0.1,
+    )
     inbox: list[Inbox] = []
 
     async def scenario() -> None:
@@ -286,11 +297,13 @@ def test_reminder_reaching_nobody_is_retried_then_delivered(db_url):
 
 
 def test_reminder_reaching_nobody_fails_after_giving_up(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("telegram", "42")
     store = ReminderStore(services.engine)
     reminder = store.add(account.id, utcnow(), "message", "nobody hears")
-    scheduler = Scheduler(services, services.outbox.notify, give_up_after=0)
+    scheduler = Scheduler(
+        services.reminders, services.accounts, services.outbox.notify, give_up_after=0
+    )
 
     asyncio.run(_run_until(scheduler, lambda: store.get(reminder.id).state != "pending"))
     assert store.get(reminder.id).state == "failed"
@@ -301,10 +314,8 @@ def test_reminder_reaching_nobody_fails_after_giving_up(db_url):
 
 
 def _assistant(db_url: str, *, scheduler: bool = True) -> Assistant:
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
-    if scheduler:
-        services.scheduler = Scheduler(services, services.outbox.notify)
-    return Assistant(services)
+    services = build_services(_settings(db_url), engine=_open(db_url), scheduler=scheduler)
+    return build_assistant(services)
 
 
 def test_remind_skill_stores_the_reminder(db_url):
@@ -416,10 +427,10 @@ def _open(db_url: str):
 
 
 def test_call_reminder_without_a_verified_number_comes_as_a_message(db_url):
-    from bot.i18n import t
-    from bot.reminder_calls import place_reminder_call
+    from bot.assistant.i18n import t
+    from bot.features.reminders.by_call import place_reminder_call
 
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
+    services = build_services(_settings(db_url), engine=_open(db_url))
     account = services.accounts.resolve("console", "me")
     services.accounts.set_number(account.id, "+33612345678")  # saved, never verified
     reminder = ReminderStore(services.engine).add(account.id, utcnow(), "call", "dentist")
@@ -437,13 +448,13 @@ def test_call_reminder_without_a_verified_number_comes_as_a_message(db_url):
 
 
 def test_remind_by_call_without_a_verified_number_says_so(db_url):
-    services = Services(engine=_open(db_url), settings=_settings(db_url))
-
     async def place_call(_reminder) -> bool:
         return True
 
-    services.scheduler = Scheduler(services, services.outbox.notify, place_call=place_call)
-    assistant = Assistant(services)
+    services = build_services(
+        _settings(db_url), engine=_open(db_url), scheduler=True, place_call=place_call
+    )
+    assistant = build_assistant(services)
     now = datetime(2030, 11, 28, 10, 0, tzinfo=UTC)
     replies = assistant.handle_sync(
         Sender("console", "me"), "call me tomorrow at 8 to remind me to take the pills", now=now

@@ -8,8 +8,8 @@ import wave
 
 import pytest
 
-from bot.speech import MAX_CHARS, SpeechError, synthesize, synthesize_async
-from tests.sip_lab import audible_seconds
+from dialer.speech import MAX_CHARS, SpeechError, synthesize, synthesize_async
+from testbed.sip_lab import audible_seconds
 
 SENTENCES = {
     "en": "This is EncryptoTel. Please type the code shown in your chat.",

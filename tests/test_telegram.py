@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import Sender
-from bot.i18n import t
+from bot.assistant import Sender
+from bot.assistant.i18n import t
 from storage import open_database
 from storage.accounts import AccountStore
 from tests.conftest_chat import telegram_settings

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.i18n import t
+from bot.assistant.i18n import t
+from testbed.prosody_lab import free_port
 from tests.conftest_chat import telegram_settings
-from tests.prosody_lab import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ANN = 601
@@ -202,7 +202,7 @@ def test_blocked_user_and_long_replies(db_url, telegram_api, start_service, capl
     assert "could not answer on Telegram: TelegramForbiddenError" in caplog.text
 
     # A reply longer than one Telegram message arrives in parts cut at line ends.
-    from bot.core import Reply
+    from bot.assistant import Reply
 
     account = service.assistant.services.accounts.find_by_identity("telegram", str(ANN))
     lines = [f"line {i:04d} " + "x" * 90 for i in range(100)]

@@ -17,13 +17,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.core import Assistant, Reply, Sender, Services
-from bot.i18n import t
-from bot.reminder_calls import place_reminder_call
-from bot.scheduler import Scheduler
-from bot.speech import synthesize
-from bot.verification import CALLS_PER_WINDOW
+from bot.app import build_assistant, build_services
+from bot.assistant import Reply, Sender
+from bot.assistant.i18n import t
+from bot.features.reminders.by_call import place_reminder_call
+from bot.features.reminders.scheduler import Scheduler
+from bot.features.verification.verify import CALLS_PER_WINDOW
 from dialer import Dialer, SipConfig
+from dialer.speech import synthesize
 from settings import load_settings
 from storage import open_database
 from storage.clock import utcnow
@@ -31,9 +32,9 @@ from storage.db import transaction
 from storage.models import CallRecord
 from storage.reminders import ReminderStore
 from storage.service_calls import REMINDER, VERIFICATION, ServiceCallStore, TooManyCalls
+from testbed.dbs import isolated_database
+from testbed.sip_lab import DTMF, NO_ANSWER, SipLab, audible_seconds
 from tests.conftest_chat import service_settings
-from tests.dbs import isolated_database
-from tests.sip_lab import DTMF, NO_ANSWER, SipLab, audible_seconds
 
 ANSWERING = "+33612345671"
 SILENT = "+33612345672"
@@ -71,16 +72,16 @@ class Harness:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         settings = service_settings(db_url)
-        self.services = Services(engine=open_database(db_url, migrate=False), settings=settings)
+        self.dialer = Dialer(sip) if sip is not None else None
+        engine = open_database(db_url, migrate=False)
+        self.services = build_services(settings, engine=engine, dialer=self.dialer)
         self.services.background.attach(self.loop)
         self.received: list[tuple[str, Reply]] = []
         self.changed = threading.Condition()
         self.services.outbox.register("console", self._send)
-        if sip is not None:
-            self.services.dialer = Dialer(sip)
-            if start:
-                self.run(self.services.dialer.start())
-        self.assistant = Assistant(self.services)
+        if self.dialer is not None and start:
+            self.run(self.dialer.start())
+        self.assistant = build_assistant(self.services)
 
     async def _send(self, external_id: str, reply: Reply) -> None:
         with self.changed:
@@ -109,7 +110,7 @@ class Harness:
             return list(
                 session.exec(
                     select(CallRecord).where(
-                        CallRecord.account_id == account_id, CallRecord.b_number == purpose
+                        CallRecord.account_id == account_id, CallRecord.kind == purpose
                     )
                 )
             )
@@ -225,7 +226,8 @@ def _verified(h: Harness, number: str, language: str = "en"):
 
 def _fire(h: Harness, reminder_id: int) -> None:
     scheduler = Scheduler(
-        h.services,
+        h.services.reminders,
+        h.services.accounts,
         h.services.outbox.notify,
         place_call=functools.partial(place_reminder_call, h.services),
     )

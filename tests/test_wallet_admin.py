@@ -8,7 +8,7 @@ from pathlib import Path
 
 from settings import load_settings
 from storage.ledger_store import LedgerStore, account_book
-from tests.conftest_waves import random_seed
+from testbed.waves_node import random_seed
 from tests.wallet_helpers import finish_call, fund, new_account, new_call, wallet_settings
 from wallet.admin import main
 from wallet.billing import Billing

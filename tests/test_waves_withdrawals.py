@@ -7,7 +7,7 @@ import pytest
 from settings import load_settings
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
 from storage.withdrawals import WithdrawalStore
-from tests.conftest_waves import random_seed
+from testbed.waves_node import random_seed
 from tests.wallet_helpers import new_account
 from wallet.books import DEPOSITS, NETWORK_FEES, WITHDRAWALS
 from wallet.deposits import DepositWatcher

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from bot.core import Sender
-from bot.i18n import t
+from bot.assistant import Sender
+from bot.assistant.i18n import t
 from storage import open_database
 from storage.accounts import AccountStore
+from testbed.prosody_lab import ProsodyLab
 from tests.conftest_chat import telegram_settings, xmpp_settings
-from tests.prosody_lab import ProsodyLab
 
 pytestmark = pytest.mark.xmpp
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -1,0 +1,365 @@
+"""The Telegram adapter (aiogram 3): updates in, `Assistant` replies out.
+
+Long polling by default; webhook mode when TELEGRAM_WEBHOOK_URL is set (several
+instances behind a load balancer). Each update is handled in its own task, so a slow
+answer never delays another user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import GetUpdates
+from aiogram.types import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiogram.utils.token import TokenValidationError
+from aiohttp import web
+
+from bot.assistant import Assistant, Reply, Sender
+from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from settings import Settings
+
+log = logging.getLogger(__name__)
+NETWORK = "telegram"
+T = TypeVar("T")
+
+SEND_ATTEMPTS = 5
+SERVER_ERROR_DELAY = 1.0
+MAX_RETRY_AFTER = 300  # seconds; a longer ban is not waited out inside one handler
+POLL_TIMEOUT = 30
+DRAIN_SECONDS = 2.0  # at shutdown: how long updates in progress may still finish
+RESTART_DELAY = 5.0
+KEYS_REMEMBERED = 10_000
+MAX_TEXT = 4096  # characters in one Telegram message
+AIOGRAM_LOGGERS = (
+    "aiogram",
+    "aiogram.dispatcher",
+    "aiogram.event",
+    "aiogram.middlewares",
+    "aiogram.webhook",
+    "aiogram.scene",
+)
+_TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+class TokenRedactor(logging.Filter):
+    """Hide bot tokens in aiogram's log records (its network errors can quote URLs)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _TOKEN_PATTERN.sub("***", message.replace(self.token, "***"))
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+class TelegramAdapter:
+    """One bot account on one Bot API server, answering with the assistant."""
+
+    network = NETWORK
+    edits = True
+
+    def __init__(self, assistant: Assistant, settings: Settings) -> None:
+        if settings.TELEGRAM_BOT_TOKEN is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.assistant = assistant
+        self.settings = settings
+        token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+        self._redactor = TokenRedactor(token)
+        for name in AIOGRAM_LOGGERS:
+            logging.getLogger(name).addFilter(self._redactor)
+        api = TelegramAPIServer.from_base(settings.TELEGRAM_API_URL.rstrip("/"))
+        try:
+            self.bot = Bot(token, session=AiohttpSession(api=api))
+        except TokenValidationError:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not a bot token (digits:letters)") from None
+        self.dispatcher = Dispatcher()
+        router = Router(name="encryptotel")
+        router.message.register(self._on_message, F.text)
+        router.callback_query.register(self._on_button)
+        self.dispatcher.include_router(router)
+        self.dispatcher.update.outer_middleware(self._track)
+        self.ready = asyncio.Event()
+        self.last_update_id: int | None = None
+        self._in_progress: set[asyncio.Task] = set()
+        self._keys: OrderedDict[tuple[int, str], int] = OrderedDict()
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then finish updates in progress and confirm them."""
+        self.assistant.services.outbox.register(NETWORK, self.send, edits=True)
+        try:
+            if self.settings.TELEGRAM_WEBHOOK_URL:
+                await self._run_webhook(stop)
+            else:
+                await self._run_polling(stop)
+        finally:
+            self.assistant.services.outbox.unregister(NETWORK)
+            await self.bot.session.close()
+            for name in AIOGRAM_LOGGERS:
+                logging.getLogger(name).removeFilter(self._redactor)
+
+    async def _run_polling(self, stop: asyncio.Event) -> None:
+        await self._set_commands()
+        while not stop.is_set():
+            polling = asyncio.create_task(
+                self.dispatcher.start_polling(
+                    self.bot,
+                    polling_timeout=POLL_TIMEOUT,
+                    handle_signals=False,
+                    close_bot_session=False,
+                )
+            )
+            self.ready.set()
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not polling.done():
+                try:
+                    await self.dispatcher.stop_polling()
+                except RuntimeError:  # stopped before polling had started
+                    polling.cancel()
+            try:
+                await polling
+            except asyncio.CancelledError:
+                if not stop.is_set():
+                    raise
+            except Exception as error:  # getMe failed: the Bot API is unreachable
+                log.error("Telegram polling failed (%s); retrying", type(error).__name__)
+                await _sleep_unless(stop, RESTART_DELAY)
+        await self._drain()
+        await self._confirm_offset()
+
+    async def _run_webhook(self, stop: asyncio.Event) -> None:
+        from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+        secret = self.settings.TELEGRAM_WEBHOOK_SECRET
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher=self.dispatcher,
+            bot=self.bot,
+            secret_token=secret.get_secret_value() if secret else None,
+        ).register(app, path=urlsplit(self.settings.TELEGRAM_WEBHOOK_URL).path or "/")
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        host, port = self.settings.telegram_webhook_address
+        await web.TCPSite(runner, host, port).start()
+        try:
+            await self._set_commands()
+            while not stop.is_set():
+                try:
+                    await self._call(
+                        lambda: self.bot.set_webhook(
+                            self.settings.TELEGRAM_WEBHOOK_URL,
+                            secret_token=secret.get_secret_value() if secret else None,
+                            allowed_updates=self.dispatcher.resolve_used_update_types(),
+                        )
+                    )
+                    break
+                except Exception as error:  # the Bot API is unreachable: try again
+                    log.error("setWebhook failed (%s); retrying", type(error).__name__)
+                    await _sleep_unless(stop, RESTART_DELAY)
+            self.ready.set()
+            await stop.wait()
+        finally:
+            # The webhook stays set: other instances behind the load balancer keep serving.
+            await runner.cleanup()
+            await self._drain()
+
+    async def _set_commands(self) -> None:
+        """The bot menu in each language (setMyCommands); a failure is logged, not fatal."""
+        try:
+            for lang in LANGUAGES:
+                commands = [
+                    BotCommand(command=c, description=t(lang, f"menu_{c}"))
+                    for c in self.assistant.menu
+                ]
+                await self._call(
+                    lambda commands=commands, lang=lang: self.bot.set_my_commands(
+                        commands, language_code=None if lang == DEFAULT_LANGUAGE else lang
+                    )
+                )
+        except Exception as error:
+            log.warning("could not set the Telegram command menu: %s", type(error).__name__)
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(0)  # let update tasks created just before the stop start
+        if self._in_progress:
+            await asyncio.wait(set(self._in_progress), timeout=DRAIN_SECONDS)
+
+    async def _confirm_offset(self) -> None:
+        """Tell the Bot API the last update handled, so a restart does not see it again."""
+        if self.last_update_id is None:
+            return
+        try:
+            await self.bot(
+                GetUpdates(offset=self.last_update_id + 1, timeout=0, limit=1), request_timeout=2
+            )
+        except Exception as error:
+            log.warning("could not confirm the Telegram update offset: %s", type(error).__name__)
+
+    async def _track(
+        self, handler: Callable[[Update, dict], Awaitable[Any]], update: Update, data: dict
+    ) -> Any:
+        if self.last_update_id is None or update.update_id > self.last_update_id:
+            self.last_update_id = update.update_id
+        task = asyncio.current_task()
+        self._in_progress.add(task)
+        try:
+            return await handler(update, data)
+        finally:
+            self._in_progress.discard(task)
+
+    # -- updates ---------------------------------------------------------------------------
+
+    async def _on_message(self, message: Message) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        replies = await self.assistant.handle(_sender(user), message.text)
+        try:
+            for reply in replies:
+                await self.deliver(message.chat.id, reply)
+        except TelegramAPIError as error:  # e.g. the user blocked the bot meanwhile
+            log.warning("could not answer on Telegram: %s", type(error).__name__)
+
+    async def _on_button(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except Exception as error:  # the spinner stops by itself; the press still counts
+            log.info("answerCallbackQuery failed: %s", type(error).__name__)
+        if not query.data:
+            return
+        replies = await self.assistant.press(_sender(query.from_user), query.data)
+        pressed = query.message.message_id if query.message else None
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        try:
+            for reply in replies:
+                # The answer to a press replaces the question that carried the button.
+                edit = pressed if reply.key else None
+                await self.deliver(chat_id, reply, edit_message_id=edit)
+                if edit is not None:
+                    pressed = None
+        except TelegramAPIError as error:
+            log.warning("could not answer a button press on Telegram: %s", type(error).__name__)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send(self, external_id: str, reply: Reply) -> None:
+        """Outbox sender: push a reply to a user's private chat."""
+        await self.deliver(int(external_id), reply)
+
+    async def deliver(
+        self, chat_id: int, reply: Reply, *, edit_message_id: int | None = None
+    ) -> None:
+        """Send `reply`, or edit the message that carries its key (or `edit_message_id`)."""
+        if len(reply.text) > MAX_TEXT:
+            # Too long for one message: send it in parts, the buttons under the last one.
+            *heads, tail = _split(reply.text)
+            for head in heads:
+                await self._call(lambda head=head: self.bot.send_message(chat_id, head))
+            reply = Reply(tail, reply.buttons, reply.key, reply.lang)
+        markup = _keyboard(reply)
+        key = (chat_id, reply.key) if reply.key else None
+        message_id = edit_message_id or (self._keys.get(key) if key else None)
+        if message_id is not None:
+            try:
+                await self._call(
+                    lambda: self.bot.edit_message_text(
+                        text=reply.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                    )
+                )
+                self._remember(key, message_id)
+                return
+            except TelegramBadRequest as error:
+                if "not modified" in error.message:
+                    self._remember(key, message_id)
+                    return
+                log.info("edit failed (%s): sending a new message", error.message)
+        sent = await self._call(
+            lambda: self.bot.send_message(chat_id, reply.text, reply_markup=markup)
+        )
+        self._remember(key, sent.message_id)
+
+    def _remember(self, key: tuple[int, str] | None, message_id: int) -> None:
+        if key is None:
+            return
+        self._keys[key] = message_id
+        self._keys.move_to_end(key)
+        while len(self._keys) > KEYS_REMEMBERED:
+            self._keys.popitem(last=False)
+
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+        """Run a Bot API request, waiting out 429 `retry_after` and retrying 5xx answers."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await request()
+            except TelegramRetryAfter as error:
+                if attempt == SEND_ATTEMPTS or error.retry_after > MAX_RETRY_AFTER:
+                    raise
+                log.info("Telegram asks to retry after %s s", error.retry_after)
+                await asyncio.sleep(error.retry_after)
+            except TelegramServerError:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(SERVER_ERROR_DELAY * attempt)
+        raise AssertionError("unreachable")
+
+
+def _sender(user: Any) -> Sender:
+    language = (user.language_code or "")[:2].lower() or None
+    return Sender(NETWORK, str(user.id), language)
+
+
+def _split(text: str, size: int = MAX_TEXT) -> list[str]:
+    """`text` in parts of at most `size` characters, cut at line ends where possible."""
+    parts = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        cut = cut if cut > 0 else size
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.label, callback_data=b.data)] for b in reply.buttons
+        ]
+    )
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

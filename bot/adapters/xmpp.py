@@ -1,0 +1,228 @@
+"""The XMPP adapter (slixmpp): chat messages in, `Assistant` replies out as plain text.
+
+Buttons become a line such as `Reply "yes" for Link, "no" for Cancel.` (the core takes
+the typed word as the press). Presence is sent at each session start; after the server
+goes away the client reconnects by itself, with a short capped delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from slixmpp import ClientXMPP
+from slixmpp.stanza import Message
+
+from bot.assistant import Assistant, Reply, Sender
+from bot.assistant.choices import as_text
+from bot.assistant.i18n import LANGUAGES
+from settings import Settings
+
+log = logging.getLogger(__name__)
+ANSWER_GRACE = 3.0  # seconds a stopping adapter waits for answers being computed
+NETWORK = "xmpp"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+SESSION_TIMEOUT = 30.0  # a login that hangs (e.g. no common mechanism) is retried after this
+MAX_RECONNECT_DELAY = 5.0
+DISCONNECT_WAIT = 1.5
+_SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*>)[^<]+(</\2>)")
+
+
+class _SaslRedactor(logging.Filter):
+    """Hide SASL payloads in slixmpp's stanza debug log (PLAIN carries the password)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _SASL.sub(r"\1***\3", message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+SLIXMPP_STREAM_LOGGER = "slixmpp.xmlstream.xmlstream"
+_redactor = _SaslRedactor()
+
+
+class _Client(ClientXMPP):
+    """slixmpp client whose reconnection back-off stays short (a PBX must come back fast)."""
+
+    def reschedule_connection_attempt(self) -> asyncio.Future | None:
+        if self._current_connection_attempt is None:
+            return None
+        self._connect_loop_wait = min(MAX_RECONNECT_DELAY, self._connect_loop_wait * 1.5)
+        self._current_connection_attempt = asyncio.ensure_future(self._connect_loop())
+        return self._current_connection_attempt
+
+
+class XMPPAdapter:
+    """The bot's JID on one XMPP server, answering with the assistant."""
+
+    network = NETWORK
+    edits = False
+
+    def __init__(self, assistant: Assistant, settings: Settings) -> None:
+        if not settings.xmpp_enabled:
+            raise ValueError("XMPP_JID and XMPP_PASSWORD are not set")
+        self.assistant = assistant
+        self.settings = settings
+        self.ready = asyncio.Event()
+        self.sessions = 0  # how many times a session started (reconnections + 1)
+        self._stopping = False
+        self._failures = 0  # connections lost in a row without a session: the back-off grows
+        self._login_watchdog: asyncio.TimerHandle | None = None
+        self._answering: set[asyncio.Future] = set()  # answers computed in worker threads
+        client = _Client(settings.XMPP_JID, settings.XMPP_PASSWORD.get_secret_value())
+        client.enable_direct_tls = False
+        client.enable_starttls = True
+        client.enable_plaintext = False
+        client.use_aiodns = False
+        if settings.XMPP_CA_FILE:
+            client.ca_certs = Path(settings.XMPP_CA_FILE)
+        client.register_plugin("xep_0030")
+        client.register_plugin("xep_0199", {"keepalive": True, "interval": 60, "timeout": 20})
+        client.add_event_handler("connected", self._on_connected)
+        client.add_event_handler("session_start", self._on_session_start)
+        client.add_event_handler("message", self._on_message)
+        client.add_event_handler("disconnected", self._on_disconnected)
+        client.add_event_handler("failed_auth", self._on_failed_auth)
+        client.add_event_handler("ssl_invalid_chain", self._on_untrusted_certificate)
+        self.client = client
+
+    @property
+    def connected(self) -> bool:
+        """True while a session is established."""
+        return self.ready.is_set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay connected until `stop` is set, then leave the server cleanly."""
+        logging.getLogger(SLIXMPP_STREAM_LOGGER).addFilter(_redactor)
+        self.assistant.services.outbox.register(NETWORK, self.send)
+        try:
+            self._connect()
+            await stop.wait()
+        finally:
+            self._stopping = True
+            if self._answering:  # answers being computed are still sent
+                await asyncio.wait(set(self._answering), timeout=ANSWER_GRACE)
+            self.assistant.services.outbox.unregister(NETWORK)
+            await self._disconnect()
+            logging.getLogger(SLIXMPP_STREAM_LOGGER).removeFilter(_redactor)
+
+    def _connect(self) -> None:
+        host = self.settings.XMPP_HOST or self.client.boundjid.domain
+        self.client.connect(host, self.settings.XMPP_PORT)
+
+    async def _disconnect(self) -> None:
+        self.client.cancel_connection_attempt()
+        self._cancel_watchdog()
+        if self.client.transport is None:
+            await stop_send_loop(self.client)
+            return
+        try:
+            self.client.send_presence(ptype="unavailable")
+            await asyncio.wait_for(
+                asyncio.shield(self.client.disconnect(wait=DISCONNECT_WAIT)),
+                DISCONNECT_WAIT + 0.5,
+            )
+        except Exception as error:  # already gone or slow: cut the connection
+            log.info("XMPP disconnect: %s", type(error).__name__)
+        self.client.abort()
+        await stop_send_loop(self.client)
+
+    # -- connection events -----------------------------------------------------------------
+
+    def _on_connected(self, _event: Any) -> None:
+        self._cancel_watchdog()
+        loop = asyncio.get_running_loop()
+        self._login_watchdog = loop.call_later(SESSION_TIMEOUT, self._login_timed_out)
+
+    def _login_timed_out(self) -> None:
+        if not self.ready.is_set() and not self._stopping:
+            log.error("XMPP login did not complete in %s s; reconnecting", SESSION_TIMEOUT)
+            self.client.abort()
+
+    def _cancel_watchdog(self) -> None:
+        if self._login_watchdog is not None:
+            self._login_watchdog.cancel()
+            self._login_watchdog = None
+
+    async def _on_session_start(self, _event: Any) -> None:
+        self._cancel_watchdog()
+        self.client.send_presence()
+        self.sessions += 1
+        self._failures = 0
+        self.ready.set()
+        log.info("XMPP session started as %s", self.client.boundjid.bare)
+
+    def _on_failed_auth(self, _event: Any) -> None:
+        log.error("XMPP authentication failed for %s", self.client.boundjid.bare)
+
+    def _on_untrusted_certificate(self, error: Exception) -> None:
+        log.error(
+            "the XMPP server's TLS certificate is not trusted (%s); check XMPP_CA_FILE",
+            getattr(error, "verify_message", None) or type(error).__name__,
+        )
+        self.client.abort()
+
+    async def _on_disconnected(self, _reason: Any) -> None:
+        self.ready.clear()
+        self._cancel_watchdog()
+        if self._stopping:
+            return
+        delay = min(MAX_RECONNECT_DELAY, 0.25 * 2**self._failures)
+        self._failures += 1
+        log.warning("XMPP connection lost; reconnecting in %.2g s", delay)
+        await asyncio.sleep(delay)
+        if not self._stopping and self.client.transport is None:
+            self._connect()
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _on_message(self, message: Message) -> None:
+        # A plain function, not a coroutine: most answers are given at once, with no task.
+        if message["type"] not in ("chat", "normal"):
+            return
+        body = message["body"]
+        if not body or not body.strip():
+            return
+        # slixmpp stamps stanzas without xml:lang with the server stream's default: only a
+        # language other than that one was chosen by the sender's client.
+        declared = message.xml.get(XML_LANG)
+        if declared == self.client.peer_default_lang:
+            declared = None
+        language = (declared or "")[:2].lower()
+        sender = Sender(NETWORK, message["from"].bare, language if language in LANGUAGES else None)
+        replies = self.assistant.answer_now(sender, body)
+        if replies is None:
+            task = asyncio.ensure_future(self._answer(message["from"], sender, body))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+            return
+        for reply in replies:
+            self._send(message["from"], reply)
+
+    async def _answer(self, to: Any, sender: Sender, body: str) -> None:
+        for reply in await self.assistant.handle(sender, body):
+            self._send(to, reply)
+
+    async def send(self, external_id: str, reply: Reply) -> None:
+        """Outbox sender: a new message to the user's bare JID (XMPP has no edits)."""
+        if not self.connected:
+            raise ConnectionError("not connected to the XMPP server")
+        self._send(external_id, reply)
+
+    def _send(self, to: Any, reply: Reply) -> None:
+        self.client.send_message(mto=to, mbody=as_text(reply), mtype="chat")
+
+
+async def stop_send_loop(client: ClientXMPP) -> None:
+    """End slixmpp's outgoing-stanza task, which it leaves pending after a disconnect."""
+    task = client._run_out_filters
+    client._run_out_filters = None
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

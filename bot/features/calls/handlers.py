@@ -1,0 +1,85 @@
+"""The calls feature's routes: "call …", "hang up", "history", and the call buttons."""
+
+from __future__ import annotations
+
+from bot.assistant import Context, Reply, Router
+from bot.assistant.i18n import t
+from bot.features.calls import offer
+from bot.features.calls.status import HangupData, connected_seconds, duration_text, state_text
+from nlu.commands import Call, Hangup, History
+from wallet.units import format_amount
+
+router = Router("calls")
+
+
+@router.intent(Call)
+def call(ctx: Context, cmd: Call) -> list[Reply]:
+    """Quote the call and ask for confirmation; without a dialer, say what was understood."""
+    if ctx.services.dialer is not None and ctx.services.background.available:
+        return offer.offer(ctx, cmd)
+    if not cmd.to:
+        return [ctx.say("call_need_number")]
+    source = cmd.source
+    if source == "me" and not ctx.account.phone_number:
+        return [ctx.say("call_need_own_number")]
+    flags = ""
+    if cmd.anonymous:
+        flags += t(ctx.lang, "flag_anonymous")
+    if cmd.record:
+        flags += t(ctx.lang, "flag_record")
+    # The parser gives `at` in the user's zone: shown without seconds.
+    when = t(ctx.lang, "call_at", at=cmd.at.strftime("%Y-%m-%d %H:%M")) if cmd.at else ""
+    understood = ctx.say(
+        "call_understood",
+        to=cmd.to,
+        **{"from": t(ctx.lang, "call_me") if source == "me" else source},
+        when=when,
+        flags=flags,
+    )
+    return [understood, ctx.say("dialer_not_configured")]
+
+
+@router.action(offer.ConfirmCallData)
+def confirm(ctx: Context, data: offer.ConfirmCallData) -> list[Reply]:
+    """The Call button of a quote."""
+    return offer.confirm(ctx, data)
+
+
+@router.intent(Hangup)
+def hangup(ctx: Context, _cmd: Hangup) -> list[Reply]:
+    """End the calls in progress and cancel the scheduled ones."""
+    return offer.hangup(ctx)
+
+
+@router.action(HangupData)
+def hangup_button(ctx: Context, data: HangupData) -> list[Reply]:
+    """The hang-up button of a call's status message."""
+    return offer.press_hangup(ctx, data.call_id)
+
+
+@router.intent(History, menu=3)
+def history(ctx: Context, _cmd: History) -> list[Reply]:
+    """The account's last callbacks with duration and cost."""
+    calls = ctx.services.calls.history(ctx.account.id, limit=10)
+    if not calls:
+        return [ctx.say("history_empty")]
+    lines = [t(ctx.lang, "history_header")]
+    for record in calls:
+        duration = (
+            duration_text(ctx.lang, connected_seconds(record))
+            if record.bridged_at
+            else t(ctx.lang, "not_answered")
+        )
+        lines.append(
+            t(
+                ctx.lang,
+                "history_line",
+                when=ctx.local_time(record.created_at),
+                a=record.a_number,
+                b=record.b_number,
+                state=state_text(ctx.lang, record),
+                duration=duration,
+                cost=format_amount(record.cost, record.cost_asset or "ETT"),
+            )
+        )
+    return [Reply("\n".join(lines))]

@@ -1,0 +1,210 @@
+"""Callback calls asked for in the chat: quote, confirmation, start, hang-up.
+
+"call +X" is answered with the price and a confirmation button whose data carries
+the whole request (`ConfirmCallData`: `call:<nonce>:<from>:<to>:<flags>:<when>:<offered>`,
+at most 58 of Telegram's 64 bytes), so a press works on any instance and after a
+restart, for `OFFER_SECONDS`; every rule is checked again when it is pressed. The call
+id is `<account>-<nonce>`: pressing twice places one call. The running call itself is
+followed by `runner`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.assistant import Button, Context, Refusal, Reply
+from bot.assistant.buttons import ButtonData
+from bot.assistant.i18n import t
+from bot.assistant.router import CancelData
+from bot.features.calls.runner import start
+from bot.features.calls.status import refusal_reply, status_key
+from nlu.commands import Call
+from storage.calls import ENDED, SCHEDULED
+from storage.models import CallRecord
+from wallet.billing import Quote
+from wallet.fraud import CallRefused
+from wallet.numbers import is_internal, normalize
+from wallet.units import format_amount
+
+log = logging.getLogger(__name__)
+
+OWN_NUMBER = "m"  # the first leg is the requester's verified number, checked again on press
+# A time within this of now means "now"; later, the call is stored and placed then.
+NOW_GRACE = timedelta(seconds=60)
+OFFER_SECONDS = 600  # how long a quote can be confirmed
+
+
+@dataclass(frozen=True)
+class ConfirmCallData(ButtonData, prefix="call"):
+    """The Call button of a quote: the whole request, so any instance can place it.
+
+    `leg`: the first leg (`OWN_NUMBER` or a number); `flags`: "a" anonymous, "r" record;
+    `epoch`: when to place it (Unix seconds, "" for now); `offered`: when it was quoted
+    (Unix seconds, base 36).
+    """
+
+    nonce: str
+    leg: str
+    to: str
+    flags: str
+    epoch: str
+    offered: str
+
+
+def offer(ctx: Context, cmd: Call) -> list[Reply]:
+    """Quote a parsed call and ask for confirmation (the dialer is running)."""
+    services = ctx.services
+    to = normalize(cmd.to or "")
+    if not to:
+        has_digits = any(ch.isdigit() for ch in ctx.text)
+        raise Refusal("call_invalid_number" if has_digits else "call_need_number")
+    first = first_leg(ctx, cmd.source)
+    when = ctx.in_user_zone(cmd.at) if cmd.at else None
+    if when is not None and when < ctx.now - NOW_GRACE:
+        raise Refusal("call_in_past", at=ctx.local_time(when))
+    if when is not None and when <= ctx.now + NOW_GRACE:
+        when = None
+    try:
+        services.billing.rules.check(ctx.account, first, to)
+        quote = services.billing.quote(ctx.account.id, first, to)
+    except CallRefused as refusal:
+        return [refusal_reply(ctx.lang, refusal)]
+    if quote.asset is None:
+        return [refusal_reply(ctx.lang, CallRefused("insufficient_funds", "", None), quote)]
+    data = ConfirmCallData(
+        nonce=secrets.token_urlsafe(6),
+        leg=OWN_NUMBER if first == ctx.account.phone_number else first,
+        to=to,
+        flags=("a" if cmd.anonymous else "") + ("r" if cmd.record else ""),
+        epoch=str(int(when.timestamp())) if when else "",
+        offered=base36(int(ctx.now.timestamp())),
+    )
+    key = f"offer:{data.nonce}"
+    buttons = (
+        Button(t(ctx.lang, "button_call"), data.pack(), word=t(ctx.lang, "word_yes")),
+        Button(t(ctx.lang, "button_cancel"), CancelData(key).pack(), word=t(ctx.lang, "word_no")),
+    )
+    text = "\n".join(_quote_lines(ctx, cmd, first, to, when, quote))
+    return [Reply(text, buttons=buttons, key=key, lang=ctx.lang)]
+
+
+def _quote_lines(
+    ctx: Context, cmd: Call, first: str, to: str, when: datetime | None, quote: Quote
+) -> list[str]:
+    lang = ctx.lang
+    at = t(lang, "call_at", at=ctx.local_time(when)) if when else ""
+    lines = [t(lang, "call_offer", to=to, a=first, when=at)]
+    if quote.free:
+        lines.append(t(lang, "call_price_free"))
+    else:
+        price = format_amount(quote.price_per_minute, "ETT")
+        lines.append(t(lang, "call_price", price=price, minutes=quote.max_seconds // 60))
+        if quote.asset != "ETT":
+            lines.append(t(lang, "call_paid_in", asset=quote.asset))
+    if cmd.anonymous:
+        lines.append(t(lang, "call_hidden_number"))
+    if cmd.record:
+        lines.append(t(lang, "call_no_recording"))
+    return lines
+
+
+def first_leg(ctx: Context, source: str | None) -> str:
+    """The number to ring first: the requester's verified number or their own extension.
+
+    Nobody can make the service ring a number they have not proven is theirs: raises
+    Refusal otherwise.
+    """
+    account = ctx.account
+    if source in (None, "me", OWN_NUMBER):
+        if not account.phone_number:
+            raise Refusal("call_need_own_number")
+        if not account.phone_verified:
+            raise Refusal("call_need_verified", number=account.phone_number)
+        return account.phone_number
+    number = normalize(source or "")
+    if number == account.phone_number and account.phone_verified:
+        return number
+    if is_internal(number) and number == account.extension:
+        return number
+    raise Refusal("call_from_unverified", number=number)
+
+
+def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
+    """The confirmation button of an offer: place (or schedule) the call."""
+    if not data.nonce or not data.to:
+        raise Refusal("choice_expired")
+    try:
+        age = ctx.now.timestamp() - int(data.offered, 36)
+    except ValueError:
+        raise Refusal("choice_expired") from None
+    if not 0 <= age <= OFFER_SECONDS:  # an old quote is not what the user agreed to now
+        raise Refusal("call_offer_expired")
+    services = ctx.services
+    if services.dialer is None or not services.background.available:
+        raise Refusal("dialer_not_configured")
+    first = first_leg(ctx, data.leg)
+    call_id = f"{ctx.account.id}-{data.nonce}"
+    key = status_key(call_id)
+    when = datetime.fromtimestamp(int(data.epoch), UTC) if data.epoch.isdigit() else None
+    scheduled = when is not None and when > ctx.now + NOW_GRACE
+    record = CallRecord(
+        id=call_id,
+        account_id=ctx.account.id,
+        a_number=first,
+        b_number=data.to,
+        anonymous="a" in data.flags,
+        record="r" in data.flags,
+        state=SCHEDULED if scheduled else "created",
+        scheduled_at=when if scheduled else None,
+    )
+    if not services.calls.create_once(record):
+        return [ctx.keyed(key, "call_already")]
+    if scheduled:
+        assert when is not None
+        text = t(ctx.lang, "call_scheduled", to=data.to, at=ctx.local_time(when))
+        return [Reply(text, key=key, lang=ctx.lang)]
+    return [start(services, ctx.account, record, ctx.lang)]
+
+
+def hangup(ctx: Context) -> list[Reply]:
+    """End the account's calls in progress and cancel its scheduled ones."""
+    services = ctx.services
+    active = services.calls.active(ctx.account.id)
+    cancelled = services.calls.cancel_scheduled(ctx.account.id)
+    dialer = services.dialer
+    if dialer is not None and services.background.available:
+        for call in active:
+            services.background.spawn(dialer.hangup(call.id), name=f"hangup {call.id}")
+    replies = []
+    if active:
+        replies.append(ctx.say("hangup_done"))
+    for call in cancelled:
+        at = ctx.local_time(call.scheduled_at)
+        text = t(ctx.lang, "call_cancelled", to=call.b_number, at=at)
+        replies.append(Reply(text, key=status_key(call.id), lang=ctx.lang))
+    return replies or [ctx.say("hangup_none")]
+
+
+def press_hangup(ctx: Context, call_id: str) -> list[Reply]:
+    """The hang-up button of a status message; only the call's own account may press it."""
+    call = ctx.services.calls.get(call_id)
+    if call is None or call.account_id != ctx.account.id:
+        raise Refusal("choice_expired")
+    dialer = ctx.services.dialer
+    if call.state == ENDED or dialer is None:
+        raise Refusal("hangup_none")
+    ctx.services.background.spawn(dialer.hangup(call_id), name=f"hangup {call_id}")
+    return [ctx.say("hangup_done")]
+
+
+def base36(number: int) -> str:
+    """A non-negative integer in base 36 (`int(text, 36)` reads it back)."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+    return text or "0"

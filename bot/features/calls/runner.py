@@ -1,0 +1,174 @@
+"""Running callback calls: dial, record every event, edit the status, settle the cost.
+
+Also the background duties of calls in `python main.py serve`: placing scheduled
+calls when their time comes, and closing (then billing) calls cut off by a stop
+of a service instance, so every call ends with a record and an exact charge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.assistant import Reply, Services
+from bot.assistant.i18n import t
+from bot.features.calls.status import refusal_reply, status_key, status_reply
+from dialer.records import CallRecorder
+from dialer.types import ANSWERED, BRIDGED, CallbackRequest, DialerError, DialerEvent
+from storage.calls import ENDED
+from storage.clock import utcnow
+from storage.models import Account, CallRecord
+from wallet.billing import Authorization
+from wallet.fraud import CallRefused
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+PROGRESS_SECONDS = 15.0  # Telegram allows about one edit a second per chat; this is calm
+SWEEP_SECONDS = 10.0
+# A call whose heartbeat (every 5 s) is older than this was cut off by a stopped instance.
+STALE_AFTER = timedelta(seconds=15)
+REFUSED = "refused"  # the hang-up cause of a call refused when it was to start: refused:<rule>
+
+
+def start(services: Services, account: Account, record: CallRecord, lang: str) -> Reply:
+    """Authorise a created call and hand it to the call runner; the first status or a refusal."""
+    try:
+        auth = services.billing.authorize(account.id, record.id, record.a_number, record.b_number)
+    except CallRefused as refusal:
+        services.calls.record_event(record.id, ENDED, cause=f"{REFUSED}:{refusal.rule}"[:32])
+        return replace(refusal_reply(lang, refusal), key=status_key(record.id))
+    services.calls.set_max_seconds(record.id, auth.max_seconds)
+    try:
+        services.background.spawn(run_call(services, record, auth, lang), name=f"call {record.id}")
+    except RuntimeError:
+        services.billing.release(record.id)
+        services.calls.end_unfinished(record.id)
+        return Reply(t(lang, "dialer_not_configured"), key=status_key(record.id), lang=lang)
+    return status_reply(lang, record, "dialing_a")
+
+
+async def run_call(
+    services: Services, record: CallRecord, auth: Authorization, lang: str
+) -> CallRecord:
+    """Dial an authorised call, follow it to its end, settle it and report its cost."""
+    recorder = CallRecorder(services.calls)
+    notify = _Notifier(services, record, lang)
+    ticker: asyncio.Task | None = None
+
+    async def on_event(event: DialerEvent) -> None:
+        nonlocal ticker
+        await recorder(event)
+        if event.event == ANSWERED and event.leg == "a":
+            await notify.phase("dialing_b")
+        elif event.event == BRIDGED:
+            await notify.phase("connected")
+            ticker = asyncio.create_task(notify.running_time())
+
+    request = CallbackRequest(
+        call_id=record.id,
+        from_number=record.a_number,
+        to_number=record.b_number,
+        max_seconds=auth.max_seconds,
+        anonymous=record.anonymous,
+    )
+    try:
+        summary = await services.dialer.callback(request, on_event)
+        log.info(
+            "call %s ended: %s, bridged %.0f s", record.id, summary.cause, summary.bridged_seconds
+        )
+    except DialerError as error:
+        log.warning("call %s could not be placed: %s", record.id, error)
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        await recorder.close()
+        # Whatever happened above, the record is closed and the hold settled or released.
+        await asyncio.to_thread(services.calls.end_unfinished, record.id)
+        await asyncio.to_thread(services.billing.settle, record.id)
+    ended = await asyncio.to_thread(services.calls.get, record.id)
+    await notify.phase(ENDED, ended)
+    return ended
+
+
+class _Notifier:
+    """Pushes the status message of one call to every chat of its account."""
+
+    def __init__(self, services: Services, record: CallRecord, lang: str) -> None:
+        self.services, self.record, self.lang = services, record, lang
+
+    async def phase(self, phase: str, record: CallRecord | None = None) -> None:
+        reply = status_reply(self.lang, record or self.record, phase)
+        await _notify(self.services, self.record.account_id, reply)
+
+    async def running_time(self) -> None:
+        """Update the connected call's running time where messages can be edited."""
+        began = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(PROGRESS_SECONDS)
+            elapsed = asyncio.get_running_loop().time() - began
+            reply = status_reply(self.lang, self.record, "connected", elapsed)
+            await _notify(self.services, self.record.account_id, reply)
+
+
+async def _notify(services: Services, account_id: int | None, reply: Reply) -> None:
+    if account_id is None:
+        return
+    try:
+        await services.outbox.notify(account_id, reply)
+    except Exception:  # a status that cannot be shown must not disturb the call
+        log.exception("status of a call could not be sent to account %s", account_id)
+
+
+# --- the service's duties ---------------------------------------------------------------
+
+
+async def run(services: Services, stop: asyncio.Event) -> None:
+    """Place scheduled calls when due and close calls cut off by a stop, until `stop`."""
+    loop = asyncio.get_running_loop()
+    next_sweep = loop.time()
+    while not stop.is_set():
+        try:
+            await place_due(services)
+            if loop.time() >= next_sweep:
+                next_sweep = loop.time() + SWEEP_SECONDS
+                await close_stale(services)
+        except Exception:
+            log.exception("call duties failed; trying again")
+        try:
+            await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+        except TimeoutError:
+            pass
+
+
+async def place_due(services: Services) -> int:
+    """Start the scheduled calls whose time has come (each claimed once); how many."""
+    started = 0
+    for due in await asyncio.to_thread(services.calls.due_scheduled):
+        record = await asyncio.to_thread(services.calls.claim_scheduled, due.id)
+        if record is None:
+            continue  # another instance took it
+        account = await asyncio.to_thread(services.accounts.get, record.account_id)
+        reply = await asyncio.to_thread(start, services, account, record, account.language)
+        await _notify(services, account.id, reply)
+        started += 1
+    return started
+
+
+async def close_stale(services: Services) -> list[str]:
+    """Close calls whose instance stopped (no heartbeat), bill them and tell their owners."""
+    active = set(services.dialer.active_calls) if services.dialer is not None else set()
+    closed = await asyncio.to_thread(
+        services.calls.close_interrupted, older_than=utcnow() - STALE_AFTER
+    )
+    for call_id in closed:
+        if call_id in active:  # ours and alive: cannot be stale, but never bill it twice
+            continue
+        await asyncio.to_thread(services.billing.settle, call_id)
+        record = await asyncio.to_thread(services.calls.get, call_id)
+        account = await asyncio.to_thread(services.accounts.get, record.account_id)
+        if account is not None:
+            await _notify(services, account.id, status_reply(account.language, record, ENDED))
+    return closed

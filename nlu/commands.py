@@ -1,0 +1,212 @@
+"""The parsed command as a typed value: one frozen class per intent of the parse contract.
+
+`nlu.parse` returns the contract's JSON object (nlu/SCHEMA.md), which the `parse`
+command prints and the scorer reads; the assistant works with `command_of(parse(...))`,
+so a slot's name or type is checked where it is read, not guessed from a dict key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import ClassVar, Literal
+
+Channel = Literal["message", "call"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a message asks for. `lang`: the language the reply is written in (en/fr/ru)."""
+
+    intent: ClassVar[str] = "unknown"
+    lang: str = "en"
+
+
+@dataclass(frozen=True)
+class Unknown(Command):
+    """Anything the parser did not understand (`error` says why, when it knows)."""
+
+    intent: ClassVar[str] = "unknown"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Help(Command):
+    """What the assistant can do."""
+
+    intent: ClassVar[str] = "help"
+
+
+@dataclass(frozen=True)
+class Balance(Command):
+    """The wallet balance."""
+
+    intent: ClassVar[str] = "balance"
+
+
+@dataclass(frozen=True)
+class History(Command):
+    """Recent calls."""
+
+    intent: ClassVar[str] = "history"
+
+
+@dataclass(frozen=True)
+class Extension(Command):
+    """The user's free internal number."""
+
+    intent: ClassVar[str] = "extension"
+
+
+@dataclass(frozen=True)
+class Hangup(Command):
+    """End the call in progress (and cancel scheduled ones)."""
+
+    intent: ClassVar[str] = "hangup"
+
+
+@dataclass(frozen=True)
+class ForwardOff(Command):
+    """Remove every forwarding rule."""
+
+    intent: ClassVar[str] = "forward_off"
+
+
+@dataclass(frozen=True)
+class Call(Command):
+    """A callback: ring `source` (E.164, or "me": the requester's own number), then `to`.
+
+    `to`/`source` are None when absent or not a valid number. `at`: when to place it
+    (aware, in the user's zone), None for now.
+    """
+
+    intent: ClassVar[str] = "call"
+    to: str | None = None
+    source: str | None = "me"
+    anonymous: bool = False
+    record: bool = False
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Remind(Command):
+    """A reminder at `at` (aware; None when no time was understood) by `channel`."""
+
+    intent: ClassVar[str] = "remind"
+    at: datetime | None = None
+    channel: Channel = "message"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Forward(Command):
+    """A forwarding rule: calls (from `caller`, or all) go to `to` on `days` between hours.
+
+    `days`: weekday codes (`mon`…`sun`), None for every day; `start`/`end`: "HH:MM" or None.
+    """
+
+    intent: ClassVar[str] = "forward"
+    to: str | None = None
+    days: tuple[str, ...] | None = None
+    start: str | None = None
+    end: str | None = None
+    caller: str | None = None
+
+
+@dataclass(frozen=True)
+class Deposit(Command):
+    """Top up: `amount` in whole units of `asset` (None: any amount; asset None: ETT)."""
+
+    intent: ClassVar[str] = "deposit"
+    amount: Decimal | None = None
+    asset: str | None = None
+
+
+@dataclass(frozen=True)
+class Withdraw(Command):
+    """Send `amount` (whole units of `asset`) to the Waves `address` as written."""
+
+    intent: ClassVar[str] = "withdraw"
+    amount: Decimal | None = None
+    asset: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class SetNumber(Command):
+    """The user's own number (E.164; None when the message held none that is valid)."""
+
+    intent: ClassVar[str] = "set_number"
+    number: str | None = None
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _amount(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def command_of(parsed: dict) -> Command:
+    """The typed command of a parse result (the SCHEMA.md object); unknown keys are ignored.
+
+    Never raises: a result of an unknown intent, or with slots of the wrong type, reads
+    as `Unknown` or as the slot being absent.
+    """
+    intent = parsed.get("intent")
+    lang = parsed.get("lang") if isinstance(parsed.get("lang"), str) else "en"
+    match intent:
+        case "call":
+            return Call(
+                lang=lang,
+                to=_text(parsed.get("to")),
+                source=_text(parsed.get("from")),
+                anonymous=bool(parsed.get("anonymous")),
+                record=bool(parsed.get("record")),
+                at=_moment(parsed.get("at")),
+            )
+        case "remind":
+            channel = "call" if parsed.get("channel") == "call" else "message"
+            text = parsed.get("text") if isinstance(parsed.get("text"), str) else ""
+            return Remind(lang=lang, at=_moment(parsed.get("at")), channel=channel, text=text)
+        case "forward":
+            days = parsed.get("days")
+            return Forward(
+                lang=lang,
+                to=_text(parsed.get("to")),
+                days=tuple(days) if isinstance(days, list) and days else None,
+                start=_text(parsed.get("start")),
+                end=_text(parsed.get("end")),
+                caller=_text(parsed.get("caller")),
+            )
+        case "deposit":
+            return Deposit(lang, _amount(parsed.get("amount")), _text(parsed.get("asset")))
+        case "withdraw":
+            return Withdraw(
+                lang,
+                _amount(parsed.get("amount")),
+                _text(parsed.get("asset")),
+                _text(parsed.get("address")),
+            )
+        case "set_number":
+            return SetNumber(lang, _text(parsed.get("number")))
+    simple = {cls.intent: cls for cls in (Help, Balance, History, Extension, Hangup, ForwardOff)}
+    if intent in simple:
+        return simple[intent](lang)
+    return Unknown(lang, _text(parsed.get("error")))

@@ -1,0 +1,521 @@
+"""A local emulator of the Waves node REST API, for tests and benchmarks.
+
+A real HTTP server on 127.0.0.1 (random free port) with the endpoints pywaves-ce uses
+(see /work/shared/notes/waves.md). It keeps balances and blocks, and verifies every
+broadcast transfer (type 4 v3) and issue (type 3 v3) the way a node does: protobuf
+body bytes are encoded here, independently of pywaves; the curve25519 signature in
+`proofs[0]` is checked against them; the id is base58(blake2b-256(body)); addresses are
+checked for version, chain byte and keccak256(blake2b256) checksum.
+
+It can mine blocks on demand, go down (`down()`/`up()`) and answer errors
+(`failing = True`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import base58
+import pywaves_curve25519 as curve
+
+MIN_FEE = 100_000
+ISSUE_FEE = 100_000_000
+MAX_ATTACHMENT = 140
+
+
+def random_seed() -> str:
+    """A fresh 15-word seed (hex words: any string is a valid Waves seed)."""
+    return " ".join(secrets.token_hex(3) for _ in range(15))
+
+# --- hashing -------------------------------------------------------------------------------
+
+
+def _keccak_f(lanes: list[int]) -> list[int]:
+    """Keccak-f[1600] on 25 little-endian 64-bit lanes indexed x + 5y (CompactFIPS202)."""
+    mask = (1 << 64) - 1
+
+    def rol(value: int, shift: int) -> int:
+        shift %= 64
+        return ((value << shift) | (value >> (64 - shift))) & mask
+
+    r = 1
+    for _round in range(24):
+        c = [
+            lanes[x] ^ lanes[x + 5] ^ lanes[x + 10] ^ lanes[x + 15] ^ lanes[x + 20]
+            for x in range(5)
+        ]
+        d = [c[(x - 1) % 5] ^ rol(c[(x + 1) % 5], 1) for x in range(5)]
+        lanes = [lanes[i] ^ d[i % 5] for i in range(25)]
+        x, y = 1, 0
+        current = lanes[x + 5 * y]
+        for t in range(24):
+            x, y = y, (2 * x + 3 * y) % 5
+            current, lanes[x + 5 * y] = lanes[x + 5 * y], rol(current, (t + 1) * (t + 2) // 2)
+        rows = [lanes[5 * y : 5 * y + 5] for y in range(5)]
+        lanes = [
+            rows[y][x] ^ (~rows[y][(x + 1) % 5] & rows[y][(x + 2) % 5])
+            for y in range(5)
+            for x in range(5)
+        ]
+        for j in range(7):
+            r = ((r << 1) ^ ((r >> 7) * 0x71)) % 256
+            if r & 2:
+                lanes[0] ^= 1 << ((1 << j) - 1)
+    return lanes
+
+
+def keccak256(data: bytes) -> bytes:
+    """Original Keccak-256 (padding 0x01, not SHA3's 0x06)."""
+    rate = 136
+    padded = bytearray(data) + b"\x01" + bytes((-len(data) - 1) % rate)
+    padded[-1] |= 0x80
+    lanes = [0] * 25
+    for offset in range(0, len(padded), rate):
+        block = padded[offset : offset + rate]
+        for i in range(rate // 8):
+            lanes[i] ^= int.from_bytes(block[8 * i : 8 * i + 8], "little")
+        lanes = _keccak_f(lanes)
+    return b"".join(lane.to_bytes(8, "little") for lane in lanes)[:32]
+
+
+def blake2b256(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
+def secure_hash(data: bytes) -> bytes:
+    return keccak256(blake2b256(data))
+
+
+def address_bytes(public_key: bytes, chain_id: str) -> bytes:
+    body = b"\x01" + chain_id.encode() + secure_hash(public_key)[:20]
+    return body + secure_hash(body)[:4]
+
+
+def address_of(public_key: bytes, chain_id: str) -> str:
+    """The base58 address of a public key on a chain."""
+    return base58.b58encode(address_bytes(public_key, chain_id)).decode()
+
+
+def valid_address(address: str, chain_id: str) -> bool:
+    try:
+        raw = base58.b58decode(address)
+    except ValueError:
+        return False
+    return (
+        len(raw) == 26
+        and raw[0] == 1
+        and raw[1] == ord(chain_id)
+        and secure_hash(raw[:22])[:4] == raw[22:]
+    )
+
+
+# --- protobuf body bytes (proto3: default scalars are left out, set messages are kept) -----
+
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _int_field(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value) if value else b""
+
+
+def _bytes_field(number: int, value: bytes, *, keep_empty: bool = False) -> bytes:
+    if not value and not keep_empty:
+        return b""
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def _amount(asset_id: str | None, amount: int) -> bytes:
+    asset = base58.b58decode(asset_id) if asset_id else b""
+    return _bytes_field(1, asset) + _int_field(2, amount)
+
+
+def body_bytes(tx: dict, chain_id: str) -> bytes:
+    """The protobuf `waves.Transaction` bytes a transfer or issue is signed over."""
+    header = (
+        _int_field(1, ord(chain_id))
+        + _bytes_field(2, base58.b58decode(tx["senderPublicKey"]))
+        + _bytes_field(3, _amount(tx.get("feeAssetId"), tx["fee"]), keep_empty=True)
+        + _int_field(4, tx["timestamp"])
+        + _int_field(5, tx["version"])
+    )
+    if tx["type"] == 4:
+        recipient = _bytes_field(1, base58.b58decode(tx["recipient"])[2:22])
+        data = (
+            _bytes_field(1, recipient, keep_empty=True)
+            + _bytes_field(2, _amount(tx.get("assetId"), tx["amount"]), keep_empty=True)
+            + _bytes_field(3, base58.b58decode(tx.get("attachment") or ""))
+        )
+        return header + _bytes_field(104, data, keep_empty=True)
+    if tx["type"] == 3:
+        data = (
+            _bytes_field(1, tx["name"].encode())
+            + _bytes_field(2, tx["description"].encode())
+            + _int_field(3, tx["quantity"])
+            + _int_field(4, tx["decimals"])
+            + _int_field(5, int(bool(tx["reissuable"])))
+        )
+        return header + _bytes_field(103, data, keep_empty=True)
+    raise ValueError("unsupported transaction type")
+
+
+def transaction_id(tx: dict, chain_id: str) -> str:
+    return base58.b58encode(blake2b256(body_bytes(tx, chain_id))).decode()
+
+
+# --- the node ------------------------------------------------------------------------------
+
+
+class NodeError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class WavesNode:
+    """Chain state plus an HTTP server that serves it."""
+
+    def __init__(self, chain_id: str = "R", *, auto_mine: bool = True) -> None:
+        self.chain_id = chain_id
+        self.auto_mine = auto_mine
+        self.failing = False
+        self.requests = 0
+        self.lock = threading.RLock()
+        self.balances: defaultdict[tuple[str, str | None], int] = defaultdict(int)
+        self.assets: dict[str, dict] = {}
+        self.transactions: dict[str, dict] = {}
+        self.history: defaultdict[str, list[str]] = defaultdict(list)
+        self.utx: list[dict] = []
+        self.blocks: list[dict] = []
+        self._new_block([])
+        self.server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WavesNode:
+        node = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.node = node
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def down(self) -> None:
+        """Stop answering: connections are refused until `up()`."""
+        self.stop()
+
+    def up(self) -> None:
+        """Answer again on the same port."""
+        if self.server is None:
+            self.start()
+
+    # --- chain ---------------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        return len(self.blocks)
+
+    def genesis(self, address: str, amount: int) -> None:
+        """Create WAVES out of thin air (not a transaction in any history)."""
+        with self.lock:
+            self.balances[(address, None)] += amount
+
+    def mine(self, blocks: int = 1) -> int:
+        """Put pending transactions into a new block, then add empty blocks; return height."""
+        with self.lock:
+            pending, self.utx = self.utx, []
+            self._new_block(pending)
+            for _ in range(blocks - 1):
+                self._new_block([])
+            return self.height
+
+    def _new_block(self, txs: list[dict]) -> None:
+        height = len(self.blocks) + 1
+        for tx in txs:
+            tx["height"] = height
+            tx["applicationStatus"] = "succeeded"
+        previous = self.blocks[-1]["signature"] if self.blocks else "1" * 64
+        signature = base58.b58encode(blake2b256(f"{height}:{previous}".encode()) * 2).decode()
+        self.blocks.append(
+            {
+                "version": 5,
+                "height": height,
+                "timestamp": int(time.time() * 1000),
+                "reference": previous,
+                "signature": signature,
+                "id": signature,
+                "generator": "emulator",
+                "transactionCount": len(txs),
+                "transactions": txs,
+            }
+        )
+
+    def balance(self, address: str, asset_id: str | None = None) -> int:
+        with self.lock:
+            return self.balances[(address, asset_id or None)]
+
+    def submit(self, tx: dict) -> dict:
+        """Validate and apply a signed transaction as /transactions/broadcast does."""
+        with self.lock:
+            record = self._validate(tx)
+            if record["type"] == 3:
+                self.assets[record["id"]] = record
+                self.balances[(record["sender"], record["id"])] += record["quantity"]
+            else:
+                asset = record.get("assetId")
+                self.balances[(record["sender"], asset)] -= record["amount"]
+                self.balances[(record["recipient"], asset)] += record["amount"]
+            self.balances[(record["sender"], None)] -= record["fee"]
+            self.transactions[record["id"]] = record
+            for address in dict.fromkeys((record["sender"], record.get("recipient"))):
+                if address:
+                    self.history[address].append(record["id"])
+            self.utx.append(record)
+            answer = dict(record)
+            if self.auto_mine:
+                self.mine()
+            return answer
+
+    def _validate(self, tx: dict) -> dict:
+        try:
+            kind, version = int(tx["type"]), int(tx["version"])
+            public_key = base58.b58decode(tx["senderPublicKey"])
+            fee, timestamp = int(tx["fee"]), int(tx["timestamp"])
+            proof = base58.b58decode(tx["proofs"][0])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise NodeError(400, 1, "failed to parse transaction") from None
+        if kind not in (3, 4) or version != 3 or len(public_key) != 32:
+            raise NodeError(400, 1, f"unsupported transaction type {kind} v{version}")
+        now = time.time() * 1000
+        if not now - 120 * 60_000 <= timestamp <= now + 90 * 60_000:
+            raise NodeError(400, 303, "Transaction timestamp is out of range")
+        if kind == 4 and not valid_address(str(tx.get("recipient", "")), self.chain_id):
+            raise NodeError(400, 102, "invalid address")
+        try:
+            body = body_bytes(tx, self.chain_id)
+        except (KeyError, TypeError, ValueError):
+            raise NodeError(400, 1, "failed to parse transaction") from None
+        tx_id = base58.b58encode(blake2b256(body)).decode()
+        if tx_id in self.transactions:
+            raise NodeError(400, 400, f"Transaction {tx_id} is already in the state")
+        if curve.verifySignature(public_key, body, proof) != 0:
+            raise NodeError(400, 101, "Proof doesn't validate as signature")
+        sender = address_of(public_key, self.chain_id)
+        record = {
+            "type": kind,
+            "id": tx_id,
+            "fee": fee,
+            "feeAssetId": None,
+            "timestamp": timestamp,
+            "version": 3,
+            "chainId": ord(self.chain_id),
+            "sender": sender,
+            "senderPublicKey": tx["senderPublicKey"],
+            "proofs": list(tx["proofs"]),
+        }
+        if tx.get("feeAssetId"):
+            raise NodeError(400, 112, "State check failed. Reason: sponsored fees not supported")
+        if kind == 3:
+            if fee < ISSUE_FEE:
+                raise NodeError(400, 112, "State check failed. Reason: fee too low")
+            record.update(
+                {k: tx[k] for k in ("name", "description", "quantity", "decimals", "reissuable")}
+            )
+            record.update(assetId=tx_id, script=None)
+            needed = {None: fee}
+        else:
+            amount, asset = int(tx["amount"]), tx.get("assetId") or None
+            attachment = base58.b58decode(tx.get("attachment") or "")
+            if amount <= 0 or len(attachment) > MAX_ATTACHMENT:
+                raise NodeError(400, 112, "State check failed. Reason: bad amount or attachment")
+            if asset and asset not in self.assets:
+                raise NodeError(400, 112, "State check failed. Reason: unknown asset")
+            if fee < MIN_FEE:
+                raise NodeError(400, 112, "State check failed. Reason: fee too low")
+            record.update(
+                recipient=tx["recipient"],
+                assetId=asset,
+                amount=amount,
+                attachment=tx.get("attachment") or "",
+            )
+            needed = defaultdict(int, {None: fee})
+            needed[asset] += amount
+        for asset, amount in needed.items():
+            if self.balances[(sender, asset)] < amount:
+                raise NodeError(
+                    400,
+                    112,
+                    f"State check failed. Reason: negative {asset or 'waves'} balance: "
+                    f"{sender}, old: {self.balances[(sender, asset)]}, new: "
+                    f"{self.balances[(sender, asset)] - amount}",
+                )
+        return record
+
+    def address_transactions(self, address: str, limit: int, after: str | None) -> list[dict]:
+        """Confirmed transactions of an address, newest first, older than `after`."""
+        with self.lock:
+            ids = [i for i in self.history.get(address, []) if "height" in self.transactions[i]]
+            ids.reverse()
+            if after:
+                if after not in ids:
+                    raise NodeError(400, 311, "transactions does not exist")
+                ids = ids[ids.index(after) + 1 :]
+            return [dict(self.transactions[i]) for i in ids[:limit]]
+
+    # --- HTTP routes --------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict, body: bytes) -> tuple[int, object]:
+        self.requests += 1
+        if self.failing:
+            return 503, {"error": 503, "message": "node is unavailable (emulated failure)"}
+        try:
+            return 200, self._route(method, path, query, body)
+        except NodeError as error:
+            return error.status, {"error": error.code, "message": error.message}
+
+    def _route(self, method: str, path: str, query: dict, body: bytes) -> object:
+        with self.lock:
+            if method == "POST" and path == "/transactions/broadcast":
+                try:
+                    tx = json.loads(body)
+                except ValueError:
+                    raise NodeError(400, 1, "failed to parse json") from None
+                return self.submit(tx)
+            if method != "GET":
+                raise NodeError(404, 404, "not found")
+            if path == "/node/status":
+                return {
+                    "blockchainHeight": self.height,
+                    "stateHeight": self.height,
+                    "updatedTimestamp": self.blocks[-1]["timestamp"],
+                    "updatedDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+            if path == "/blocks/height":
+                return {"height": self.height}
+            if path == "/blocks/last":
+                return self.blocks[-1]
+            if m := re.fullmatch(r"/blocks/at/(\d+)", path):
+                height = int(m[1])
+                if not 1 <= height <= self.height:
+                    raise NodeError(404, 404, "block does not exist")
+                return self.blocks[height - 1]
+            if m := re.fullmatch(r"/addresses/balance/(\w+)(?:/(\d+))?", path):
+                self._check_address(m[1])
+                confirmations = int(m[2] or 0)
+                return {
+                    "address": m[1],
+                    "confirmations": confirmations,
+                    "balance": self.balance(m[1]),
+                }
+            if m := re.fullmatch(r"/assets/balance/(\w+)/(\w+)", path):
+                self._check_address(m[1])
+                return {"address": m[1], "assetId": m[2], "balance": self.balance(m[1], m[2])}
+            if m := re.fullmatch(r"/assets/details/(\w+)", path):
+                issue = self.assets.get(m[1])
+                if issue is None:
+                    raise NodeError(404, 313, f"Asset does not exist: {m[1]}")
+                return {
+                    "assetId": m[1],
+                    "issueHeight": issue.get("height"),
+                    "issueTimestamp": issue["timestamp"],
+                    "issuer": issue["sender"],
+                    "issuerPublicKey": issue["senderPublicKey"],
+                    "name": issue["name"],
+                    "description": issue["description"],
+                    "decimals": issue["decimals"],
+                    "reissuable": issue["reissuable"],
+                    "quantity": issue["quantity"],
+                    "scripted": False,
+                    "minSponsoredAssetFee": None,
+                    "originTransactionId": m[1],
+                }
+            if m := re.fullmatch(r"/transactions/info/(\w+)", path):
+                tx = self.transactions.get(m[1])
+                if tx is None or "height" not in tx:
+                    raise NodeError(404, 311, "transactions does not exist")
+                return tx
+            if path == "/transactions/unconfirmed":
+                return list(self.utx)
+            if m := re.fullmatch(r"/transactions/unconfirmed/info/(\w+)", path):
+                for tx in self.utx:
+                    if tx["id"] == m[1]:
+                        return tx
+                raise NodeError(404, 311, "transactions does not exist")
+            if m := re.fullmatch(r"/transactions/address/(\w+)/limit/(\d+)", path):
+                self._check_address(m[1])
+                limit = int(m[2])
+                if not 1 <= limit <= 1000:
+                    raise NodeError(400, 10, "Too big sequence requested: max limit is 1000")
+                after = (query.get("after") or [None])[0]
+                return [self.address_transactions(m[1], limit, after)]
+            if m := re.fullmatch(r"/alias/by-address/(\w+)", path):
+                self._check_address(m[1])
+                return []
+            if m := re.fullmatch(r"/addresses/scriptInfo/(\w+)", path):
+                return {"address": m[1], "complexity": 0, "extraFee": 0}
+            raise NodeError(404, 404, "Request is not supported")
+
+    def _check_address(self, address: str) -> None:
+        if not valid_address(address, self.chain_id):
+            raise NodeError(400, 102, "invalid address")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    node: WavesNode
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve("GET", b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._serve("POST", self.rfile.read(length))
+
+    def _serve(self, method: str, body: bytes) -> None:
+        parts = urlsplit(self.path)
+        status, answer = self.node.handle(
+            method, parts.path.rstrip("/"), parse_qs(parts.query), body
+        )
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
