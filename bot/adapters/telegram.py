@@ -8,6 +8,7 @@ answer never delays another user.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    TelegramObject,
     Update,
 )
 from aiogram.utils.token import TokenValidationError
@@ -160,12 +162,13 @@ class TelegramAdapter:
         from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 
         secret = self.settings.TELEGRAM_WEBHOOK_SECRET
+        webhook_url = self.settings.TELEGRAM_WEBHOOK_URL or ""
         app = web.Application()
         SimpleRequestHandler(
             dispatcher=self.dispatcher,
             bot=self.bot,
             secret_token=secret.get_secret_value() if secret else None,
-        ).register(app, path=urlsplit(self.settings.TELEGRAM_WEBHOOK_URL).path or "/")
+        ).register(app, path=urlsplit(webhook_url).path or "/")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         host, port = self.settings.telegram_webhook_address
@@ -176,7 +179,7 @@ class TelegramAdapter:
                 try:
                     await self._call(
                         lambda: self.bot.set_webhook(
-                            self.settings.TELEGRAM_WEBHOOK_URL,
+                            webhook_url,
                             secret_token=secret.get_secret_value() if secret else None,
                             allowed_updates=self.dispatcher.resolve_used_update_types(),
                         )
@@ -201,8 +204,10 @@ class TelegramAdapter:
                     for c in self.assistant.menu
                 ]
                 await self._call(
-                    lambda commands=commands, lang=lang: self.bot.set_my_commands(
-                        commands, language_code=None if lang == DEFAULT_LANGUAGE else lang
+                    functools.partial(
+                        self.bot.set_my_commands,
+                        commands,
+                        language_code=None if lang == DEFAULT_LANGUAGE else lang,
                     )
                 )
         except Exception as error:
@@ -225,22 +230,29 @@ class TelegramAdapter:
             log.warning("could not confirm the Telegram update offset: %s", type(error).__name__)
 
     async def _track(
-        self, handler: Callable[[Update, dict], Awaitable[Any]], update: Update, data: dict
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        update: TelegramObject,
+        data: dict[str, Any],
     ) -> Any:
-        if self.last_update_id is None or update.update_id > self.last_update_id:
+        if isinstance(update, Update) and (
+            self.last_update_id is None or update.update_id > self.last_update_id
+        ):
             self.last_update_id = update.update_id
         task = asyncio.current_task()
-        self._in_progress.add(task)
+        if task is not None:
+            self._in_progress.add(task)
         try:
             return await handler(update, data)
         finally:
-            self._in_progress.discard(task)
+            if task is not None:
+                self._in_progress.discard(task)
 
     # -- updates ---------------------------------------------------------------------------
 
     async def _on_message(self, message: Message) -> None:
         user = message.from_user
-        if user is None or user.is_bot:
+        if user is None or user.is_bot or message.text is None:
             return
         replies = await self.assistant.handle(_sender(user), message.text)
         try:
@@ -283,7 +295,7 @@ class TelegramAdapter:
             # Too long for one message: send it in parts, the buttons under the last one.
             *heads, tail = _split(reply.text)
             for head in heads:
-                await self._call(lambda head=head: self.bot.send_message(chat_id, head))
+                await self._call(functools.partial(self.bot.send_message, chat_id, head))
             reply = Reply(tail, reply.buttons, reply.key, reply.lang)
         markup = _keyboard(reply)
         key = (chat_id, reply.key) if reply.key else None

@@ -65,7 +65,7 @@ class XMPPAdapter:
     edits = False
 
     def __init__(self, assistant: Assistant, settings: Settings) -> None:
-        if not settings.xmpp_enabled:
+        if settings.XMPP_JID is None or settings.XMPP_PASSWORD is None:
             raise ValueError("XMPP_JID and XMPP_PASSWORD are not set")
         self.assistant = assistant
         self.settings = settings

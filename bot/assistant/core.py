@@ -81,7 +81,7 @@ class Assistant:
     def handle_sync(self, sender: Sender, text: str, now: datetime | None = None) -> list[Reply]:
         """`handle` for callers without an event loop (the console, tests)."""
         try:
-            return self._answer(sender, text, now, read_only=False)
+            return self._answer(sender, text, now, read_only=False) or []  # never None here
         except Exception:
             log.exception("failed to handle a message from %s", sender.network)
             lang = sender.language if sender.language in LANGUAGES else None

@@ -38,13 +38,19 @@ EventHandler = Callable[[DialerEvent], Awaitable[None] | None]
 class DialerConfig(Protocol):
     """The dialer's settings the features read."""
 
-    ring_timeout: int
+    @property
+    def ring_timeout(self) -> int:
+        """Seconds a leg may ring before it is cancelled."""
+        ...
 
 
 class CallPlacer(Protocol):
     """The SIP dialer (`dialer.Dialer`) as the features use it."""
 
-    config: DialerConfig
+    @property
+    def config(self) -> DialerConfig:
+        """Its settings."""
+        ...
 
     @property
     def active_calls(self) -> list[str]:
@@ -86,7 +92,10 @@ class CallPlacer(Protocol):
 class DepositDesk(Protocol):
     """The deposit watcher (`wallet.DepositWatcher`) as the features use it."""
 
-    confirmations: int
+    @property
+    def confirmations(self) -> int:
+        """Blocks on top of a deposit before it is credited."""
+        ...
 
     def deposit_info(
         self, account_id: int, asset: str = "ETT", amount: int | None = None
@@ -110,7 +119,10 @@ class AddressChecker(Protocol):
 class WithdrawalDesk(Protocol):
     """Withdrawals from the service wallet (`wallet.Withdrawals`)."""
 
-    client: AddressChecker
+    @property
+    def client(self) -> AddressChecker:
+        """The Waves client, for its address check."""
+        ...
 
     def withdraw(
         self, account_id: int, amount: int, asset: str, address: str, *, key: str | None = None
@@ -120,11 +132,15 @@ class WithdrawalDesk(Protocol):
 
 
 class ReminderFiring(Protocol):
-    """The reminder scheduler, as the reminder feature asks about it."""
+    """The reminder scheduler (`bot.features.reminders.scheduler.Scheduler`)."""
 
     @property
     def can_call(self) -> bool:
         """Whether call reminders are phoned (otherwise they come as messages)."""
+        ...
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fire due reminders until `stop` is set."""
         ...
 
 
