@@ -31,6 +31,7 @@ from bot.features.payments import PendingWithdrawals, credit_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
+from domain.clock import sleep_unless_stopped
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -220,10 +221,7 @@ async def _run_dialer(dialer: CallPlacer, stop: asyncio.Event) -> None:
             break
         except DialerError as error:
             log.error("SIP registration failed (%s); retrying in %.0f s", error, DIALER_RETRY)
-            try:
-                await asyncio.wait_for(stop.wait(), DIALER_RETRY)
-            except TimeoutError:
-                pass
+            await sleep_unless_stopped(stop, DIALER_RETRY)
     await stop.wait()
     # Calls in progress end with cause "shutdown" and are settled by their flows.
     await dialer.stop()

@@ -16,7 +16,8 @@ from datetime import timedelta
 
 from dialer.core import Dialer
 from dialer.records import HEARTBEAT_SECONDS, CallRecorder
-from dialer.types import FAILED, CallbackRequest, DialerError, DialerEvent, SipConfig, check_number
+from dialer.types import CallbackRequest, DialerError, DialerEvent, SipConfig, check_number
+from domain.calls import HangupCause, LegEvent
 
 # A call whose heartbeat is older than this was left by a process that died.
 STALE_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
@@ -103,7 +104,9 @@ async def _call(args: argparse.Namespace, config: SipConfig, database_url: str) 
     try:
         await dialer.start()
     except DialerError as error:
-        store.record_event(record.id, "ended", cause=FAILED, detail=str(error)[:255])
+        store.record_event(
+            record.id, LegEvent.ENDED, cause=HangupCause.FAILED, detail=str(error)[:255]
+        )
         _print({"event": "error", "call_id": record.id, "error": str(error)})
         engine.dispose()
         return 2

@@ -29,27 +29,28 @@ from dialer.types import (
     DialerEvent,
     SipConfig,
 )
+from domain.calls import HangupCause, LegEvent
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[DialerEvent], Awaitable[None] | None]
 CANCEL_GRACE = 5.0  # seconds to wait for the 487 after a CANCEL
 SIP_CAUSES = {
-    404: t.NOT_FOUND,
-    484: t.NOT_FOUND,
-    604: t.NOT_FOUND,
-    486: t.BUSY,
-    600: t.BUSY,
-    603: t.DECLINED,
-    408: t.NO_ANSWER,
-    480: t.NO_ANSWER,
+    404: HangupCause.NOT_FOUND,
+    484: HangupCause.NOT_FOUND,
+    604: HangupCause.NOT_FOUND,
+    486: HangupCause.BUSY,
+    600: HangupCause.BUSY,
+    603: HangupCause.DECLINED,
+    408: HangupCause.NO_ANSWER,
+    480: HangupCause.NO_ANSWER,
 }
 DIALING, RINGING, ANSWERED, ENDED = "dialing", "ringing", "answered", "ended"
 
 
 def cause_of(status: int) -> str:
     """The dialer's cause for a final SIP answer of 300 or more."""
-    return SIP_CAUSES.get(status, t.FAILED)
+    return SIP_CAUSES.get(status, HangupCause.FAILED)
 
 
 @dataclass
@@ -126,7 +127,7 @@ class Dialer:
     async def stop(self) -> None:
         """Hang up every call in progress, unregister and close."""
         for call in list(self._calls.values()):
-            call.queue.put_nowait(("hangup", None, t.SHUTDOWN))
+            call.queue.put_nowait(("hangup", None, HangupCause.SHUTDOWN))
         for _ in range(100):
             if not self._calls:
                 break
@@ -140,7 +141,7 @@ class Dialer:
         call = self._calls.get(call_id)
         if call is None:
             return False
-        call.queue.put_nowait(("hangup", None, t.HANGUP))
+        call.queue.put_nowait(("hangup", None, HangupCause.HANGUP))
         return True
 
     # ---- callbacks -------------------------------------------------------------------
@@ -169,7 +170,7 @@ class Dialer:
                 caller = request.from_number
                 if await self._ring(call, second, ring, anonymous=request.anonymous, caller=caller):
                     await self._bridge(call, first, second)
-            await self._end_all(call, call.cause or t.FAILED)
+            await self._end_all(call, call.cause or HangupCause.FAILED)
             return await self._finish(call)
         finally:
             self._release(call)
@@ -201,21 +202,25 @@ class Dialer:
                 player.add_done_callback(lambda _task: call.queue.put_nowait(("played", leg, None)))
                 if collect_digits <= 0:
                     await self._pump(call, deadline, until=lambda: player.done())
-                    call.end_cause(t.COMPLETED if player.done() else t.MAX_DURATION)
+                    call.end_cause(
+                        HangupCause.COMPLETED if player.done() else HangupCause.MAX_DURATION
+                    )
                 else:
                     await self._pump(
                         call, deadline, until=lambda: len(call.digits) >= collect_digits
                     )
                     call.end_cause(
-                        t.COMPLETED if len(call.digits) >= collect_digits else t.NO_ANSWER
+                        HangupCause.COMPLETED
+                        if len(call.digits) >= collect_digits
+                        else HangupCause.NO_ANSWER
                     )
-            await self._end_all(call, call.cause or t.FAILED)
+            await self._end_all(call, call.cause or HangupCause.FAILED)
             await self._drain(call)
-            await self._emit(call, t.ENDED, cause=call.cause)
+            await self._emit(call, LegEvent.ENDED, cause=call.cause)
             return AnnounceResult(
                 call_id=call_id,
                 answered=leg.answered_at is not None,
-                cause=call.cause or t.FAILED,
+                cause=call.cause or HangupCause.FAILED,
                 digits="".join(call.digits[: collect_digits or None]),
                 seconds=leg.seconds(),
             )
@@ -255,9 +260,15 @@ class Dialer:
             )
         except (OSError, TimeoutError, DialerError, RuntimeError) as error:
             log.warning("call %s: could not dial leg %s: %s", call.call_id, leg.name, error)
-            leg.state, leg.cause = ENDED, t.FAILED
-            await self._emit(call, t.ENDED, leg=leg.name, cause=t.FAILED, detail=str(error)[:200])
-            call.end_cause(t.FAILED)
+            leg.state, leg.cause = ENDED, HangupCause.FAILED
+            await self._emit(
+                call,
+                LegEvent.ENDED,
+                leg=leg.name,
+                cause=HangupCause.FAILED,
+                detail=str(error)[:200],
+            )
+            call.end_cause(HangupCause.FAILED)
             return False
         self._legs[leg.outgoing.call_id] = leg
         for message in self._early.pop(leg.outgoing.call_id, []):
@@ -267,9 +278,11 @@ class Dialer:
         if leg.seen == ANSWERED and leg.state == ANSWERED and call.cause is None:
             return True
         if leg.live:
-            cause = call.cause or (t.MAX_DURATION if self._past(call.max_deadline) else t.NO_ANSWER)
+            cause = call.cause or (
+                HangupCause.MAX_DURATION if self._past(call.max_deadline) else HangupCause.NO_ANSWER
+            )
             await self._end_leg(call, leg, cause)
-        call.end_cause(leg.cause or t.FAILED)
+        call.end_cause(leg.cause or HangupCause.FAILED)
         return False
 
     def _identity(self, caller: str | None, anonymous: bool) -> tuple[str | None, list[str]]:
@@ -289,7 +302,7 @@ class Dialer:
         assert first.media is not None and second.media is not None
         first.media.bridge(second.media)
         call.bridged_at = time.monotonic()
-        await self._emit(call, t.BRIDGED)
+        await self._emit(call, LegEvent.BRIDGED)
         await self._pump(call, None, until=lambda: not (first.live and second.live))
         call.bridge_ended_at = time.monotonic()
         first.media.unbridge()
@@ -304,7 +317,7 @@ class Dialer:
             wait = None if not limits else min(limits) - time.monotonic()
             if wait is not None and wait <= 0:
                 if self._past(call.max_deadline):
-                    call.end_cause(t.MAX_DURATION)
+                    call.end_cause(HangupCause.MAX_DURATION)
                 return
             try:
                 item = await asyncio.wait_for(call.queue.get(), wait)
@@ -323,19 +336,19 @@ class Dialer:
             return  # only wakes `_pump` to look at its condition again
         if kind == "dtmf":
             call.digits.append(value)
-            await self._emit(call, t.DTMF, leg=leg.name, digit=value)
+            await self._emit(call, LegEvent.DTMF, leg=leg.name, digit=value)
         elif kind == "ringing":
             leg.seen = RINGING
-            await self._emit(call, t.RINGING, leg=leg.name)
+            await self._emit(call, LegEvent.RINGING, leg=leg.name)
         elif kind == "answered":
             leg.seen = ANSWERED
             if call.max_seconds and call.max_deadline is None:
                 call.max_deadline = time.monotonic() + call.max_seconds
-            await self._emit(call, t.ANSWERED, leg=leg.name)
+            await self._emit(call, LegEvent.ANSWERED, leg=leg.name)
         elif kind == "ended" and leg.seen != ENDED:
             leg.seen = ENDED
-            await self._emit(call, t.ENDED, leg=leg.name, cause=leg.cause, detail=value)
-            if leg.cause in (t.HANGUP_A, t.HANGUP_B):
+            await self._emit(call, LegEvent.ENDED, leg=leg.name, cause=leg.cause, detail=value)
+            if leg.cause in (HangupCause.HANGUP_A, HangupCause.HANGUP_B):
                 call.end_cause(leg.cause)
 
     async def _drain(self, call: _Call) -> None:
@@ -357,7 +370,7 @@ class Dialer:
             except (OSError, RuntimeError, KeyError) as error:
                 log.warning("call %s: BYE for leg %s failed: %s", call.call_id, leg.name, error)
             leg.seen = ENDED
-            await self._emit(call, t.ENDED, leg=leg.name, cause=cause)
+            await self._emit(call, LegEvent.ENDED, leg=leg.name, cause=cause)
             return
         leg.cancel_cause = cause
         try:
@@ -378,7 +391,7 @@ class Dialer:
         if leg.seen != ENDED:
             leg.state, leg.cause, leg.seen = ENDED, leg.cause or cause, ENDED
             leg.ended_at = leg.ended_at or time.monotonic()
-            await self._emit(call, t.ENDED, leg=leg.name, cause=leg.cause)
+            await self._emit(call, LegEvent.ENDED, leg=leg.name, cause=leg.cause)
 
     async def _end_all(self, call: _Call, cause: str) -> None:
         call.end_cause(cause)
@@ -392,14 +405,14 @@ class Dialer:
             bridged_seconds = (call.bridge_ended_at or time.monotonic()) - call.bridged_at
         summary = CallSummary(
             call_id=call.call_id,
-            cause=call.cause or t.FAILED,
+            cause=call.cause or HangupCause.FAILED,
             a_seconds=a.seconds(),
             b_seconds=b.seconds(),
             bridged=call.bridged_at is not None,
             bridged_seconds=bridged_seconds,
         )
         await self._drain(call)
-        await self._emit(call, t.ENDED, cause=summary.cause)
+        await self._emit(call, LegEvent.ENDED, cause=summary.cause)
         return summary
 
     def _release(self, call: _Call) -> None:
@@ -441,7 +454,7 @@ class Dialer:
         elif not message.is_response and message.method == "BYE":
             if leg.state == ANSWERED:
                 leg.state, leg.ended_at = ENDED, time.monotonic()
-                leg.cause = t.HANGUP_A if leg.name == "a" else t.HANGUP_B
+                leg.cause = HangupCause.HANGUP_A if leg.name == "a" else HangupCause.HANGUP_B
                 leg.call.queue.put_nowait(("ended", leg, None))
 
     def _on_invite_response(self, leg: _Leg, message: SipMessage) -> None:
@@ -471,7 +484,7 @@ class Dialer:
         try:
             offer = parse_audio(message.body)
         except SdpError as error:
-            leg.state, leg.cause, leg.ended_at = ENDED, t.FAILED, time.monotonic()
+            leg.state, leg.cause, leg.ended_at = ENDED, HangupCause.FAILED, time.monotonic()
             self.signalling.bye(leg.outgoing)
             queue.put_nowait(("ended", leg, str(error)))
             return

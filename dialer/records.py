@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from dialer.types import BRIDGED, DTMF, ENDED, DialerEvent
+from dialer.types import DialerEvent
+from domain.calls import LegEvent
 from storage.calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,11 @@ class CallRecorder:
 
     async def __call__(self, event: DialerEvent) -> None:
         """Record one event (awaited by the dialer, so a call's events stay in order)."""
-        if event.event == DTMF:
+        if event.event == LegEvent.DTMF:
             return
-        if event.call_id not in self._heartbeats and not (event.event == ENDED and not event.leg):
+        if event.call_id not in self._heartbeats and not (
+            event.event == LegEvent.ENDED and not event.leg
+        ):
             self._heartbeats[event.call_id] = asyncio.create_task(self._beat(event.call_id))
         await asyncio.to_thread(
             self.store.record_event,
@@ -37,10 +40,10 @@ class CallRecorder:
             event.event,
             leg=event.leg,
             cause=event.cause,
-            detail=event.detail if event.event != BRIDGED else None,
+            detail=event.detail if event.event != LegEvent.BRIDGED else None,
             at=event.at,
         )
-        if event.event == ENDED and event.leg is None:
+        if event.event == LegEvent.ENDED and event.leg is None:
             task = self._heartbeats.pop(event.call_id, None)
             if task is not None:
                 task.cancel()

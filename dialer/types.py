@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-EXTENSION = re.compile(r"^[0-9]{1,15}$")
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+from domain.clock import utcnow
+from domain.numbers import is_dialable
 
-# Events (DialerEvent.event)
-RINGING, ANSWERED, ENDED, BRIDGED, DTMF = "ringing", "answered", "ended", "bridged", "dtmf"
-
-# Causes (DialerEvent.cause, CallSummary.cause)
-BUSY = "busy"  # 486, 600
-DECLINED = "declined"  # 603
-NOT_FOUND = "not_found"  # 404, 604, 484
-NO_ANSWER = "no_answer"  # ring timeout, 408, 480
-FAILED = "failed"  # any other failure of a leg or of the SIP server
-HANGUP_A = "hangup_a"  # the A side hung up
-HANGUP_B = "hangup_b"  # the B side hung up
-HANGUP = "hangup"  # dialer.hangup(): the user asked to end the call
-MAX_DURATION = "max_duration"  # the hard limit of the call was reached
-COMPLETED = "completed"  # an announcement finished normally
-SHUTDOWN = "shutdown"  # the dialer stopped while the call was up
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC (the time of DialerEvent.at)."""
-    return datetime.now(UTC)
+# Events (DialerEvent.event) are `domain.calls.LegEvent` members; causes
+# (DialerEvent.cause, CallSummary.cause) are `domain.calls.HangupCause` members.
 
 
 class DialerError(Exception):
@@ -38,7 +19,7 @@ class DialerError(Exception):
 
 def check_number(number: str) -> str:
     """Return `number` if it is E.164 with + or an extension of digits; else DialerError."""
-    if not isinstance(number, str) or not (E164.match(number) or EXTENSION.match(number)):
+    if not is_dialable(number):
         raise DialerError(
             f"bad number {number!r}: use E.164 with + (e.g. +33612345678) or extension digits"
         )

@@ -16,6 +16,8 @@ from sqlmodel import update
 
 from bot.features.calls import runner as call_runner
 from bot.features.calls.offer import base36
+from domain.books import REVENUE
+from domain.money import to_units
 from storage.calls import leg_seconds
 from storage.clock import utcnow
 from storage.db import transaction
@@ -24,8 +26,6 @@ from storage.models import CallRecord
 from testbed.sip_lab import ANSWER, BUSY, SipLab, audible_seconds, tone_share
 from tests.call_env import CallEnv
 from tests.wallet_helpers import fund
-from wallet.books import REVENUE
-from wallet.units import to_units
 
 pytestmark = pytest.mark.sip
 

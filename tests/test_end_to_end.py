@@ -14,14 +14,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from domain.books import REVENUE
+from domain.money import to_units
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from storage.ledger_store import LedgerStore, account_book
 from testbed.sip_lab import ANSWER, DTMF, SipLab, tone_share
 from tests.conftest_chat import telegram_settings, xmpp_settings
 from tests.wallet_helpers import TEST_SETTINGS
-from wallet.books import REVENUE
-from wallet.units import to_units
 
 pytestmark = [pytest.mark.sip, pytest.mark.xmpp]
 

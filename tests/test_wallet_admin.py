@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from domain.books import UNATTRIBUTED
 from settings import load_settings
 from storage.ledger_store import LedgerStore, account_book
 from testbed.waves_node import random_seed
 from tests.wallet_helpers import finish_call, fund, new_account, new_call, wallet_settings
 from wallet.admin import main
 from wallet.billing import Billing
-from wallet.books import UNATTRIBUTED
 from wallet.deposits import DepositWatcher
 from wallet.memo import memo_for
 from wallet.withdrawals import Withdrawals

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.books import DEPOSITS, REVENUE
+from domain.money import to_units
 from storage.calls import CallStore
 from storage.fraud import FraudStore
 from storage.ledger_store import LedgerStore, account_book
@@ -18,12 +20,11 @@ from tests.wallet_helpers import (
     new_call,
     wallet_settings,
 )
-from wallet.billing import Billing, hold_key
-from wallet.books import DEPOSITS, REVENUE
+from domain.books import hold_key
+from wallet.billing import Billing
 from wallet.fraud import CallRefused
 from wallet.rates import Rates
 from wallet.tariffs import TariffError, Tariffs
-from wallet.units import to_units
 
 PARIS = "+33142685300"  # 0.03 ETT/min
 LONDON = "+442079460958"  # 0.03

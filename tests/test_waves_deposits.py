@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
+from domain.books import DEPOSITS, UNATTRIBUTED
 from settings import load_settings
 from storage.deposits import DepositStore
 from storage.ledger_store import LedgerStore, account_book
 from testbed.waves_node import address_of, keccak256, transaction_id, valid_address
 from tests.wallet_helpers import new_account
-from wallet.books import DEPOSITS, UNATTRIBUTED
 from wallet.deposits import DepositWatcher, deposit_info
 from wallet.memo import account_from_memo, memo_for
 from wallet.waves import InvalidAddress, WavesClient, is_valid_address, transfer_id

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from domain.books import DEPOSITS, NETWORK_FEES, WITHDRAWALS
 from settings import load_settings
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
 from storage.withdrawals import WithdrawalStore
 from testbed.waves_node import random_seed
 from tests.wallet_helpers import new_account
-from wallet.books import DEPOSITS, NETWORK_FEES, WITHDRAWALS
 from wallet.deposits import DepositWatcher
 from wallet.memo import memo_for
 from wallet.waves import InvalidAddress

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from domain.books import DEPOSITS
+from domain.money import to_units
 from settings import load_settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from storage.clock import utcnow
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import CallRecord
-from wallet.books import DEPOSITS
-from wallet.units import to_units
 
 TEST_SETTINGS = {
     "WALLET_WAVES_ETT_RATE": "100",

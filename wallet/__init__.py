@@ -20,13 +20,10 @@ from wallet.fraud import RULES, CallRefused, FraudRules
 from wallet.memo import account_from_memo, memo_for
 from wallet.rates import Rates
 from wallet.tariffs import Tariffs
-from wallet.units import ASSETS, DECIMALS, format_amount, from_units, to_units
 from wallet.waves import InvalidAddress, NodeUnavailable, TransferRejected, WavesClient
 from wallet.withdrawals import Withdrawals
 
 __all__ = [
-    "ASSETS",
-    "DECIMALS",
     "RULES",
     "Authorization",
     "Billing",
@@ -45,8 +42,5 @@ __all__ = [
     "Withdrawals",
     "account_from_memo",
     "deposit_info",
-    "format_amount",
-    "from_units",
     "memo_for",
-    "to_units",
 ]

@@ -16,6 +16,16 @@ import sys
 
 from sqlalchemy import Engine
 
+from domain.books import (
+    DEPOSITS,
+    REVENUE,
+    WITHDRAWALS,
+    TransferKind,
+    assign_key,
+    call_refund_key,
+)
+from domain.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
+from domain.money import ASSETS, format_amount, to_units
 from settings import SettingsError, load_settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -23,9 +33,6 @@ from storage.calls import CallStore
 from storage.deposits import ASSIGNED, UNATTRIBUTED, DepositStore
 from storage.ledger_store import LedgerStore, account_book
 from storage.wallet_reports import accounts_with_balances
-from wallet.books import DEPOSITS, REVENUE, WITHDRAWALS
-from wallet.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
-from wallet.units import ASSETS, format_amount, to_units
 from wallet.waves import NodeUnavailable, WavesClient
 
 
@@ -114,8 +121,8 @@ def _assign(engine: Engine, args: argparse.Namespace, _settings: object) -> int:
     if AccountStore(engine).get(args.account_id) is None:
         raise AdminError(f"no account {args.account_id}")
     LedgerStore(engine).transfer(
-        key=f"assign:{deposit.tx_id}",
-        kind="admin_assign",
+        key=assign_key(deposit.tx_id),
+        kind=TransferKind.ADMIN_ASSIGN,
         asset=deposit.asset,
         amount=deposit.amount,
         debit=UNATTRIBUTED_BOOK,
@@ -139,8 +146,8 @@ def _refund(engine: Engine, args: argparse.Namespace, _settings: object) -> int:
         raise AdminError("the refund must be positive and at most the call's charge")
     ledger = LedgerStore(engine)
     result = ledger.transfer(
-        key=f"refund:call:{call.id}",
-        kind="admin_refund",
+        key=call_refund_key(call.id),
+        kind=TransferKind.ADMIN_REFUND,
         asset=call.cost_asset,
         amount=amount,
         debit=REVENUE,

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from domain.books import REVENUE, TransferKind, hold_key, settle_key
+from domain.numbers import normalize
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore, leg_seconds
-from storage.fraud import CALL_HOLD_PREFIX, CALL_TRANSFER_KIND
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
-from wallet.books import REVENUE
 from wallet.fraud import CallRefused, FraudRules
-from wallet.numbers import normalize
 from wallet.rates import Rates
 from wallet.tariffs import Tariffs
 
@@ -64,11 +63,6 @@ class Authorization:
     asset: str
     max_seconds: int
     quote: Quote
-
-
-def hold_key(call_id: str) -> str:
-    """The ledger key of a call's hold."""
-    return f"{CALL_HOLD_PREFIX}{call_id}"
 
 
 class Billing:
@@ -176,7 +170,7 @@ class Billing:
                 key=hold_key(call_id),
                 charge=self.rates.in_asset(price, asset),
                 credit=REVENUE,
-                kind=CALL_TRANSFER_KIND,
+                kind=TransferKind.CALL,
                 reason=f"call {call_id}",
             )
         self.calls.mark_settled(call_id, charged, asset)
@@ -284,8 +278,8 @@ class Billing:
         log.error("call %s had no hold; charging %s of %s ETT units", call.id, charge, price)
         if charge:
             self.ledger.transfer(
-                key=f"settle:{hold_key(call.id)}",
-                kind=CALL_TRANSFER_KIND,
+                key=settle_key(hold_key(call.id)),
+                kind=TransferKind.CALL,
                 asset="ETT",
                 amount=charge,
                 debit=book,

@@ -22,15 +22,16 @@ from urllib.parse import quote
 import base58
 from sqlalchemy import Engine
 
+from domain.books import DEPOSITS, TransferKind, deposit_key
+from domain.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
+from domain.clock import sleep_unless_stopped
+from domain.money import DECIMALS, format_amount
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.deposits import CREDITED, PENDING, UNATTRIBUTED, DepositStore
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import Deposit
-from wallet.books import DEPOSITS
-from wallet.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
 from wallet.memo import account_from_memo, memo_for
-from wallet.units import DECIMALS, format_amount
 from wallet.waves import NodeUnavailable, WavesClient
 
 log = logging.getLogger(__name__)
@@ -229,8 +230,8 @@ class DepositWatcher:
             return None
         credit_book = account_book(deposit.account_id) if deposit.account_id else UNATTRIBUTED_BOOK
         result = self.ledger.transfer(
-            key=f"deposit:{tx_id}",
-            kind="deposit",
+            key=deposit_key(tx_id),
+            kind=TransferKind.DEPOSIT,
             asset=asset,
             amount=deposit.amount,
             debit=DEPOSITS,
@@ -284,7 +285,4 @@ class DepositWatcher:
                 self.failures += 1
                 delay = min(self.poll_seconds * 2 ** min(self.failures, 10), MAX_BACKOFF)
                 log.exception("deposit poll failed; retrying in %.0f s", delay)
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
+            await sleep_unless_stopped(stop, delay)

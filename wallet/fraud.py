@@ -11,14 +11,14 @@ from datetime import datetime, time
 import phonenumbers
 from sqlalchemy import Engine
 
+from domain.money import to_units
+from domain.numbers import is_internal, normalize
 from settings import Settings
 from storage.clock import utcnow
 from storage.fraud import FraudStore
 from storage.models import Account
-from wallet.numbers import is_internal, normalize
 from wallet.rates import Rates
 from wallet.tariffs import Tariffs
-from wallet.units import to_units
 
 RULES = (
     "premium_rate",

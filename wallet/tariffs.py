@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from wallet.numbers import is_e164, is_internal, normalize
-from wallet.units import to_units
+from domain.money import to_units
+from domain.numbers import is_e164, is_internal, normalize
 
 SHIPPED_TARIFFS = Path(__file__).resolve().parent / "tariffs.csv"
 

@@ -17,12 +17,12 @@ import uuid
 
 from sqlalchemy import Engine
 
+from domain.books import NETWORK_FEES, WITHDRAWALS, TransferKind, fee_key, refund_key
+from domain.money import ASSETS
 from settings import Settings
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import Withdrawal
 from storage.withdrawals import WithdrawalStore
-from wallet.books import NETWORK_FEES, WITHDRAWALS
-from wallet.units import ASSETS
 from wallet.waves import InvalidAddress, NodeUnavailable, TransferRejected, WavesClient
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class Withdrawals:
         try:
             self.ledger.transfer(
                 key=key,
-                kind="withdrawal",
+                kind=TransferKind.WITHDRAWAL,
                 asset=asset,
                 amount=amount,
                 debit=account_book(account_id),
@@ -120,8 +120,8 @@ class Withdrawals:
                 log.error("withdrawal %s: node unreachable, outcome unknown (tx %s)", key, tx["id"])
                 return self.store.update(key, state="unknown", error=str(error)[:255])
         self.ledger.transfer(
-            key=f"{key}:fee",
-            kind="network_fee",
+            key=fee_key(key),
+            kind=TransferKind.NETWORK_FEE,
             asset="WAVES",
             amount=self.network_fee,
             debit=NETWORK_FEES,
@@ -134,8 +134,8 @@ class Withdrawals:
 
     def _refund(self, row: Withdrawal, reason: str) -> Withdrawal:
         self.ledger.transfer(
-            key=f"{row.idempotency_key}:refund",
-            kind="withdrawal_refund",
+            key=refund_key(row.idempotency_key),
+            kind=TransferKind.WITHDRAWAL_REFUND,
             asset=row.asset,
             amount=row.amount,
             debit=WITHDRAWALS,

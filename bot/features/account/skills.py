@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.assistant import Context, Reply, Router
 from bot.assistant.i18n import t
+from domain.money import ASSETS, format_amount
 from nlu.commands import Balance, Extension, Help
 from storage.ledger_store import account_book
-from wallet.units import ASSETS, format_amount
 
 router = Router("account")
 

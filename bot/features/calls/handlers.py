@@ -6,8 +6,8 @@ from bot.assistant import Context, Reply, Router
 from bot.assistant.i18n import t
 from bot.features.calls import offer
 from bot.features.calls.status import HangupData, connected_seconds, duration_text, state_text
+from domain.money import format_amount
 from nlu.commands import Call, Hangup, History
-from wallet.units import format_amount
 
 router = Router("calls")
 

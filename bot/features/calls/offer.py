@@ -21,13 +21,13 @@ from bot.assistant.i18n import t
 from bot.assistant.router import CancelData
 from bot.features.calls.runner import start
 from bot.features.calls.status import refusal_reply, status_key
+from domain.money import format_amount
+from domain.numbers import is_internal, normalize
 from nlu.commands import Call
 from storage.calls import ENDED, SCHEDULED
 from storage.models import CallRecord
 from wallet.billing import Quote
 from wallet.fraud import CallRefused
-from wallet.numbers import is_internal, normalize
-from wallet.units import format_amount
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def hangup(ctx: Context) -> list[Reply]:
     if active:
         replies.append(ctx.say("hangup_done"))
     for call in cancelled:
-        at = ctx.local_time(call.scheduled_at)
+        at = ctx.local_time(call.scheduled_at or call.created_at)
         text = t(ctx.lang, "call_cancelled", to=call.b_number, at=at)
         replies.append(Reply(text, key=status_key(call.id), lang=ctx.lang))
     return replies or [ctx.say("hangup_none")]

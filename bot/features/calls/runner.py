@@ -16,7 +16,9 @@ from bot.assistant import Reply, Services
 from bot.assistant.i18n import t
 from bot.features.calls.status import refusal_reply, status_key, status_reply
 from dialer.records import CallRecorder
-from dialer.types import ANSWERED, BRIDGED, CallbackRequest, DialerError, DialerEvent
+from dialer.types import CallbackRequest, DialerError, DialerEvent
+from domain.calls import LegEvent, refused_cause
+from domain.clock import sleep_unless_stopped
 from storage.calls import ENDED
 from storage.clock import utcnow
 from storage.models import Account, CallRecord
@@ -30,7 +32,6 @@ PROGRESS_SECONDS = 15.0  # Telegram allows about one edit a second per chat; thi
 SWEEP_SECONDS = 10.0
 # A call whose heartbeat (every 5 s) is older than this was cut off by a stopped instance.
 STALE_AFTER = timedelta(seconds=15)
-REFUSED = "refused"  # the hang-up cause of a call refused when it was to start: refused:<rule>
 
 
 def start(services: Services, account: Account, record: CallRecord, lang: str) -> Reply:
@@ -38,7 +39,7 @@ def start(services: Services, account: Account, record: CallRecord, lang: str) -
     try:
         auth = services.billing.authorize(account.id, record.id, record.a_number, record.b_number)
     except CallRefused as refusal:
-        services.calls.record_event(record.id, ENDED, cause=f"{REFUSED}:{refusal.rule}"[:32])
+        services.calls.record_event(record.id, ENDED, cause=refused_cause(refusal.rule))
         return replace(refusal_reply(lang, refusal), key=status_key(record.id))
     services.calls.set_max_seconds(record.id, auth.max_seconds)
     try:
@@ -61,9 +62,9 @@ async def run_call(
     async def on_event(event: DialerEvent) -> None:
         nonlocal ticker
         await recorder(event)
-        if event.event == ANSWERED and event.leg == "a":
+        if event.event == LegEvent.ANSWERED and event.leg == "a":
             await notify.phase("dialing_b")
-        elif event.event == BRIDGED:
+        elif event.event == LegEvent.BRIDGED:
             await notify.phase("connected")
             ticker = asyncio.create_task(notify.running_time())
 
@@ -75,6 +76,8 @@ async def run_call(
         anonymous=record.anonymous,
     )
     try:
+        if services.dialer is None:
+            raise DialerError("no dialer on this instance")
         summary = await services.dialer.callback(request, on_event)
         log.info(
             "call %s ended: %s, bridged %.0f s", record.id, summary.cause, summary.bridged_seconds
@@ -88,7 +91,7 @@ async def run_call(
         # Whatever happened above, the record is closed and the hold settled or released.
         await asyncio.to_thread(services.calls.end_unfinished, record.id)
         await asyncio.to_thread(services.billing.settle, record.id)
-    ended = await asyncio.to_thread(services.calls.get, record.id)
+    ended = await asyncio.to_thread(services.calls.get, record.id) or record
     await notify.phase(ENDED, ended)
     return ended
 
@@ -137,10 +140,7 @@ async def run(services: Services, stop: asyncio.Event) -> None:
                 await close_stale(services)
         except Exception:
             log.exception("call duties failed; trying again")
-        try:
-            await asyncio.wait_for(stop.wait(), TICK_SECONDS)
-        except TimeoutError:
-            pass
+        await sleep_unless_stopped(stop, TICK_SECONDS)
 
 
 async def place_due(services: Services) -> int:
@@ -151,6 +151,9 @@ async def place_due(services: Services) -> int:
         if record is None:
             continue  # another instance took it
         account = await asyncio.to_thread(services.accounts.get, record.account_id)
+        if account is None:  # the account left meanwhile: nobody to place it for
+            await asyncio.to_thread(services.calls.end_unfinished, record.id)
+            continue
         reply = await asyncio.to_thread(start, services, account, record, account.language)
         await _notify(services, account.id, reply)
         started += 1
@@ -168,6 +171,8 @@ async def close_stale(services: Services) -> list[str]:
             continue
         await asyncio.to_thread(services.billing.settle, call_id)
         record = await asyncio.to_thread(services.calls.get, call_id)
+        if record is None or record.account_id is None:
+            continue
         account = await asyncio.to_thread(services.accounts.get, record.account_id)
         if account is not None:
             await _notify(services, account.id, status_reply(account.language, record, ENDED))

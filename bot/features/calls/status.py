@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from bot.assistant import Button, Reply
 from bot.assistant.buttons import ButtonData
 from bot.assistant.i18n import t
+from domain.calls import REFUSED_PREFIX, HangupCause
+from domain.money import format_amount
 from storage.calls import leg_seconds
 from storage.models import CallRecord
 from wallet.billing import Quote
 from wallet.fraud import CallRefused
-from wallet.units import format_amount
 
 LIVE_PHASES = ("dialing_a", "dialing_b", "connected")
-KNOWN_CAUSES = (
-    "busy", "declined", "not_found", "no_answer", "failed", "hangup_a", "hangup_b", "hangup",
-    "max_duration", "shutdown", "interrupted", "cancelled",
-)  # fmt: skip
+# The causes the catalogue words (`cause_<cause>`); any other reads as "failed".
+KNOWN_CAUSES = frozenset(HangupCause) - {HangupCause.COMPLETED}
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def status_key(call_id: str) -> str:
 
 def cause_text(lang: str, cause: str | None) -> str:
     """A call's hang-up cause in words ("the line was busy")."""
-    if cause and cause.startswith("refused:"):
+    if cause and cause.startswith(REFUSED_PREFIX):
         return t(lang, "cause_refused")
     return t(lang, f"cause_{cause}" if cause in KNOWN_CAUSES else "cause_failed")
 

@@ -9,8 +9,8 @@ from bot.assistant import Button, Context, Reply, Router
 from bot.assistant.buttons import ButtonData
 from bot.assistant.i18n import LANGUAGES, t
 from bot.assistant.router import CancelData
+from domain.money import format_amount
 from storage.ledger_store import account_book
-from wallet.units import format_amount
 
 router = Router("linking")
 

@@ -22,10 +22,10 @@ from bot.assistant.buttons import ButtonData
 from bot.assistant.i18n import DEFAULT_LANGUAGE, t
 from bot.assistant.outbox import Outbox
 from bot.assistant.services import WithdrawalDesk
+from domain.money import ASSETS, format_amount, to_units
 from nlu.commands import Deposit, Withdraw
 from storage.accounts import AccountStore
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
-from wallet.units import ASSETS, format_amount, to_units
 from wallet.waves import InvalidAddress, NodeUnavailable
 
 log = logging.getLogger(__name__)

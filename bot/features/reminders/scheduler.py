@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.assistant import Reply
 from bot.features.reminders.chat import fire_message
+from domain.clock import sleep_unless_stopped
 from storage.accounts import AccountStore
 from storage.models import Reminder
 from storage.reminders import ReminderStore
@@ -71,10 +72,7 @@ class Scheduler:
                 log.exception("reminder scheduler tick failed")
             if stop.is_set():
                 return
-            try:
-                await asyncio.wait_for(stop.wait(), self.interval)
-            except TimeoutError:
-                pass
+            await sleep_unless_stopped(stop, self.interval)
 
     async def tick(self, now: datetime | None = None) -> int:
         """Claim and deliver the reminders due at `now`; how many were delivered."""
@@ -90,6 +88,7 @@ class Scheduler:
         return sum(results)
 
     async def _fire(self, reminder: Reminder) -> bool:
+        reached: bool | int | None
         try:
             if reminder.channel == "call" and self.place_call is not None:
                 reached = await self.place_call(reminder)
