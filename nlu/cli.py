@@ -49,26 +49,27 @@ def _one_line(line: str, d_now: str | None, d_tz: str, d_region: str | None) -> 
     return parse(text, moment, tzname, region if isinstance(region, str) else None)
 
 
-def main(argv: list[str]) -> int:
-    """Run `parse` with arguments `argv`; returns the exit status."""
-    args = _build().parse_args(argv)
-    out = sys.stdout
+def _default_moment(args: argparse.Namespace) -> datetime | None:
+    """The moment of --now in --tz (None without --now); raises on a bad zone or moment."""
+    tzi = zone(args.tz)
+    return resolve_now(args.now, tzi) if args.now else None
+
+
+def _brings_own_moment(line: str) -> bool:
+    """True if batch `line` is a JSON object with its own "tz" and "now"."""
     try:
-        tzi = zone(args.tz)
-        moment: datetime | None = resolve_now(args.now, tzi) if args.now else None
-    except (ValueError, TypeError) as exc:
-        if args.batch:
-            tzi = None
-            moment = None
-            bad = str(exc)
-        else:
-            print(f"parse: {exc}", file=sys.stderr)
-            return 2
-    else:
-        bad = None
-    if not args.batch:
-        _dump(parse(" ".join(args.text), moment, args.tz, args.region), out)
-        return 0
+        item = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return bool(isinstance(item, dict) and item.get("tz") and item.get("now"))
+
+
+def _run_batch(args: argparse.Namespace, bad: str | None, out: TextIO) -> None:
+    """Answer each JSON line of stdin with one JSON line on `out`.
+
+    `bad` is the error of the default --tz/--now, if any: lines that do not bring their
+    own "tz" and "now" are answered with it.
+    """
     stdin = sys.stdin
     if hasattr(stdin, "reconfigure"):
         stdin.reconfigure(encoding="utf-8", errors="replace")
@@ -77,15 +78,28 @@ def main(argv: list[str]) -> int:
     for line in stdin:
         if not line.strip():
             continue
-        if bad is not None:
-            try:
-                item = json.loads(line)
-                ok = isinstance(item, dict) and item.get("tz") and item.get("now")
-            except json.JSONDecodeError:
-                ok = False
-            if not ok:
-                _dump({"intent": "unknown", "lang": "en", "error": bad}, out)
-                continue
+        if bad is not None and not _brings_own_moment(line):
+            _dump({"intent": "unknown", "lang": "en", "error": bad}, out)
+            continue
         _dump(_one_line(line, args.now if bad is None else None, args.tz, args.region), out)
     out.flush()
+
+
+def main(argv: list[str]) -> int:
+    """Run `parse` with arguments `argv`; returns the exit status."""
+    args = _build().parse_args(argv)
+    out = sys.stdout
+    try:
+        moment = _default_moment(args)
+    except (ValueError, TypeError) as exc:
+        if not args.batch:
+            print(f"parse: {exc}", file=sys.stderr)
+            return 2
+        bad: str | None = str(exc)
+    else:
+        bad = None
+    if not args.batch:
+        _dump(parse(" ".join(args.text), moment, args.tz, args.region), out)
+        return 0
+    _run_batch(args, bad, out)
     return 0

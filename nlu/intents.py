@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
@@ -207,41 +208,86 @@ class Cues:
         return rx.search(self.text) is not None
 
 
+@dataclass
+class _Signals(Cues):
+    """The cues of a message with what else the choice of the intent looks at."""
+
+    n_phones: int = 0
+    has_time: bool = False
+    has_digits: bool = field(init=False)
+    money: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.has_digits = any(ch.isdigit() for ch in self.text)
+        self.money = self.has(MONEY_CONTEXT)
+
+
+def _forward_or_off(signals: _Signals) -> str | None:
+    """Forwarding ("forward", or "forward_off"): a forwarding word, or moving calls."""
+    calls_ctx = signals.has(CALLS_NOUN) or signals.n_phones > 0
+    fwd = (
+        signals.has(TRANSFER)
+        and calls_ctx
+        or signals.has(TRANSFER_WEAK)
+        and signals.has(CALLS_NOUN)
+    )
+    if signals.has(FORWARD) or (fwd and not signals.money):
+        return (
+            "forward_off" if signals.has(OFF) and not _forward_on_words(signals.text) else "forward"
+        )
+    return None
+
+
+def _withdraw(signals: _Signals) -> str | None:
+    """A withdrawal: a strong word, or a weak one about money with no phone number."""
+    if signals.has(WITHDRAW_STRONG) or (
+        signals.has(WITHDRAW_WEAK)
+        and (signals.money or signals.has_digits)
+        and not signals.n_phones
+    ):
+        return "withdraw"
+    return None
+
+
+def _set_number_or_extension(signals: _Signals) -> str | None:
+    """Setting one's number ("my number is ..."); "extension" when asked with no number."""
+    if (
+        signals.has(SET_NUMBER)
+        and not signals.has(ANON)
+        and (not signals.has(CALL) or _set_number_words(signals.text))
+    ):
+        if signals.n_phones == 0 and signals.has(QUESTION):
+            return "extension"
+        return "set_number"
+    return None
+
+
+# The intent is the first these rules give; "unknown" when none does.
+_INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
+    _forward_or_off,
+    lambda s: "hangup" if s.has(HANGUP) else None,
+    lambda s: "remind" if s.has(REMIND) or s.has(WAKE) else None,
+    lambda s: "remind" if s.has(CALL_ME) and s.has_time and s.n_phones == 0 else None,
+    _withdraw,
+    lambda s: "deposit" if s.has(DEPOSIT) else None,
+    lambda s: "balance" if s.has(BALANCE) and not s.n_phones else None,
+    lambda s: "extension" if s.has(EXTENSION) and not s.n_phones else None,
+    _set_number_or_extension,
+    lambda s: "history" if s.has(HISTORY) and not s.n_phones else None,
+    lambda s: "call" if s.has(CALL) or s.n_phones > 0 else None,
+    lambda s: "help" if s.has(HELP) else None,
+)
+
+
 def classify(c: str, n_phones: int, has_time: bool) -> str:
     """The intent of canonical text `c` (with `n_phones` masked numbers in it)."""
     if not c.strip():
         return "unknown"
-    q = Cues(c)
-    has_digits = any(ch.isdigit() for ch in c)
-    money = q.has(MONEY_CONTEXT)
-    calls_ctx = q.has(CALLS_NOUN) or n_phones > 0
-    fwd = q.has(TRANSFER) and calls_ctx or q.has(TRANSFER_WEAK) and q.has(CALLS_NOUN)
-    if q.has(FORWARD) or (fwd and not money):
-        return "forward_off" if q.has(OFF) and not _forward_on_words(c) else "forward"
-    if q.has(HANGUP):
-        return "hangup"
-    if q.has(REMIND) or q.has(WAKE):
-        return "remind"
-    if q.has(CALL_ME) and has_time and n_phones == 0:
-        return "remind"
-    if q.has(WITHDRAW_STRONG) or (q.has(WITHDRAW_WEAK) and (money or has_digits) and not n_phones):
-        return "withdraw"
-    if q.has(DEPOSIT):
-        return "deposit"
-    if q.has(BALANCE) and not n_phones:
-        return "balance"
-    if q.has(EXTENSION) and not n_phones:
-        return "extension"
-    if q.has(SET_NUMBER) and not q.has(ANON) and (not q.has(CALL) or _set_number_words(c)):
-        if n_phones == 0 and q.has(QUESTION):
-            return "extension"
-        return "set_number"
-    if q.has(HISTORY) and not n_phones:
-        return "history"
-    if q.has(CALL) or n_phones > 0:
-        return "call"
-    if q.has(HELP):
-        return "help"
+    signals = _Signals(c, n_phones, has_time)
+    for rule in _INTENT_RULES:
+        intent = rule(signals)
+        if intent is not None:
+            return intent
     return "unknown"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +73,93 @@ def parse(
         return {"intent": "unknown", "lang": "en", "error": f"internal error: {type(exc).__name__}"}
 
 
+@dataclass
+class _Request:
+    """One message being parsed: the message, its language, moment and time zone name."""
+
+    msg: Message
+    lang: str
+    moment: datetime
+    tzname: str
+    _when: TimeResult | None = None
+
+    def when(self) -> TimeResult:
+        """The time read from the message (read once, on first use)."""
+        if self._when is None:
+            self._when = _when(self.msg, self.msg.c, self.moment, self.lang, self.tzname)
+        return self._when
+
+
+def _call_slots(req: _Request) -> dict:
+    msg, c = req.msg, req.msg.c
+    to, frm = slots.call_parties(msg)
+    out = {
+        "to": to,
+        "from": frm,
+        "anonymous": slots.flag(c, cues.ANON),
+        "record": slots.flag(c, cues.RECORD),
+        "at": _iso(req.when().at),
+    }
+    if to is None:
+        bad = any(p.e164 is None for p in msg.phones)
+        out["error"] = "the number is not valid" if bad else "no number to call"
+    return out
+
+
+def _remind_slots(req: _Request) -> dict:
+    msg, c = req.msg, req.msg.c
+    w = req.when()
+    channel = "message"
+    if (cues.CALL_ME.search(c) or cues.WAKE.search(c)) and not cues.BY_MESSAGE.search(c):
+        channel = "call"
+    return {"at": _iso(w.at), "channel": channel, "text": slots.reminder_text(msg, list(w.spans))}
+
+
+def _forward_slots(req: _Request) -> dict:
+    c = req.msg.c
+    to, caller = slots.forward_parties(req.msg)
+    start, end = find_hours(c)
+    return {"to": to, "days": find_days(c), "start": start, "end": end, "caller": caller}
+
+
+def _deposit_slots(req: _Request) -> dict:
+    low = req.msg.low_no_phones()
+    asset, pos = find_asset(low)
+    return {"amount": find_amount(low, req.lang, pos), "asset": asset}
+
+
+def _withdraw_slots(req: _Request) -> dict:
+    return {**_deposit_slots(req), "address": req.msg.address}
+
+
+def _set_number_slots(req: _Request) -> dict:
+    return {"number": req.msg.phones[0].e164 if req.msg.phones else None}
+
+
+def _unknown_slots(req: _Request) -> dict:
+    return {"error": "not understood"}
+
+
+# The slots of each intent that has any, in the order SCHEMA.md lists them.
+_SLOTS: dict[str, Callable[[_Request], dict]] = {
+    "call": _call_slots,
+    "remind": _remind_slots,
+    "forward": _forward_slots,
+    "deposit": _deposit_slots,
+    "withdraw": _withdraw_slots,
+    "set_number": _set_number_slots,
+    "unknown": _unknown_slots,
+}
+
+
+def _reply_without_words(c: str, lang: str) -> dict:
+    """The answer to a message with neither words nor phone numbers ("?" asks for help)."""
+    if c.strip().strip("?").strip() == "" and "?" in c:
+        return {"intent": "help", "lang": lang}
+    err = "empty message" if not c.strip() else "no words in the message"
+    return {"intent": "unknown", "lang": lang, "error": err}
+
+
 def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict:
     tzi = zone(tz)
     moment = resolve_now(now, tzi)
@@ -80,53 +169,11 @@ def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict
     lang, _ = detect(msg.raw, msg.words)
     c = msg.c
     if not msg.words and not msg.phones:
-        if c.strip().strip("?").strip() == "" and "?" in c:
-            return {"intent": "help", "lang": lang}
-        err = "empty message" if not c.strip() else "no words in the message"
-        return {"intent": "unknown", "lang": lang, "error": err}
-
-    when: TimeResult | None = None
-
-    def get_when() -> TimeResult:
-        nonlocal when
-        if when is None:
-            when = _when(msg, c, moment, lang, str(tz or "UTC"))
-        return when
-
-    has_time = bool(cues.CALL_ME.search(c)) and get_when().at is not None
+        return _reply_without_words(c, lang)
+    req = _Request(msg, lang, moment, str(tz or "UTC"))
+    has_time = bool(cues.CALL_ME.search(c)) and req.when().at is not None
     intent = cues.classify(c, len(msg.phones), has_time)
     out: dict = {"intent": intent, "lang": lang}
-
-    if intent == "call":
-        to, frm = slots.call_parties(msg)
-        out.update(
-            to=to,
-            **{"from": frm},
-            anonymous=slots.flag(c, cues.ANON),
-            record=slots.flag(c, cues.RECORD),
-            at=_iso(get_when().at),
-        )
-        if to is None:
-            bad = any(p.e164 is None for p in msg.phones)
-            out["error"] = "the number is not valid" if bad else "no number to call"
-    elif intent == "remind":
-        w = get_when()
-        channel = "message"
-        if (cues.CALL_ME.search(c) or cues.WAKE.search(c)) and not cues.BY_MESSAGE.search(c):
-            channel = "call"
-        out.update(at=_iso(w.at), channel=channel, text=slots.reminder_text(msg, list(w.spans)))
-    elif intent == "forward":
-        to, caller = slots.forward_parties(msg)
-        start, end = find_hours(c)
-        out.update(to=to, days=find_days(c), start=start, end=end, caller=caller)
-    elif intent in ("deposit", "withdraw"):
-        low = msg.low_no_phones()
-        asset, pos = find_asset(low)
-        out.update(amount=find_amount(low, lang, pos), asset=asset)
-        if intent == "withdraw":
-            out["address"] = msg.address
-    elif intent == "set_number":
-        out["number"] = msg.phones[0].e164 if msg.phones else None
-    elif intent == "unknown":
-        out["error"] = "not understood"
+    if intent in _SLOTS:
+        out.update(_SLOTS[intent](req))
     return out

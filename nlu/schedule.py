@@ -56,27 +56,34 @@ def _day_of(s: str) -> str | None:
     return None
 
 
-def find_days(c: str) -> list[str] | None:
-    """Days named in `c` (`None` means every day)."""
-    if _EVERY_DAY.search(c):
-        return None
+def _days_from_to(first: str, last: str) -> list[str]:
+    """The days from `first` to `last`, both included, wrapping past Sunday."""
+    i, j = DAYS.index(first), DAYS.index(last)
+    days = []
+    k = i
+    while True:
+        days.append(DAYS[k])
+        if k == j:
+            break
+        k = (k + 1) % 7
+    return days
+
+
+def _day_ranges(c: str) -> tuple[set[str], str]:
+    """Days of the ranges in `c` ("mon to fri"), and `c` with those ranges blanked out."""
     days: set[str] = set()
     work = c
     for m in _DAY_RANGE.finditer(c):
         a, b = _day_of(m.group("a")), _day_of(m.group("b"))
         if a and b:
-            i, j = DAYS.index(a), DAYS.index(b)
-            k = i
-            while True:
-                days.add(DAYS[k])
-                if k == j:
-                    break
-                k = (k + 1) % 7
+            days.update(_days_from_to(a, b))
             work = work[: m.start()] + " " * (m.end() - m.start()) + work[m.end() :]
-    if _GROUP_WORK.search(work):
-        days.update(_WORKDAYS)
-    if _GROUP_WEEKEND.search(work):
-        days.update(_WEEKEND)
+    return days, work
+
+
+def _single_days(work: str) -> set[str]:
+    """Days named one by one in `work`; short forms that are also words only in lists."""
+    days: set[str] = set()
     for m in _DAY_ONE.finditer(work):
         s = m.group("a")
         if s in _AMBIGUOUS:
@@ -86,6 +93,19 @@ def find_days(c: str) -> list[str] | None:
         d = _day_of(s)
         if d:
             days.add(d)
+    return days
+
+
+def find_days(c: str) -> list[str] | None:
+    """Days named in `c` (`None` means every day)."""
+    if _EVERY_DAY.search(c):
+        return None
+    days, work = _day_ranges(c)
+    if _GROUP_WORK.search(work):
+        days.update(_WORKDAYS)
+    if _GROUP_WEEKEND.search(work):
+        days.update(_WEEKEND)
+    days.update(_single_days(work))
     if not days:
         return None
     return [d for d in DAYS if d in days]

@@ -70,33 +70,32 @@ def call_parties(msg: Message) -> tuple[str | None, str | None]:
     return to, frm
 
 
+def _forward_role(window: str) -> str | None:
+    """The role of a number in a forwarding rule ("to", "caller"), by the words before it."""
+    if _TO_BEFORE.search(window):
+        return "to"
+    if _CALLER_BEFORE.search(window):
+        return "caller"
+    return None
+
+
 def forward_parties(msg: Message) -> tuple[str | None, str | None]:
-    """(to, caller) of a forwarding rule."""
+    """(to, caller) of a forwarding rule.
+
+    Numbers whose words say their role take it first (the first of each); numbers with
+    no such words then fill the roles still free, "to" first.
+    """
     phones = phone_slots(msg)
-    wins = _windows(msg.c, phones)
-    to: str | None = None
-    caller: str | None = None
-    to_set = caller_set = False
-    roles = []
-    for w in wins:
-        if _TO_BEFORE.search(w):
-            roles.append("to")
-        elif _CALLER_BEFORE.search(w):
-            roles.append("caller")
-        else:
-            roles.append(None)
-    for (_, _, e164), r in zip(phones, roles, strict=True):
-        if r == "to" and not to_set:
-            to, to_set = e164, True
-        elif r == "caller" and not caller_set:
-            caller, caller_set = e164, True
-    for (_, _, e164), r in zip(phones, roles, strict=True):
-        if r is None:
-            if not to_set:
-                to, to_set = e164, True
-            elif not caller_set:
-                caller, caller_set = e164, True
-    return to, caller
+    roles = [_forward_role(w) for w in _windows(msg.c, phones)]
+    chosen: dict[str, str | None] = {}
+    for (_, _, e164), role in zip(phones, roles, strict=True):
+        if role is not None and role not in chosen:
+            chosen[role] = e164
+    for (_, _, e164), role in zip(phones, roles, strict=True):
+        free = next((r for r in ("to", "caller") if r not in chosen), None)
+        if role is None and free is not None:
+            chosen[free] = e164
+    return chosen.get("to"), chosen.get("caller")
 
 
 def flag(c: str, rx: re.Pattern[str]) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.books import DEPOSITS, REVENUE
+from domain.books import DEPOSITS, REVENUE, hold_key
 from domain.money import to_units
 from storage.calls import CallStore
 from storage.fraud import FraudStore
@@ -20,7 +20,6 @@ from tests.wallet_helpers import (
     new_call,
     wallet_settings,
 )
-from domain.books import hold_key
 from wallet.billing import Billing
 from wallet.fraud import CallRefused
 from wallet.rates import Rates
