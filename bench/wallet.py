@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pywaves
 
-from domain.books import DEPOSITS
+from domain.books import DEPOSITS, hold_key
 from settings import load_settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -34,7 +34,6 @@ from storage.ledger_store import LedgerStore, account_book
 from storage.models import CallRecord
 from testbed.dbs import BACKENDS, isolated_database
 from testbed.waves_node import WavesNode, random_seed
-from domain.books import hold_key
 from wallet.billing import Billing
 from wallet.deposits import DepositWatcher
 from wallet.memo import memo_for

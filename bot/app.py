@@ -157,6 +157,29 @@ async def serve(
     services = build_services(settings, scheduler=True)
     assistant = build_assistant(services)
     stop = stop or asyncio.Event()
+    await _prepare(services, stop)
+    try:
+        adapters = _chat_adapters(assistant, settings)
+    except ValueError as error:  # a chat network's settings are unusable: say which
+        log.error("%s", error)
+        services.engine.dispose()
+        return 2
+    tasks = _start_chats(assistant, settings, adapters, stop, console)
+    if not tasks:
+        log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
+        return 1
+    tasks += _start_duties(services, stop)
+    if on_started is not None:
+        on_started(assistant, adapters)
+    log.info("EncryptoTel running (%s)", ", ".join(t.get_name() for t in tasks))
+    failed = await _until_stopped(stop, tasks)
+    await _wind_down(services, tasks)
+    return 1 if failed else 0
+
+
+async def _prepare(services: Services, stop: asyncio.Event) -> None:
+    """Signals stop the service; background work runs on this loop; the parser is warm;
+    calls that ended during the last stop are billed."""
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -165,24 +188,29 @@ async def serve(
     await asyncio.to_thread(nlu.warm_up)  # loads dateparser now, not on the first message
     await asyncio.to_thread(_settle_ended_calls, services)
 
+
+def _start_chats(
+    assistant: Assistant,
+    settings: Settings,
+    adapters: list[ChatAdapter],
+    stop: asyncio.Event,
+    console: bool | None,
+) -> list[asyncio.Task]:
+    """Run every chat adapter, and the console when asked (None: when no chat network is
+    configured or stdin is a terminal)."""
     networks = settings.telegram_enabled or settings.xmpp_enabled
     if console is None:
         console = not networks or sys.stdin.isatty()
-    tasks: list[asyncio.Task] = []
-    try:
-        adapters = _chat_adapters(assistant, settings)
-    except ValueError as error:  # a chat network's settings are unusable: say which
-        log.error("%s", error)
-        services.engine.dispose()
-        return 2
-    for adapter in adapters:
-        tasks.append(asyncio.create_task(adapter.run(stop), name=adapter.network))
+    tasks = [asyncio.create_task(a.run(stop), name=a.network) for a in adapters]
     if console:
         adapter = ConsoleAdapter(assistant, settings.CONSOLE_USER)
         tasks.append(asyncio.create_task(_console(adapter, stop, networks), name="console"))
-    if not tasks:
-        log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
-        return 1
+    return tasks
+
+
+def _start_duties(services: Services, stop: asyncio.Event) -> list[asyncio.Task]:
+    """The service's background duties: reminders, deposits, calls, the dialer."""
+    tasks = []
     if services.scheduler is not None:
         tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
     if services.deposits is not None:
@@ -190,11 +218,11 @@ async def serve(
     tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))
     if services.dialer is not None:
         tasks.append(asyncio.create_task(_run_dialer(services.dialer, stop), name="dialer"))
-    if on_started is not None:
-        on_started(assistant, adapters)
-    log.info("EncryptoTel running (%s)", ", ".join(t.get_name() for t in tasks))
-    failed = await _until_stopped(stop, tasks)
-    # Adapters finish what is in progress on `stop`; whatever is left after the grace ends.
+    return tasks
+
+
+async def _wind_down(services: Services, tasks: list[asyncio.Task]) -> None:
+    """Adapters finish what is in progress on `stop`; whatever is left after the grace ends."""
     _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
     for task in pending:
         task.cancel()
@@ -202,7 +230,6 @@ async def serve(
         await asyncio.wait(pending, timeout=0.5)
     await services.background.wait(SHUTDOWN_GRACE)
     services.engine.dispose()
-    return 1 if failed else 0
 
 
 def _settle_ended_calls(services: Services) -> None:

@@ -25,8 +25,20 @@ class MediaOffer:
 
 
 def parse_audio(body: bytes | str) -> MediaOffer:
-    """The first audio stream of an SDP body with a G.711 codec; SdpError otherwise."""
+    """The first audio stream of an SDP body (RFC 4566) with a G.711 codec; SdpError
+    otherwise."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    session_address, streams = _read_streams(text)
+    for stream in streams:
+        offer = _audio_offer(stream, session_address)
+        if offer is not None:
+            return offer
+    raise SdpError("no audio stream with PCMU or PCMA in the SDP")
+
+
+def _read_streams(text: str) -> tuple[str | None, list[dict]]:
+    """The session-level connection address and each media section: its type, port,
+    formats, rtpmap names by payload type, and its own connection address."""
     session_address = None
     media: list[dict] = []
     for line in text.splitlines():
@@ -47,25 +59,28 @@ def parse_audio(body: bytes | str) -> MediaOffer:
             pt, _, mapping = value[7:].partition(" ")
             if pt.isdigit():
                 media[-1]["maps"][int(pt)] = mapping.split("/")[0]
-    for stream in media:
-        if stream["type"] != "audio" or stream["port"] == 0:
-            continue
-        types: dict[int, str] = {}
-        for fmt in stream["formats"]:
-            if fmt.isdigit():
-                pt = int(fmt)
-                types[pt] = stream["maps"].get(pt, STATIC_TYPES.get(pt, "?"))
-        audio = [(pt, name.upper()) for pt, name in types.items() if name.upper() in AUDIO_CODECS]
-        address = stream.get("address") or session_address
-        if not audio or not address:
-            continue
-        events = [pt for pt, name in types.items() if name.lower() == "telephone-event"]
-        return MediaOffer(
-            address=address,
-            port=stream["port"],
-            codec=audio[0][1],
-            payload_type=audio[0][0],
-            event_payload_type=events[0] if events else None,
-            payload_types=types,
-        )
-    raise SdpError("no audio stream with PCMU or PCMA in the SDP")
+    return session_address, media
+
+
+def _audio_offer(stream: dict, session_address: str | None) -> MediaOffer | None:
+    """The offer of one media section when it is audio with a G.711 codec, else None."""
+    if stream["type"] != "audio" or stream["port"] == 0:
+        return None
+    types: dict[int, str] = {}
+    for fmt in stream["formats"]:
+        if fmt.isdigit():
+            pt = int(fmt)
+            types[pt] = stream["maps"].get(pt, STATIC_TYPES.get(pt, "?"))
+    audio = [(pt, name.upper()) for pt, name in types.items() if name.upper() in AUDIO_CODECS]
+    address = stream.get("address") or session_address
+    if not audio or not address:
+        return None
+    events = [pt for pt, name in types.items() if name.lower() == "telephone-event"]
+    return MediaOffer(
+        address=address,
+        port=stream["port"],
+        codec=audio[0][1],
+        payload_type=audio[0][0],
+        event_payload_type=events[0] if events else None,
+        payload_types=types,
+    )
