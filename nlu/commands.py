@@ -25,10 +25,14 @@ class Command:
 
 @dataclass(frozen=True)
 class Unknown(Command):
-    """Anything the parser did not understand (`error` says why, when it knows)."""
+    """Anything the parser did not understand (`error` says why, when it knows), or a
+    request the message asks not to carry out ("don't call +X": `negated`, and the
+    intent it names in `negated_intent`): nothing is to be done."""
 
     intent: ClassVar[str] = "unknown"
     error: str | None = None
+    negated: bool = False
+    negated_intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,4 +213,9 @@ def command_of(parsed: dict) -> Command:
     simple = {cls.intent: cls for cls in (Help, Balance, History, Extension, Hangup, ForwardOff)}
     if intent in simple:
         return simple[intent](lang)
-    return Unknown(lang, _text(parsed.get("error")))
+    return Unknown(
+        lang,
+        _text(parsed.get("error")),
+        negated=parsed.get("negated") is True,
+        negated_intent=_text(parsed.get("negated_intent")),
+    )

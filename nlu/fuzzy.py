@@ -26,10 +26,12 @@ _KNOWN = (
         withdraws remote remove removed refund recall recalls recording recorder
         ringing calling caller callers monday friday today sunday stop shop step
         stay store story help held hello helm hemp hold holds herd heard hears
-        comment commenter appeler appellent appelons rappel rappels rappeler
+        comment commenter appeler appellent appelons rappel rappels rappeler appele appeles
+        appelee appelees numeros
         ma mais mari marie marche matin marin main mains moins mon mot mots
         demande demander demandes demain demains lundi lundis soir soirs
         номер номера номеру номерок звонок звонки звонка звонку звонков звонить звоню
+        звони звоните звонили звонишь звонят набирай набирайте напоминай напоминайте
         звонит звонил звонила завтра завтрак завтраке сегодня утро утра утром вечер
         вечера вечером час часа часов часы мама маме маму папа папе папу брат брату
         сестра сестре работа работу работе купить купи хлеб молоко почту почта запомни

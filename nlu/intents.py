@@ -17,7 +17,7 @@ FORWARD = _rx(
     r"\bforward\w*|\bfwd\b|\bdivert\w*|\bredirect\w*|\bre-?rout\w*",
     r"\brenvo[iy]\w*|\bredirig\w*|\bredirection\w*|\bdevie\w*\s+(?:mes|les)\s+appels"
     r"|\btransfert\s+(?:d'|des\s+)appels?|\bcall\s+(?:transfer|diversion)\w*",
-    r"\bпереадрес\w*|\bперенаправ\w*|\bредирект\w*|\bфорвард\w*",
+    r"\bпереадрес\w*|\bпереадр\b|\bперенаправ\w*|\bредирект\w*|\bфорвард\w*",
 )
 # Verbs that mean "forward" with calls, "send money" with funds.
 TRANSFER = _rx(
@@ -70,6 +70,20 @@ REMIND = _rx(
     r"(?:\b(?:поставь|поставить|создай|создать|сделай|установи|добавь|заведи)\w*\s+)?\bнапомин\w*"
     r"|\bнапомн\w*(?:\s+(?:мне|нам))?|\bне\s+да(?:й|вай)\s+(?:мне\s+)?забыть\b",
 )
+# A reminder named by its noun, as in chat shorthand: "rappel demain 9h : dentiste",
+# "reminder tomorrow 9am", "напоминалка на завтра" (never with a number: "rappel au +X").
+REMIND_NOUN = _rx(
+    r"^\W*(?:new\s+|a\s+)?(?:reminder|rmd|memo|todo)\b",
+    r"^\W*(?:un\s+|nouveau\s+)?(?:rappel|memo|pense[-\s]bete)\b(?!-)",
+    r"^\W*(?:нов\w+\s+)?(?:напоминалк\w*|напоминани\w*)",
+)
+# An event with a time is a note to be reminded of: "rdv chez le dentiste demain 15h",
+# "dentist appt tomorrow 3pm", "встреча завтра в 15".
+EVENT = _rx(
+    r"\b(?:appt|appointment|meeting|mtg)\b",
+    r"\b(?:rdv|rendez[-\s]vous|reunion|reu)\b",
+    r"\b(?:встреч[аеиу]|при[её]м\s+у|созвон)\b",
+)
 WAKE = _rx(r"\bwake\s+me\b|\breveille[-\s]moi\b|\bразбуди\w*")
 CALL_ME = _rx(
     r"\b(?:call|ring|phone|buzz|dial)\s+me\b|\bgive\s+me\s+a\s+(?:call|ring|buzz)\b"
@@ -101,12 +115,17 @@ ANON = _rx(
     r"\banonym\w*|\bhid(?:e|den|ing)\b|\bwithh[oe]ld\w*|\bprivate\w*|\bno\s+caller\s*-?id\b"
     r"|\bwithout\s+(?:showing\s+|displaying\s+)?(?:my\s+)?(?:number|caller\s*-?id|id)\b"
     r"|\bincognito\b|\bunknown\s+number\b|\bblock\w*\s+(?:my\s+)?(?:number|caller\s*-?id|id)\b"
-    r"|\bmask\w*\b|\bsecret\w*|\bunlisted\b|\bconceal\w*",
+    r"|\bmask\w*\b|\bsecret\w*|\bunlisted\b|\bconceal\w*"
+    r"|\b(?:don'?t|do\s+not|never|without)\s+(?:show|display|reveal|shar|send|present|giv"
+    r"|expos|pass)\w*\s+(?:them\s+|out\s+)?(?:my\s+)?(?:phone\s+)?(?:number|caller\s*-?id|id)\b",
     r"\bmasqu\w*|\bcache\w*|\bnumero\s+(?:cache|prive|secret)\b|\ben\s+prive\b|\bincognito\b"
-    r"|\bsans\s+(?:afficher|montrer|presenter|devoiler)\s+(?:mon\s+)?numero\b|\banonym\w*",
+    r"|\bsans\s+(?:afficher|montrer|presenter|devoiler)\s+(?:mon\s+)?numero\b|\banonym\w*"
+    r"|\b(?:ne\s+|n')(?:montre|affiche|presente|devoile|donne|transmet)\w*\s+pas\s+(?:mon\s+)?"
+    r"numero|\bsans\s+que\s+(?:mon\s+)?numero\s+(?:s'affiche|apparaisse|soit\s+visible)",
     r"\bаноним\w*|\bскр(?:ой|ыть|ойте|ыв\w*|ыт\w*|оет)\b|\bинкогнито\b|\bбез\s+(?:определени\w+\s+"
     r"|показа\s+)?номера\b|\bне\s+показ\w*\s+(?:мой\s+)?номер\w*|\bспряч\w*|\bспрячь\w*"
-    r"|\bприватн\w*|\bс\s+неизвестн\w+\s+номер\w*|\bтайн\w*|\bскрытн\w*|\bс\s+неопредел\w*",
+    r"|\bприватн\w*|\bс\s+неизвестн\w+\s+номер\w*|\bтайн\w*|\bскрытн\w*|\bс\s+неопредел\w*"
+    r"|\bне\s+(?:свет|отображ|высвечива|раскрыва|пали|показыва)\w*\s+(?:мой\s+)?номер\w*",
 )
 RECORD = _rx(
     r"\brecord\w*|\btape\b",
@@ -119,39 +138,60 @@ NEGATION = re.compile(
 SET_NUMBER = _rx(
     r"\bmy\s+(?:(?:new|own|real|mobile|cell|personal|main|phone|home|work)\s+)*(?:number|phone|"
     r"mobile|cell|cellphone)\b|\bhere'?s\s+my\b|\b(?:set|save|store|register|update|change|use|"
-    r"remember|add)\s+(?:\w+\s+){0,2}(?:number|phone)\b|\bnumber\s*(?:is|:|=)\s*" + P,
+    r"remember|add)\s+(?:\w+\s+){0,2}(?:number|phone)\b|\bnumber\s*(?:is|:|=)\s*"
+    + P
+    + r"|\bmy\s+(?:num|nbr|nr|no\.|tel|mob|#)(?!\w)",
     r"\bmon\s+(?:(?:nouveau|propre|vrai)\s+)?(?:numero|tel|telephone|portable|mobile|phone)\b"
     r"|\b(?:enregistre|memorise|retiens|sauvegarde|change|modifie|note|mets\s+a\s+jour)\w*\s+"
-    r"(?:mon\s+|le\s+)?(?:numero|tel)\b|\bvoici\s+mon\b",
+    r"(?:mon\s+|le\s+)?(?:numero|tel)\b|\bvoici\s+mon\b|\bmon\s+(?:num|no|n°|nro|gsm|tel)(?!\w)",
     r"\bмо[йе]\s+(?:нов\w+\s+|личн\w+\s+|мобильн\w+\s+|сотов\w+\s+|основн\w+\s+)*(?:номер\w*|"
     r"телефон\w*|мобильн\w*|сотов\w*)|\b(?:запомни|сохрани|запиши|смени|измени|обнови|установи|"
-    r"поменяй|пропиши|привяжи)\w*\s+(?:мой\s+|мне\s+)?(?:номер|телефон)\w*|\bвот\s+мой\b",
+    r"поменяй|пропиши|привяжи)\w*\s+(?:мой\s+|мне\s+)?(?:номер|телефон)\w*|\bвот\s+мой\b"
+    r"|\bмо[йе]\s+(?:ном|тел|моб|мобила|сотик)(?!\w)",
 )
 EXTENSION = _rx(
     r"\bextension\w*|\bext\b|\binternal\s+(?:number|line|ext\w*|phone)\b|\bshort\s+number\b"
     r"|\bshort\s+code\b",
     r"\bnumero\s+(?:interne|court|de\s+poste)\b|\bposte\b|\bligne\s+interne\b",
-    r"\bвнутренн\w*|\bдобавочн\w*|\bкоротк\w+\s+номер\w*",
+    r"\bвнутренн\w*|\bвнутр\b|\bдобавочн\w*|\bкоротк\w+\s+номер\w*",
 )
 QUESTION = _rx(r"\bwhat\b|\bwhat'?s\b|\bwhich\b|\bshow\b|\bquel\w*|\bc'est\s+quoi\b|\bкак\w+\b|\?")
 BALANCE = _rx(
     r"\bbalance\w*|\bbal\b|\bhow\s+much\s+(?:money|funds|ett|waves|credit|do\s+i\s+have|is\s+left"
     r"|have\s+i\s+got|i\s+have|left|is\s+(?:there\s+)?in)|\bfunds\b|\bwallet\b|\bcredit\s+left\b",
     r"\bsolde\w*|\bcombien\s+(?:d'argent|il\s+me\s+reste|me\s+reste|j'ai|ai[-\s]je|de\s+credit"
-    r"|reste|sur\s+mon)|\bportefeuille\b|\bcredit\s+restant\b",
+    r"|reste|sur\s+mon)|\bportefeuille\b|\bcredit\s+restant\b|^\W*(?:mon\s+)?credit\W*$",
     r"\bбаланс\w*|\bсколько\s+(?:у\s+меня\s+)?(?:денег|средств|осталось|на\s+сч[её]т\w*|на\s+"
     r"балансе|токенов|ett|waves|есть)|\bостат\w*|\bкошел[её]к\w*|\bкошельк\w*|\bсредств\w*",
 )
 HISTORY = _rx(
     r"\b(?:my|recent|last|latest|missed|past|previous|incoming|outgoing|all)\s+(?:\w+\s+)?calls\b"
     r"|\bcall\s*(?:history|log|logs|list|records?|journal)\b|\bhistory\b|\bwho\s+called\b"
-    r"|\blist\s+(?:of\s+)?(?:my\s+)?calls\b|\bcalls\s+(?:list|history|log)\b|^\s*calls\s*$",
+    r"|\blist\s+(?:of\s+)?(?:my\s+)?calls\b|\bcalls\s+(?:list|history|log)\b|^\s*calls\s*$"
+    r"|\b(?:who|whom|which\s+(?:numbers?|people|persons?|contacts?)|what\s+numbers?"
+    r"|how\s+many\s+(?:calls|times|people|numbers?))\s+(?:did|have|had|do)\s+i\s+(?:\w+\s+)?"
+    r"(?:call|ring|rung|dial|phone)\w*|\bcalls?\s+(?:that\s+)?(?:i\s+|i'?ve\s+)(?:have\s+)?"
+    r"(?:made|placed|did|had)\b|\bcalls\s+(?:made|placed)\b|\b(?:list|show)\s+(?:me\s+)?"
+    r"(?:the\s+|all\s+)?(?:calls|numbers\s+i\s+(?:called|dialed|dialled|rang))\b"
+    r"|\bwho\s+have\s+i\s+(?:called|rung|phoned)\b|^\W*(?:hist|histo|logs?|(?:my\s+)?calls)\W*$"
+    r"|\bhow\s+many\s+calls\b",
     r"\bmes\s+(?:\w+\s+)?appels\b|\bhistorique\w*|\bjournal\s+(?:des\s+|d')?appels?\b"
     r"|\b(?:derniers|recents)\s+appels\b|\bappels\s+(?:recents|manques|passes|recus)\b"
-    r"|\bqui\s+m'a\s+appele|\bliste\s+des\s+appels",
+    r"|\bqui\s+m'a\s+appele|\bliste\s+des\s+appels"
+    r"|\bqui\s+(?:ai[-\s]je|j'ai|est[-\s]ce\s+que\s+j'ai|avons[-\s]nous)\s+(?:\w+\s+)?"
+    r"(?:appel\w*|contact\w*|joint|telephon\w*)|\bj'ai\s+(?:appel\w*|contact\w*)\s+qui\b"
+    r"|\bquels?\s+numeros?\s+(?:ai[-\s]je|j'ai|est[-\s]ce\s+que\s+j'ai)\s+(?:\w+\s+)?"
+    r"(?:appel\w*|compos\w*|contact\w*)|\bappels\s+(?:que\s+j'ai|emis|effectues|sortants|de\s+la"
+    r"\s+semaine|d'hier|du\s+jour)|\bcombien\s+d'appels\b|\bliste\s+de\s+mes\s+appels"
+    r"|^\W*(?:hist|histo|(?:mes\s+)?appels)\W*$",
     r"\bмои\s+(?:\w+\s+)?(?:звонки|вызовы)\b|\bистори\w*|\bжурнал\w*|\bпоследн\w+\s+(?:звонк\w*"
     r"|вызов\w*)|\bпропущенн\w*|\bкто\s+(?:мне\s+)?звонил\w*|\bсписок\s+(?:звонков|вызовов)"
-    r"|^\s*звонки\s*$",
+    r"|^\s*звонки\s*$|\bкому\s+(?:же\s+)?(?:я|мы)\s+(?:\w+\s+)?(?:звонил\w*|набирал\w*|дозвонил\w*"
+    r"|позвонил\w*)|\bкуда\s+(?:я|мы)\s+(?:\w+\s+)?звонил\w*|\b(?:на\s+)?как\w+\s+номер\w*\s+"
+    r"(?:я|мы)\s+(?:\w+\s+)?(?:звонил\w*|набирал\w*)|\b(?:я|мы)\s+звонил\w*\s+кому\b"
+    r"|\bсколько\s+(?:раз\s+)?(?:я|мы)\s+(?:\w+\s+)?звонил\w*|\bисходящ\w*\s+(?:звонк\w*"
+    r"|вызов\w*)|\bзвонки\s+за\s+(?:эту\s+|прошл\w+\s+)?(?:неделю|день|месяц|сегодня|вчера)"
+    r"|^\W*(?:мои\s+)?(?:звонки|вызовы)\W*$",
 )
 DEPOSIT = _rx(
     r"\bdeposit\w*|\btop\s*-?\s*up\w*|\btopup\w*|\brecharg\w*|\brefill\w*|\breload\w*|\bfund\s+(?:my|the)\b"
@@ -179,7 +219,8 @@ HELP = _rx(
     r"\bhelp\w*|\bwhat\s+(?:can|could)\s+(?:you|u)\s+do\b|\bwhat\s+do\s+you\s+do\b|\bcommands?\b"
     r"|\bhow\s+(?:does\s+(?:this|it)\s+work|do\s+i\s+use|to\s+use)\b|\bmenu\b|\binstructions?\b"
     r"|\bwhat\s+are\s+you\b|\bwho\s+are\s+you\b|^\s*/?start\s*$|\bsupport\b|\bassist\w*"
-    r"|\bhow\s+(?:can|do)\s+(?:i|you)\b|\bfeatures\b|\bwhat\s+can\s+i\s+do\b|\boptions\b|^\s*\?+\s*$",
+    r"|\bhow\s+(?:can|do)\s+(?:i|you)\b|\bfeatures\b|\bwhat\s+can\s+i\s+do\b|\boptions\b|^\s*\?+\s*$"
+    r"|^\W*sos\W*$",
     r"\baide\w*|\bau\s+secours\b|\bque\s+(?:peux|sais|pouvez|savez)[-\s](?:tu|vous)\s+faire\b"
     r"|\bqu'est[-\s]ce\s+que\s+(?:tu|vous)\s+(?:peux|sais|pouvez|savez)\s+faire\b"
     r"|\b(?:tu|vous)\s+(?:sais|peux|savez|pouvez)\s+faire\s+quoi\b|\bcomment\s+(?:ca|cela)\s+"
@@ -190,6 +231,9 @@ HELP = _rx(
     r"|\bхелп\b|\bменю\b|\bинструкци\w*|\bчто\s+ты\s+такое\b|\bкто\s+ты\b|\bфункци\w*"
     r"|\bвозможност\w*|\bчем\s+(?:ты\s+)?(?:можешь\s+)?помочь",
 )
+# Words after which the intent depends on whether a moment was read ("call me tomorrow"
+# is a reminder by call; "rdv demain 15h" a reminder).
+TIME_CUES = _rx(CALL_ME.pattern, EVENT.pattern)
 MONEY_CONTEXT = _rx(
     r"\bett\b|\bwaves?\b|\x02|\bencryptotel\b|\btokens?\b|\bjetons?\b|\bтокен\w*|\bвейвс\w*"
     r"|\bвэйвс\w*|\bfunds\b|\bmoney\b|\bargent\b|\bденьги\b|\bденег\b|\bсредств\w*|\bwallet\b"
@@ -267,28 +311,43 @@ _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
     _forward_or_off,
     lambda s: "hangup" if s.has(HANGUP) else None,
     lambda s: "remind" if s.has(REMIND) or s.has(WAKE) else None,
-    lambda s: "remind" if s.has(CALL_ME) and s.has_time and s.n_phones == 0 else None,
+    lambda s: "remind" if not s.n_phones and s.has(REMIND_NOUN) else None,
+    lambda s: "remind" if s.has(TIME_CUES) and s.has_time and s.n_phones == 0 else None,
     _withdraw,
     lambda s: "deposit" if s.has(DEPOSIT) else None,
-    lambda s: "balance" if s.has(BALANCE) and not s.n_phones else None,
-    lambda s: "extension" if s.has(EXTENSION) and not s.n_phones else None,
+    lambda s: "balance" if not s.n_phones and s.has(BALANCE) else None,
+    lambda s: "extension" if not s.n_phones and s.has(EXTENSION) else None,
     _set_number_or_extension,
-    lambda s: "history" if s.has(HISTORY) and not s.n_phones else None,
+    lambda s: "history" if not s.n_phones and s.has(HISTORY) else None,
     lambda s: "call" if s.has(CALL) or s.n_phones > 0 else None,
     lambda s: "help" if s.has(HELP) else None,
 )
 
 
-def classify(c: str, n_phones: int, has_time: bool) -> str:
-    """The intent of canonical text `c` (with `n_phones` masked numbers in it)."""
+def classify(c: str, n_phones: int, has_time: bool, skip: frozenset[str] = frozenset()) -> str:
+    """The intent of canonical text `c` (with `n_phones` masked numbers in it).
+
+    `has_time`: a moment was read in a message with `TIME_CUES`. Intents in `skip` (found
+    negated) are passed over.
+    """
     if not c.strip():
         return "unknown"
     signals = _Signals(c, n_phones, has_time)
     for rule in _INTENT_RULES:
         intent = rule(signals)
-        if intent is not None:
+        if intent is not None and intent not in skip:
             return intent
     return "unknown"
+
+
+# The verbs of each intent a message can ask not to be done ("don't call +X").
+NEGATABLE: dict[str, tuple[re.Pattern[str], ...]] = {
+    "call": (CALL,),
+    "remind": (REMIND, CALL_ME, WAKE),
+    "hangup": (HANGUP,),
+    "deposit": (DEPOSIT,),
+    "withdraw": (WITHDRAW_STRONG, WITHDRAW_WEAK),
+}
 
 
 _FWD_ON = re.compile(r"\b(?:turn|switch|set)\s+on\b|\benable\w*|\bactiv(?:e|er|ate)\b|\bвключ\w*")
@@ -299,7 +358,8 @@ def _forward_on_words(c: str) -> bool:
 
 
 _SETNUM_STRONG = re.compile(
-    r"\bmy\s+(?:\w+\s+)?number\s+is\b|\bmon\s+numero\s+(?:est|c'est)\b|\bмой\s+номер\s*[:\x01]"
+    r"\bmy\s+(?:\w+\s+)?(?:number|num)\s+is\b|\bmon\s+(?:numero|num|tel|no)\s+(?:est|c'est)\b"
+    r"|\bмой\s+(?:номер|ном|тел)\s*[:\x01]"
     r"|\b(?:set|save|update|change)\s+my\s+(?:\w+\s+)?number\b"
 )
 

@@ -43,6 +43,10 @@ class Message:
             return len(self.raw)
         return self.omap[i]
 
+    def original(self, start: int, end: int) -> str:
+        """The words at `start`:`end` of `c` as the user wrote them (case kept)."""
+        return self.raw[self.to_raw(start) : self.to_raw(end)]
+
     def low_no_phones(self) -> str:
         """`low` with the address masked but phone digits kept (for amounts)."""
         if self.addr_span is None:

@@ -14,6 +14,7 @@ from nlu.fallback import dateparser_time
 from nlu.lang import detect
 from nlu.message import Message, prepare
 from nlu.money import find_amount, find_asset
+from nlu.negation import negated
 from nlu.schedule import find_days, find_hours
 from nlu.times import TimeResult, find_time
 
@@ -55,7 +56,7 @@ def _iso(dt: datetime | None) -> str | None:
 
 def _when(msg: Message, c: str, now: datetime, lang: str, tzname: str) -> TimeResult:
     mdy = lang == "en" and tzname.startswith("America/")
-    res = find_time(c, now, lang, mdy)
+    res = find_time(c, now, lang, mdy, msg.original)
     if res.at is None:
         res = dateparser_time(c, now, lang) or res
     return res
@@ -160,6 +161,20 @@ def _reply_without_words(c: str, lang: str) -> dict:
     return {"intent": "unknown", "lang": lang, "error": err}
 
 
+def _intent(req: _Request) -> tuple[str, str | None]:
+    """The intent of the message, and the intent it asks not to be done when it does so
+    ("don't call +X": ("unknown", "call")); a negated intent is never the intent."""
+    c = req.msg.c
+    has_time = bool(cues.TIME_CUES.search(c)) and req.when().at is not None
+    n_phones = len(req.msg.phones)
+    intent = cues.classify(c, n_phones, has_time)
+    refused: list[str] = []
+    while intent in cues.NEGATABLE and negated(c, cues.NEGATABLE[intent]):
+        refused.append(intent)
+        intent = cues.classify(c, n_phones, has_time, frozenset(refused))
+    return intent, (refused[0] if refused and intent == "unknown" else None)
+
+
 def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict:
     tzi = zone(tz)
     moment = resolve_now(now, tzi)
@@ -171,9 +186,10 @@ def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict
     if not msg.words and not msg.phones:
         return _reply_without_words(c, lang)
     req = _Request(msg, lang, moment, str(tz or "UTC"))
-    has_time = bool(cues.CALL_ME.search(c)) and req.when().at is not None
-    intent = cues.classify(c, len(msg.phones), has_time)
+    intent, refused = _intent(req)
     out: dict = {"intent": intent, "lang": lang}
+    if refused is not None:
+        return {**out, "negated": True, "negated_intent": refused, "error": "negated request"}
     if intent in _SLOTS:
         out.update(_SLOTS[intent](req))
     return out

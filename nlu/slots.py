@@ -12,8 +12,9 @@ _PHONE_RUN = re.compile(r"\x01+")
 _FROM_BEFORE = re.compile(
     r"(?:\b(?:me|moi|мне|меня)\s*(?:back\s+|then\s+|обратно\s+)?(?:at|on|via|using|au|sur|a|на|по)"
     r"\s*(?:(?:the|le|la|l'|my|mon|мой|number|numero|номер\w*)\s*)*"
-    r"|\bmy\s+(?:\w+\s+)?(?:number|phone|mobile|cell)\b(?:\s*(?:is|:|=|,))*"
-    r"|\bmon\s+(?:\w+\s+)?(?:numero|portable|telephone|tel|mobile)\b(?:\s*(?:est|c'est|:|=|,))*"
+    r"|\bmy\s+(?:\w+\s+)?(?:number|phone|mobile|cell|num)\b(?:\s*(?:is|:|=|,))*"
+    r"|\bmon\s+(?:\w+\s+)?(?:numero|portable|telephone|tel|mobile|num)\b"
+    r"(?:\s*(?:est|c'est|le|:|=|,))*"
     r"|\bмо(?:й|его|ем|ему)\s+(?:\w+\s+)?(?:номер\w*|телефон\w*|мобильн\w*|сотов\w*)(?:\s*[:=,])*"
     r"|\b(?:from|depuis|с\s+номера|с\s+моего|со\s+своего|с\s+телефона)\b"
     r"(?:\s*(?:my|the|mon|le|la|l'|number|numero|номера|phone|portable|мобильного|номер))*)"
@@ -120,7 +121,8 @@ _LEAD = re.compile(
     r"|de|du|que|pour|a\s+propos\s+(?:de|du|des)|concernant|au\s+sujet\s+(?:de|du|des)"
     r"|il\s+faut|je\s+dois|faut|moi|nous|et|puis|qu'il\s+faut|qu'il|penser\s+a|a"
     r"|о|об|обо|про|что|чтобы|насчет|мне\s+(?:надо|нужно)|надо|нужно|и|мне|нам|в|на|что\s+нужно"
-    r"|что\s+надо)(?:\s+|$|(?=[,.;:!?]))|^(?:d'|qu'|l')\s*"
+    r"|что\s+надо|n'oublie\s+pas(?:\s+de)?|don'?t\s+forget(?:\s+to)?|не\s+забудь)"
+    r"(?:\s+|$|(?=[,.;:!?]))|^(?:d'|qu'|l')\s*"
 )
 _TRAIL = re.compile(
     r"(?:\s+(?:thanks|thank\s+you|thx|merci|спасибо|and|et|и|at|on|a|в|на|le|the|по))+$"
@@ -132,7 +134,7 @@ def reminder_text(msg: Message, spans: list[tuple[int, int]]) -> str | None:
     """The reminder text: `raw` without the spans (canonical coordinates) and filler."""
     cut: list[tuple[int, int]] = []
     c = msg.c
-    for rx in (cues.REMIND, cues.CALL_ME, cues.BY_MESSAGE, _POLITE):
+    for rx in (cues.REMIND, cues.REMIND_NOUN, cues.CALL_ME, cues.BY_MESSAGE, _POLITE):
         for m in rx.finditer(c):
             spans.append(m.span())
     for s, e in spans:

@@ -8,6 +8,7 @@ the callee +44 20 7946 0000; prices come from the shipped tariff file (France mo
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -30,6 +31,8 @@ from tests.wallet_helpers import fund
 pytestmark = pytest.mark.sip
 
 ME, CALLEE, BUSY_CALLEE = "+33612345678", "+442079460000", "+12125550199"
+# As the chat shows them (libphonenumber's international format).
+ME_SHOWN, CALLEE_SHOWN = "+33 6 12 34 56 78", "+44 20 7946 0000"
 
 
 @pytest.fixture(scope="module")
@@ -74,18 +77,24 @@ def test_callback_is_quoted_confirmed_bridged_and_charged_exactly(env, lab):
     closed_me, closed_callee = closed(me), closed(callee)
 
     offer = env.say(ann, "call +44 20 7946 0000")
-    assert len(offer) == 1 and "+442079460000" in offer[0].text and ME in offer[0].text
+    assert len(offer) == 1 and CALLEE_SHOWN in offer[0].text and ME_SHOWN in offer[0].text
     assert "0.11 ETT per minute" in offer[0].text  # 0.08 (France mobile) + 0.03 (UK)
+    minimum = env.services.settings.WALLET_MIN_BILLED_SECONDS
+    assert f"once answered, is billed at least {minimum} s" in offer[0].text
+    assert f"if {CALLEE_SHOWN} does not answer, the call to you is still paid" in offer[0].text
     assert [b.label for b in offer[0].buttons] == ["Call", "Cancel"]
 
     (status,) = env.press(ann, confirm_button(offer))
-    assert status.text == f"📞 Calling you at {ME}…" and status.key.startswith("call:")
+    assert status.text == f"📞 Calling you at {ME_SHOWN}…" and status.key.startswith("call:")
     call_id = status.key.removeprefix("call:")
     assert env.services.ledger.balance(account_book(account_id), "ETT").held > 0
 
     env.wait_pushed(ann, lambda r: r.text.startswith("📞 You answered"))
     connected = env.wait_pushed(ann, lambda r: r.text.startswith("📞 Connected"))
     assert connected.key == status.key and connected.buttons[0].data == f"hangup:{call_id}"
+    # No running time in the first connected line: where it cannot be edited, it stays.
+    assert connected.text == f'📞 Connected with {CALLEE_SHOWN}. Say "hang up" to end the call.'
+    assert connected.buttons[0].word == "hang up" and not connected.progress
     env.run(asyncio.sleep(3))
     assert [r.text for r in env.say(ann, "hang up")] == ["Hanging up."]
     ended = env.wait_pushed(ann, lambda r: "ended after" in r.text)
@@ -105,7 +114,7 @@ def test_callback_is_quoted_confirmed_bridged_and_charged_exactly(env, lab):
     assert "(ended at your request). Cost: 0.11 ETT." in ended.text
 
     (history,) = env.say(ann, "history")
-    assert "+442079460000" in history.text and "0.11 ETT" in history.text
+    assert f"{ME_SHOWN} → {CALLEE_SHOWN}" in history.text and "0.11 ETT" in history.text
 
     me.wait_event("CALL_CLOSED", closed_me + 1)
     callee.wait_event("CALL_CLOSED", closed_callee + 1)
@@ -128,7 +137,7 @@ def test_pressing_twice_places_one_call_and_other_accounts_cannot_hang_it_up(env
     ]
     assert env.services.calls.get(call_id).state == "bridged"
     (history,) = env.say(ann, "history")
-    assert "+442079460000: in progress" in history.text
+    assert f"{CALLEE_SHOWN}: in progress" in history.text
     assert [r.text for r in env.press(ann, f"hangup:{call_id}")] == ["Hanging up."]
     env.wait_pushed(ann, lambda r: "ended after" in r.text)
     env.wait_idle()
@@ -153,12 +162,14 @@ def test_an_old_or_forged_quote_is_not_placed(env):
 def test_busy_callee_ends_the_call_with_a_clear_status_and_the_exact_cost(env):
     ann, account_id = verified_user(env, lang="fr")
     offer = env.say(ann, "appelle le +1 212 555 0199")
-    assert "par minute" in offer[0].text
+    assert re.search(r"Prix : \d+,\d+ ETT par minute", offer[0].text)  # a decimal comma
+    assert "si le +1 212-555-0199 ne répond pas, l'appel vers vous reste payant" in offer[0].text
     (status,) = env.press(ann, confirm_button(offer))
     assert status.text.startswith("📞 Je vous appelle")
     ended = env.wait_pushed(ann, lambda r: r.text.startswith("Appel non connecté"))
     env.wait_idle()
-    assert "+12125550199 n'a pas pu être joint (la ligne était occupée)" in ended.text
+    assert "+1 212-555-0199 n'a pas pu être joint (la ligne était occupée)" in ended.text
+    assert "Coût : 0,08 ETT" in ended.text  # a decimal comma in French
     record = env.services.calls.get(status.key.removeprefix("call:"))
     assert record.hangup_cause == "busy" and record.bridged_at is None
     # The first leg was answered: its first minute is due, the busy leg costs nothing.
@@ -171,7 +182,7 @@ def test_refusals_are_one_sentence_in_the_users_language(env):
     poor, _ = verified_user(env, "poor", etts=None, lang="ru")
     (refusal,) = env.say(poor, "позвони на +44 20 7946 0000")
     assert refusal.text.startswith("На балансе недостаточно средств") and not refusal.buttons
-    assert "первая минута стоит 0.11 ETT" in refusal.text  # both legs' first minute
+    assert "первая минута стоит 0,11 ETT" in refusal.text  # both legs' first minute
 
     unverified = env.user("nemo")
     account = env.services.accounts.resolve("console", "nemo")
@@ -191,7 +202,7 @@ def test_scheduled_call_is_stored_then_placed_when_due(env):
     offer = env.say(ann, "call +44 20 7946 0000 tomorrow at 9")
     assert " at " in offer[0].text
     (scheduled,) = env.press(ann, confirm_button(offer))
-    assert scheduled.text.startswith("Scheduled: I will call you, then +442079460000")
+    assert scheduled.text.startswith(f"Scheduled: I will call you, then {CALLEE_SHOWN}")
     call_id = scheduled.key.removeprefix("call:")
     assert env.services.calls.get(call_id).state == "scheduled"
     assert env.run(call_runner.place_due(env.services)) == 0  # not yet
@@ -250,3 +261,11 @@ def test_call_cut_off_by_a_stopped_instance_is_closed_billed_and_reported(env):
     assert (balance.amount, balance.held) == (to_units("10", "ETT") - expected, 0)
     notice = env.wait_pushed(ann, lambda r: "cut off by a restart" in r.text)
     assert "ended after 1:20" in notice.text
+
+
+def test_a_local_number_is_read_in_the_country_of_the_users_verified_number(env):
+    ann, _ = verified_user(env)  # a French number
+    (offer,) = env.say(ann, "call 06 12 34 56 78")
+    assert offer.text.startswith(f"Call {ME_SHOWN}, after ringing you at {ME_SHOWN}")
+    assert confirm_button([offer]).split(":")[3] == ME  # the request carries E.164
+    assert "ETT per minute" in offer.text

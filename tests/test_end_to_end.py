@@ -111,8 +111,8 @@ def test_telegram_user_onboards_verifies_deposits_and_pays_an_exact_callback(
     connected = newest(telegram_api, ANN, "^📞 Connected with")
     assert connected.message_id == offer.message_id
     assert connected.edits[-2:] == [
-        f"📞 Calling you at {ME}…",
-        f"📞 You answered. Calling {CALLEE}…",
+        "📞 Calling you at +33 6 12 34 56 78…",
+        "📞 You answered. Calling +44 20 7946 0000…",
     ]
     time.sleep(3)
     telegram_api.send_text(ANN, "hang up")
@@ -132,7 +132,7 @@ def test_telegram_user_onboards_verifies_deposits_and_pays_an_exact_callback(
     assert ledger.balance(REVENUE, "ETT").amount == FIRST_MINUTES
     telegram_api.send_text(ANN, "history")
     history = newest(telegram_api, ANN, "^Your last calls")
-    assert CALLEE in history.text and "0.11 ETT" in history.text
+    assert "+44 20 7946 0000" in history.text and "0.11 ETT" in history.text
 
 
 def test_xmpp_user_places_a_callback_in_plain_text(

@@ -5,13 +5,13 @@ All at NOW, a Saturday 10:00 in Paris.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from nlu.message import prepare
-from nlu.time_readers import clock, dates, delays, parts_of_day
+from nlu.time_readers import clock, clock_words, dates, delays, parts_of_day, zones
 from nlu.time_readers.findings import FILL, Findings
 from nlu.times import find_time
 
@@ -29,8 +29,8 @@ def read(reader, text: str, lang: str = "en") -> Findings:
 @pytest.mark.parametrize(
     ("reader", "text", "lang", "clock_time"),
     [
-        (clock.read_half_past, "half past nine", "en", (9, 30)),
-        (clock.read_half_past, "quarter to 5 pm", "en", (16, 45)),
+        (clock_words.read_half_past, "half past nine", "en", (9, 30)),
+        (clock_words.read_half_past, "quarter to 5 pm", "en", (16, 45)),
         (clock.read_hours_and_minutes, "at 9:30", "en", (9, 30)),
         (clock.read_hours_and_minutes, "à 9h30", "fr", (9, 30)),
         (clock.read_hours_and_minutes, "в 9ч30 утра", "ru", (9, 30)),
@@ -123,7 +123,8 @@ def test_readers_refuse():
     [
         ("tomorrow evening at 8", "2026-11-29T20:00:00+01:00"),
         ("in 2 days at 9am", "2026-11-30T09:00:00+01:00"),
-        ("in 2 days at 9", "2026-11-30T10:00:00+01:00"),  # a bare "at 9" is not read by a delay
+        ("in 2 days at 9", "2026-11-30T09:00:00+01:00"),  # whole days: that day at 9
+        ("in 2 hours at 9", "2026-11-28T12:00:00+01:00"),  # a bare "at 9" after hours is not
         ("at 9 in 2 hours", "2026-11-28T12:00:00+01:00"),
         ("tonight", "2026-11-28T20:00:00+01:00"),
         ("at 9", "2026-11-29T09:00:00+01:00"),
@@ -137,3 +138,117 @@ def test_find_time_composes(text, at):
     got = find_time(c, NOW, "en")
     assert (got.at.isoformat() if got.at else None) == at
     assert bool(got.spans) == (at is not None)
+
+
+@pytest.mark.parametrize(
+    ("reader", "text", "lang", "clock_time"),
+    [
+        (clock_words.read_half_past, "ten to five", "en", (4, 50)),
+        (clock_words.read_half_past, "20 minutes past 3 pm", "en", (15, 20)),
+        (clock_words.read_half_past, "at nine thirty pm", "en", (21, 30)),
+        (clock_words.read_half_past, "at half nine", "en", (9, 30)),
+        (clock_words.read_french_minutes, "à dix heures et quart", "fr", (10, 15)),
+        (clock_words.read_french_minutes, "10h et demie", "fr", (10, 30)),
+        (clock_words.read_french_minutes, "à 8h moins le quart du soir", "fr", (19, 45)),
+        (clock_words.read_french_minutes, "midi moins dix", "fr", (11, 50)),
+        (clock_words.read_french_minutes, "minuit et quart", "fr", (0, 15)),
+        (clock_words.read_french_minutes, "à sept heures vingt-cinq", "fr", (7, 25)),
+        (clock_words.read_russian_minutes, "в половине восьмого вечера", "ru", (19, 30)),
+        (clock_words.read_russian_minutes, "полвосьмого", "ru", (7, 30)),
+        (clock_words.read_russian_minutes, "без четверти восемь", "ru", (7, 45)),
+        (clock_words.read_russian_minutes, "без пяти 8", "ru", (7, 55)),
+        (clock_words.read_russian_minutes, "четверть девятого", "ru", (8, 15)),
+        (clock_words.read_russian_minutes, "в половине первого ночи", "ru", (0, 30)),
+        (clock_words.read_russian_minutes, "без пяти час", "ru", (12, 55)),
+        (clock_words.read_russian_minutes, "в восемь тридцать", "ru", (8, 30)),
+    ],
+)
+def test_minutes_in_words_readers(reader, text, lang, clock_time):
+    assert read(reader, text, lang).clock == clock_time
+
+
+def test_minutes_in_words_readers_refuse():
+    for reader, text, lang in [
+        (clock_words.read_half_past, "from 10 to 5", "en"),  # a range
+        (clock_words.read_half_past, "a quarter of an hour", "en"),  # a duration
+        (clock_words.read_french_minutes, "dix vingt", "fr"),  # no hour word
+        (clock_words.read_russian_minutes, "восемь тридцать", "ru"),  # needs "в"
+    ]:
+        found = Findings(prepare(text, None).c, NOW, lang, month_first=False)
+        assert not reader(found), text
+        assert found.spans == [] and found.clock is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "zone"),
+    [
+        ("at 10am EST", "en", "America/New_York"),
+        ("9:00 pst", "en", "America/Los_Angeles"),
+        ("New York time", "en", "America/New_York"),
+        ("time in Tokyo", "en", "Asia/Tokyo"),
+        ("à 10h CET", "fr", "Europe/Paris"),
+        ("heure de Moscou", "fr", "Europe/Moscow"),
+        ("à l'heure de Londres", "fr", "Europe/London"),
+        ("по московскому времени", "ru", "Europe/Moscow"),
+        ("по времени Киева", "ru", "Europe/Kyiv"),
+        ("в 10 мск", "ru", "Europe/Moscow"),
+        ("по Москве", "ru", "Europe/Moscow"),
+    ],
+)
+def test_time_zone_reader(text, lang, zone):
+    message = prepare(text, None)
+    found = Findings(message.c, NOW, lang, month_first=False, original=message.original)
+    assert zones.read_time_zone(found), text
+    assert str(found.zone) == zone and found.now.tzinfo == found.zone
+    assert found.spans and all(set(found.text[a:b]) == {FILL} for a, b in found.spans)
+
+
+def test_time_zone_reader_utc_offsets_and_refusals():
+    found = Findings("at 9:00 utc+3", NOW, "en", month_first=False)
+    assert zones.read_time_zone(found) and found.now.utcoffset() == timedelta(hours=3)
+    for text, lang in [
+        ("c'est urgent", "fr"),
+        ("mon numero est le", "fr"),
+        ("a 15h cet apres-midi", "fr"),
+        ("a 10h est", "fr"),  # lower case, in French: the verb
+        ("по другому", "ru"),
+    ]:
+        message = prepare(text, None)
+        found = Findings(message.c, NOW, lang, month_first=False, original=message.original)
+        assert not zones.read_time_zone(found), text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1h avant", 3600),
+        ("an hour before", 3600),
+        ("15 minutes earlier", 900),
+        ("за час до", 3600),
+        ("за 30 минут", 1800),
+        ("la veille", 86400),
+        ("накануне", 86400),
+    ],
+)
+def test_time_before_event_reader(text, seconds):
+    assert read(delays.read_time_before_event, text).seconds_before == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "at"),
+    [
+        # elapsed time on the instant; calendar days on the wall clock (see `compose`)
+        ("in 2 hours", "2026-03-29T01:30:00+01:00", "2026-03-29T04:30:00+02:00"),
+        ("in 2 days", "2026-03-28T10:00:00+01:00", "2026-03-30T10:00:00+02:00"),
+        ("tomorrow at 2:30", "2026-03-28T10:00:00+01:00", "2026-03-29T03:30:00+02:00"),
+        ("at 10am EST", "2026-11-28T10:00:00+01:00", "2026-11-28T16:00:00+01:00"),
+        ("tomorrow at 3pm, 1h before", "2026-11-28T10:00:00+01:00", "2026-11-29T14:00:00+01:00"),
+        ("on december 3 at 7am, the day before", "2026-11-28T10:00:00+01:00",
+         "2026-12-02T07:00:00+01:00"),
+    ],
+)  # fmt: skip
+def test_find_time_composes_across_zones_and_daylight_saving(text, now, at):
+    moment = datetime.fromisoformat(now).astimezone(PARIS)
+    message = prepare(text, None)
+    got = find_time(message.c, moment, "en", original=message.original)
+    assert got.at is not None and got.at.isoformat() == at

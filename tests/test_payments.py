@@ -110,14 +110,14 @@ def test_a_deposit_is_credited_and_the_user_told_through_the_running_service(
     # The user pays from their own wallet on chain, with the memo the bot gave.
     tx_id = waves_chain.send_deposit(re.search(r"ET\d+-\d\d", answer.text)[0], 1250 * ETT // 100)
     notice = telegram_api.wait_messages(user, 2)[1]
-    assert notice.text == t("fr", "deposit_received", amount="12.5 ETT", balance="12.5 ETT")
+    assert notice.text == t("fr", "deposit_received", amount="12,5 ETT", balance="12,5 ETT")
     ledger = LedgerStore(engine)
     assert ledger.balance(account_book(account.id), "ETT").amount == 1250 * ETT // 100
     [entry] = ledger.entries(account_book(account.id))
     assert (entry["kind"], entry["ref"], entry["amount"]) == ("deposit", tx_id, 1250 * ETT // 100)
     telegram_api.send_text(user, "solde", language_code="fr")
     assert telegram_api.wait_messages(user, 3)[2].text == t(
-        "fr", "balance", balances="12.5 ETT, 0 WAVES"
+        "fr", "balance", balances="12,5 ETT, 0 WAVES"
     )
 
     # A withdrawal confirmed with the inline button: the question is edited into the outcome.
@@ -125,12 +125,12 @@ def test_a_deposit_is_credited_and_the_user_told_through_the_running_service(
     to = waves_chain.address_of(random_seed())
     telegram_api.send_text(user, f"retirer 2,5 ETT vers {to}", language_code="fr")
     question = telegram_api.wait_messages(user, 4)[3]
-    assert question.text == t("fr", "withdraw_confirm", amount="2.5 ETT", address=to)
+    assert question.text == t("fr", "withdraw_confirm", amount="2,5 ETT", address=to)
     telegram_api.press_button(user, question, question.buttons[0][1], language_code="fr")
     telegram_api.wait_for(lambda: bool(telegram_api.messages(user)[3].edits), what="an edit")
     [tx] = transfers_to(waves_chain, to)
     assert telegram_api.messages(user)[3].text == t(
-        "fr", "withdraw_sent", amount="2.5 ETT", address=to, tx_id=tx["id"], balance="10 ETT"
+        "fr", "withdraw_sent", amount="2,5 ETT", address=to, tx_id=tx["id"], balance="10 ETT"
     )
     assert waves_chain.node.balance(to, waves_chain.ett_asset_id) == 250 * ETT // 100
 

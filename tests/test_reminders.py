@@ -468,3 +468,55 @@ def test_remind_by_call_without_a_verified_number_says_so(db_url):
     )
     assert len(replies) == 1 and "by a call" in replies[0].text
     services.engine.dispose()
+
+
+# --- what is stored for times the parser reads (tests/test_nlu_kinds.py: the parser) ----
+
+
+@pytest.mark.parametrize(
+    ("text", "sent", "fires"),
+    [
+        # two real hours across the change to summer time (Paris, 29 March 2026, 02:00)
+        ("remind me in 2 hours to check the oven", "2026-03-29T00:30:00+00:00",
+         "2026-03-29T02:30:00+00:00"),
+        ("rappelle-moi dans 2 heures de vérifier le four", "2026-03-29T00:30:00+00:00",
+         "2026-03-29T02:30:00+00:00"),
+        ("напомни через 2 часа проверить духовку", "2026-03-29T00:30:00+00:00",
+         "2026-03-29T02:30:00+00:00"),
+        # calendar days keep the time of day on the wall clock: 10:00 in Paris either side
+        ("remind me in 2 days to check the oven", "2026-03-28T09:00:00+00:00",
+         "2026-03-30T08:00:00+00:00"),
+        # a zone named in the message: 10:00 in New York
+        ("remind me tomorrow at 10am EST to check the oven", "2026-11-28T09:00:00+00:00",
+         "2026-11-29T15:00:00+00:00"),
+        # minutes named in words, and a time before an event
+        ("rappelle-moi demain à dix heures et quart de vérifier le four",
+         "2026-11-28T09:00:00+00:00", "2026-11-29T09:15:00+00:00"),
+        ("напомни завтра в половине восьмого вечера проверить духовку",
+         "2026-11-28T09:00:00+00:00", "2026-11-29T18:30:00+00:00"),
+        ("rdv demain 15h, rappelle-moi 1h avant de vérifier le four",
+         "2026-11-28T09:00:00+00:00", "2026-11-29T13:00:00+00:00"),
+    ],
+)  # fmt: skip
+def test_remind_skill_stores_the_instant_meant(db_url, text, sent, fires):
+    assistant = _assistant(db_url)
+    sender = Sender("console", "paris")
+    account = assistant.services.accounts.resolve("console", "paris")
+    assistant.services.accounts.update(account.id, timezone="Europe/Paris")
+    replies = assistant.handle_sync(sender, text, now=datetime.fromisoformat(sent))
+    [reminder] = ReminderStore(assistant.services.engine).pending(account.id)
+    assert reminder.fire_at == datetime.fromisoformat(fires), replies[0].text
+    words = ("heure", "quart", "EST", "половин", "avant", "часа")
+    assert not any(w in reminder.text for w in words) and reminder.text
+    assistant.services.engine.dispose()
+
+
+def test_a_negated_reminder_is_not_stored(db_url):
+    assistant = _assistant(db_url)
+    replies = assistant.handle_sync(
+        Sender("console", "me"), "don't remind me tomorrow to pay", now=utcnow()
+    )
+    assert [r.text for r in replies] == ["Understood, I will not do it: nothing was done."]
+    account = assistant.services.accounts.resolve("console", "me")
+    assert ReminderStore(assistant.services.engine).pending(account.id) == []
+    assistant.services.engine.dispose()

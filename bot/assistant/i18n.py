@@ -6,9 +6,16 @@ import json
 from functools import cache
 from pathlib import Path
 
+import phonenumbers
+from babel.numbers import format_decimal
+
+from domain.money import from_units
+
 LANGUAGES = ("en", "fr", "ru")
 DEFAULT_LANGUAGE = "en"
 LOCALES = Path(__file__).resolve().parent / "locales"
+# Grouped thousands, up to the 8 decimals of ETT and WAVES, trailing zeros dropped.
+AMOUNT_FORMAT = "#,##0.########"
 
 
 @cache
@@ -29,3 +36,23 @@ def day_names(lang: str, days: list[str]) -> str:
     """Weekday codes (`mon`…) as short names in `lang`, comma-separated."""
     names = catalogue(lang)["days"]
     return ", ".join(names[d] for d in days)
+
+
+def money_text(units: int, asset: str, lang: str) -> str:
+    """`units` smallest units of `asset` as the user reads them, in the number format of
+    `lang` (Babel, CLDR): "0.1 ETT" in English, "0,1 ETT" in French and Russian."""
+    locale = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    number = format_decimal(from_units(units, asset), format=AMOUNT_FORMAT, locale=locale)
+    return f"{number} {asset}"
+
+
+def number_text(number: str | None) -> str:
+    """A phone number as people write it (libphonenumber INTERNATIONAL, "+44 20 7946 0000");
+    an internal number, or anything else that is not E.164, as it is."""
+    if not number or not number.startswith("+"):
+        return number or ""
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

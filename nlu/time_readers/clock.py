@@ -1,4 +1,5 @@
-"""Times of day: "at 9", "9:30", "à 9h30", "в 9 вечера", "half past nine", "noon".
+"""Times of day: "at 9", "9:30", "à 9h30", "в 9 вечера", "noon" (minutes in words, as
+"half past nine", are read by `nlu.time_readers.clock_words`).
 
 The readers are tried most specific first (see `nlu.times`); each sets `Findings.clock`
 (and the part of the day it named, if any) and returns True, or returns False.
@@ -27,7 +28,8 @@ _TOD_UNIT = re.compile(
     rf"(?:\s*(?P<mi>\d{{2}})(?!\d))?(?:\s*(?P<part>{PARTS})(?!\w))?"
 )
 _TOD_PREP = re.compile(
-    rf"\b(?P<prep>at|@|vers|в|во|к|около|a|by)\s+{_APPROX}(?P<h>\d{{1,2}})(?![\d:.,]|\s*(?:-|to|a|au|до|et|and)\s*\d)"
+    rf"\b(?P<prep>at|@|vers|в|во|к|около|a|by)\s+{_APPROX}(?P<h>\d{{1,2}})"
+    r"(?!\d|[:.,]\d|\s*(?:-|to|a|au|до|et|and)\s*\d)"
     r"(?!\s*(?:minutes?|mins?|hours?|heures?|jours?|days?|weeks?|дн\w*|час\w*|мин\w*|ett|waves"
     r"|€|\$|%|раз\w*|st|nd|rd|th|er|-?го|-?е|января|февраля|марта|апреля|мая|июня|июля"
     r"|августа|сентября|октября|ноября|декабря))"
@@ -43,10 +45,6 @@ _TOD_WORD = re.compile(
 _TOD_NOON = re.compile(
     r"(?:\b(?:at|a|в|vers|around|by|к|около|для|pour)\s+)?\b(?P<w>noon|midday|midi|полдень|полдня|midnight|minuit|полночь)\b"
     r"(?:\s+(?:et\s+demie?|trente|30))?"
-)
-_HALF_PAST = re.compile(
-    rf"\b(?:at\s+)?(?P<q>half|quarter)\s+(?P<dir>past|to)\s+(?P<h>\d{{1,2}}|{NUMBER_WORD_RE})\b"
-    rf"(?:\s*(?P<part>{PARTS})(?!\w))?"
 )
 _MIDNIGHT_WORDS = ("midnight", "minuit", "полночь")
 _ENDS_WITH_HALF_HOUR = re.compile(r"(?:demie?|trente|30)$")
@@ -91,32 +89,6 @@ def _set_clock(found: Findings, match: re.Match[str], part_required: bool = Fals
         return False
     found.clock = (shift_into_part(hour, part, part_words) % 24 if hour != 24 else 0, minute)
     found.part_of_day = part or found.part_of_day
-    found.take(match)
-    return True
-
-
-def read_half_past(found: Findings) -> bool:
-    """Half or a quarter past/to an hour from 1 to 12, maybe with a part of the day.
-
-    en "half past nine", "quarter to 5 pm", "at half past 11 in the evening".
-    (English only: no French or Russian form is read here.)
-
-    Sets `clock` ("quarter to 5" -> (4, 45)) and `part_of_day`. Returns True if read.
-    """
-    match = _HALF_PAST.search(found.text)
-    if not match:
-        return False
-    hour_said = match.group("h")
-    hour = int(hour_said) if hour_said.isdigit() else int(NUMBER_WORDS.get(hour_said, 0))
-    if not 0 < hour <= 12:
-        return False
-    part_words = match.group("part")
-    part = part_name(part_words)
-    minute = 30 if match.group("q") == "half" else 15
-    if match.group("dir") == "to":
-        hour, minute = hour - 1, 60 - minute
-    found.clock = (shift_into_part(hour, part, part_words), minute)
-    found.part_of_day = part
     found.take(match)
     return True
 
@@ -172,13 +144,15 @@ def read_hour_after_preposition(found: Findings) -> bool:
 
     en "at 9", "by 6"; fr "à 8", "vers 10"; ru "в 9", "к 8", "около 10".
 
-    With a delay already read ("in 2 days at 9"), only when a part of the day follows
-    ("at 9 pm"). Sets `clock` ("at 9" -> (9, 0)). Returns True if read.
+    With a delay of hours or minutes already read ("in 2 hours at 9"), only when a part
+    of the day follows ("at 9 pm"); after whole days, "in 2 days at 9" is that day at 9.
+    Sets `clock` ("at 9" -> (9, 0)). Returns True if read.
     """
     match = _first_after_time_preposition(_TOD_PREP, found)
     if match is None:
         return False
-    return _set_clock(found, match, part_required=found.seconds_from_now is not None)
+    delay = found.seconds_from_now
+    return _set_clock(found, match, part_required=delay is not None and delay % 86400 != 0)
 
 
 def read_noon_or_midnight(found: Findings) -> bool:

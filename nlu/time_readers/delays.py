@@ -36,7 +36,10 @@ _SPECIAL = {
 }
 _SPECIAL_RE = "|".join(_SPECIAL)
 _SPECIAL_RES = [(re.compile(special), seconds) for special, seconds in _SPECIAL.items()]
-_HALF = r"(?:\s*(?:and\s+a\s+half|et\s+demie?|с\s+половиной))?"
+_HALF = (
+    r"(?:\s*(?:and\s+a\s+half|and\s+a\s+quarter|et\s+demie?|et\s+quart|с\s+половиной"
+    r"|с\s+четвертью))?"
+)
 _DUR = rf"(?:{_SPECIAL_RE}|{_ITEM}(?:\s*(?:,|and|et|и)?\s*{_ITEM})*{_HALF})"
 _REL = re.compile(
     rf"\b(?:in|within|after|dans|d'ici|через|спустя)\s+(?:(?:about|around|environ|примерно|около)\s+)?(?P<body>{_DUR})"
@@ -53,6 +56,20 @@ _ITEM_PARTS = re.compile(
     r"|(?P<u3>minute|hour|heure|day|jour|week|semaine|минуту|час|день|неделю|сутки)(?!\w)"
 )
 _ENDS_WITH_HALF = re.compile(r"(?:half|demie?|половиной)$")
+_ENDS_WITH_QUARTER = re.compile(r"(?:quarter|quart|четвертью)$")
+# "1h before", "une heure avant", "за час до": how long before the moment the message
+# names (an hour or a date after "before" is a time of day instead: "before 5").
+_NOT_A_TIME_AFTER = (
+    r"(?!\s+(?:\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|midnight"
+    r"|midi|minuit|une?|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|demain"
+    r"|tomorrow|tonight|ce\s+soir|le\s+\d)\b)"
+)
+_BEFORE = re.compile(
+    rf"\b(?P<body>{_DUR})\s+(?:before|beforehand|earlier|in\s+advance|ahead|prior|avant"
+    rf"|auparavant|a\s+l'avance|en\s+avance|plus\s+tot)\b{_NOT_A_TIME_AFTER}"
+    rf"|\bза\s+(?P<body2>{_DUR})(?:\s+до\b(?!\s+\d))?"
+    r"|(?P<eve>\bthe\s+day\s+before\b(?!\s+yesterday)|\bla\s+veille\b|\bнакануне\b)"
+)
 
 
 def _count(number: str | None) -> float:
@@ -94,6 +111,8 @@ def _duration_seconds(phrase: str) -> float:
             total += _count(item.group("n") or item.group("nw")) * last_unit
     if _ENDS_WITH_HALF.search(phrase):
         total += last_unit / 2
+    elif _ENDS_WITH_QUARTER.search(phrase):
+        total += last_unit / 4
     return total
 
 
@@ -144,5 +163,27 @@ def read_duration_from_now(found: Findings) -> bool:
     if not 0 < seconds <= _MAX_DELAY_SECONDS:
         return False
     found.seconds_from_now = seconds
+    found.take(match)
+    return True
+
+
+def read_time_before_event(found: Findings) -> bool:
+    """How long before the moment of the message to remind ("rdv demain 15h, rappelle-moi
+    1h avant" is 14:00).
+
+    en "an hour before", "15 minutes earlier", "the day before"; fr "1h avant",
+    "une demi-heure avant", "la veille"; ru "за час до", "за 15 минут", "накануне".
+
+    Sets `seconds_before` (whole days: the same time on an earlier day). Returns True if
+    read.
+    """
+    match = _BEFORE.search(found.text)
+    if not match:
+        return False
+    body = match.group("body") or match.group("body2")
+    seconds = _duration_seconds(body) if body else 86400.0
+    if not 0 < seconds <= _MAX_DELAY_SECONDS:
+        return False
+    found.seconds_before = seconds
     found.take(match)
     return True

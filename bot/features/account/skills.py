@@ -1,11 +1,12 @@
-"""The account at a glance: what the assistant can do, the balance, the extension."""
+"""The account at a glance: what the assistant can do, the balance, the extension; and
+the answer to what was not understood, or asked not to be done."""
 
 from __future__ import annotations
 
 from bot.assistant import Context, Reply, Router
-from bot.assistant.i18n import t
-from domain.money import ASSETS, format_amount
-from nlu.commands import Balance, Extension, Help
+from bot.assistant.i18n import money_text, t
+from domain.money import ASSETS
+from nlu.commands import Balance, Extension, Help, Unknown
 from storage.ledger_store import account_book
 
 router = Router("account")
@@ -25,11 +26,10 @@ def balance(ctx: Context, _cmd: Balance) -> list[Reply]:
     parts = []
     for asset in ASSETS:
         view = views.get(asset)
-        amount = format_amount(view.amount if view else 0, asset)
+        amount = money_text(view.amount if view else 0, asset, ctx.lang)
         if view and view.held:
-            amount = t(
-                ctx.lang, "balance_held", amount=amount, held=format_amount(view.held, asset)
-            )
+            held = money_text(view.held, asset, ctx.lang)
+            amount = t(ctx.lang, "balance_held", amount=amount, held=held)
         parts.append(amount)
     return [ctx.say("balance", balances=", ".join(parts))]
 
@@ -38,3 +38,12 @@ def balance(ctx: Context, _cmd: Balance) -> list[Reply]:
 def extension(ctx: Context, _cmd: Extension) -> list[Reply]:
     """The account's free internal number."""
     return [ctx.say("extension", extension=ctx.services.accounts.extension(ctx.account.id))]
+
+
+@router.intent(Unknown, read_only=True)
+def unknown(ctx: Context, cmd: Unknown) -> list[Reply]:
+    """A message not understood; or one asking for something not to be done ("don't call
+    +X"), answered in its own language: nothing was done."""
+    if cmd.negated:
+        return [Reply(t(cmd.lang, "negated_nothing_done"), lang=cmd.lang)]
+    return [ctx.say("unknown")]

@@ -5,8 +5,14 @@ from __future__ import annotations
 from bot.assistant import Context, Reply, Router
 from bot.assistant.i18n import t
 from bot.features.calls import offer
-from bot.features.calls.status import HangupData, connected_seconds, duration_text, state_text
-from domain.money import format_amount
+from bot.features.calls.status import (
+    HangupData,
+    connected_seconds,
+    duration_text,
+    money_text,
+    number_text,
+    state_text,
+)
 from nlu.commands import Call, Hangup, History
 
 router = Router("calls")
@@ -31,8 +37,8 @@ def call(ctx: Context, cmd: Call) -> list[Reply]:
     when = t(ctx.lang, "call_at", at=cmd.at.strftime("%Y-%m-%d %H:%M")) if cmd.at else ""
     understood = ctx.say(
         "call_understood",
-        to=cmd.to,
-        **{"from": t(ctx.lang, "call_me") if source == "me" else source},
+        to=number_text(cmd.to),
+        **{"from": t(ctx.lang, "call_me") if source == "me" else number_text(source)},
         when=when,
         flags=flags,
     )
@@ -59,27 +65,24 @@ def hangup_button(ctx: Context, data: HangupData) -> list[Reply]:
 
 @router.intent(History, menu=3)
 def history(ctx: Context, _cmd: History) -> list[Reply]:
-    """The account's last callbacks with duration and cost."""
+    """The account's last callbacks with duration and cost (a call never connected has no
+    duration: its outcome says why, once)."""
     calls = ctx.services.calls.history(ctx.account.id, limit=10)
     if not calls:
         return [ctx.say("history_empty")]
-    lines = [t(ctx.lang, "history_header")]
+    lang = ctx.lang
+    lines = [t(lang, "history_header")]
     for record in calls:
-        duration = (
-            duration_text(ctx.lang, connected_seconds(record))
-            if record.bridged_at
-            else t(ctx.lang, "not_answered")
-        )
-        lines.append(
-            t(
-                ctx.lang,
-                "history_line",
-                when=ctx.local_time(record.created_at),
-                a=record.a_number,
-                b=record.b_number,
-                state=state_text(ctx.lang, record),
-                duration=duration,
-                cost=format_amount(record.cost, record.cost_asset or "ETT"),
-            )
-        )
+        values = {
+            "when": ctx.local_time(record.created_at),
+            "a": number_text(record.a_number),
+            "b": number_text(record.b_number),
+            "state": state_text(lang, record),
+            "cost": money_text(record.cost, record.cost_asset or "ETT", lang),
+        }
+        if record.bridged_at:
+            duration = duration_text(lang, connected_seconds(record))
+            lines.append(t(lang, "history_line", duration=duration, **values))
+        else:
+            lines.append(t(lang, "history_line_unanswered", **values))
     return [Reply("\n".join(lines))]

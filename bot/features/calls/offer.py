@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from bot.assistant import Button, Context, Refusal, Reply
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import t
+from bot.assistant.i18n import money_text, number_text, t
 from bot.assistant.router import CancelData
 from bot.features.calls.runner import start
 from bot.features.calls.status import refusal_reply, status_key
-from domain.money import format_amount
 from domain.numbers import is_internal, normalize
 from nlu.commands import Call
 from storage.calls import ENDED, SCHEDULED
@@ -96,12 +95,13 @@ def _quote_lines(
 ) -> list[str]:
     lang = ctx.lang
     at = t(lang, "call_at", at=ctx.local_time(when)) if when else ""
-    lines = [t(lang, "call_offer", to=to, a=first, when=at)]
+    lines = [t(lang, "call_offer", to=number_text(to), a=number_text(first), when=at)]
     if quote.free:
         lines.append(t(lang, "call_price_free"))
     else:
-        price = format_amount(quote.price_per_minute, "ETT")
+        price = money_text(quote.price_per_minute, "ETT", lang)
         lines.append(t(lang, "call_price", price=price, minutes=quote.max_seconds // 60))
+        lines.append(_billing_line(ctx, to))
         if quote.asset != "ETT":
             lines.append(t(lang, "call_paid_in", asset=quote.asset))
     if cmd.anonymous:
@@ -109,6 +109,15 @@ def _quote_lines(
     if cmd.record:
         lines.append(t(lang, "call_no_recording"))
     return lines
+
+
+def _billing_line(ctx: Context, to: str) -> str:
+    """How the call is billed: each answered leg at least the minimum of the settings, and
+    the first leg also when the other party does not answer."""
+    minimum = ctx.services.settings.WALLET_MIN_BILLED_SECONDS
+    if minimum <= 0:
+        return t(ctx.lang, "call_billing_unanswered", b=number_text(to))
+    return t(ctx.lang, "call_billing", seconds=minimum, b=number_text(to))
 
 
 def first_leg(ctx: Context, source: str | None) -> str:
@@ -122,14 +131,14 @@ def first_leg(ctx: Context, source: str | None) -> str:
         if not account.phone_number:
             raise Refusal("call_need_own_number")
         if not account.phone_verified:
-            raise Refusal("call_need_verified", number=account.phone_number)
+            raise Refusal("call_need_verified", number=number_text(account.phone_number))
         return account.phone_number
     number = normalize(source or "")
     if number == account.phone_number and account.phone_verified:
         return number
     if is_internal(number) and number == account.extension:
         return number
-    raise Refusal("call_from_unverified", number=number)
+    raise Refusal("call_from_unverified", number=number_text(number))
 
 
 def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
@@ -164,7 +173,7 @@ def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
         return [ctx.keyed(key, "call_already")]
     if scheduled:
         assert when is not None
-        text = t(ctx.lang, "call_scheduled", to=data.to, at=ctx.local_time(when))
+        text = t(ctx.lang, "call_scheduled", to=number_text(data.to), at=ctx.local_time(when))
         return [Reply(text, key=key, lang=ctx.lang)]
     return [start(services, ctx.account, record, ctx.lang)]
 
@@ -183,7 +192,7 @@ def hangup(ctx: Context) -> list[Reply]:
         replies.append(ctx.say("hangup_done"))
     for call in cancelled:
         at = ctx.local_time(call.scheduled_at or call.created_at)
-        text = t(ctx.lang, "call_cancelled", to=call.b_number, at=at)
+        text = t(ctx.lang, "call_cancelled", to=number_text(call.b_number), at=at)
         replies.append(Reply(text, key=status_key(call.id), lang=ctx.lang))
     return replies or [ctx.say("hangup_none")]
 

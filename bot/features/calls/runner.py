@@ -15,12 +15,13 @@ from datetime import timedelta
 from bot.assistant import Reply, Services
 from bot.assistant.i18n import t
 from bot.features.calls.status import refusal_reply, status_key, status_reply
-from dialer.records import CallRecorder
+from dialer.records import CallRecorder, end_interrupted
 from dialer.types import CallbackRequest, DialerError, DialerEvent
 from domain.calls import LegEvent, refused_cause
 from domain.clock import sleep_unless_stopped
 from storage.calls import ENDED
 from storage.clock import utcnow
+from storage.dialogs import DialogStore
 from storage.models import Account, CallRecord
 from wallet.billing import Authorization
 from wallet.fraud import CallRefused
@@ -161,11 +162,13 @@ async def place_due(services: Services) -> int:
 
 
 async def close_stale(services: Services) -> list[str]:
-    """Close calls whose instance stopped (no heartbeat), bill them and tell their owners."""
+    """Close calls whose instance stopped (no heartbeat), bill them, release the phones
+    still in them (BYE/CANCEL from their saved SIP dialogs) and tell their owners."""
     active = set(services.dialer.active_calls) if services.dialer is not None else set()
     closed = await asyncio.to_thread(
         services.calls.close_interrupted, older_than=utcnow() - STALE_AFTER
     )
+    await _release_legs(services, [call_id for call_id in closed if call_id not in active])
     for call_id in closed:
         if call_id in active:  # ours and alive: cannot be stale, but never bill it twice
             continue
@@ -177,3 +180,14 @@ async def close_stale(services: Services) -> list[str]:
         if account is not None:
             await _notify(services, account.id, status_reply(account.language, record, ENDED))
     return closed
+
+
+async def _release_legs(services: Services, closed: list[str]) -> None:
+    """End the legs of interrupted calls (and of dead processes of this host) through
+    this instance's dialer; without a dialer they wait for an instance that has one."""
+    if services.dialer is None:
+        return
+    try:
+        await end_interrupted(services.dialer, DialogStore(services.engine), closed)
+    except (DialerError, OSError) as error:
+        log.warning("legs of interrupted calls not released: %s", error)

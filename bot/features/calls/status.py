@@ -2,6 +2,9 @@
 
 Phases: dialing_a (ringing the requester) → dialing_b (they answered, ringing the
 other party) → connected → ended (duration, cost, or why it did not connect).
+
+Also how the calls feature shows what the user reads: amounts in the number format of
+their language (`money_text`), phone numbers as people write them (`number_text`).
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from dataclasses import dataclass
 
 from bot.assistant import Button, Reply
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import t
+from bot.assistant.i18n import money_text, number_text, t
 from domain.calls import REFUSED_PREFIX, HangupCause
-from domain.money import format_amount
 from storage.calls import leg_seconds
 from storage.models import CallRecord
 from wallet.billing import Quote
@@ -65,48 +67,52 @@ def state_text(lang: str, call: CallRecord) -> str:
 def status_reply(lang: str, call: CallRecord, phase: str, elapsed: float = 0.0) -> Reply:
     """The status message of `call` in `phase`; live phases carry a hang-up button.
 
-    `elapsed` > 0 makes a progress update of a connected call (its running time).
+    `elapsed` > 0 makes a progress update of a connected call (its running time), sent
+    only where messages are edited; the first "connected" line has no running time, so
+    networks that cannot edit it never show a time that stays at 0:00. The word that
+    hangs up is the same in the text and on the button ("hang up", "raccroche").
     """
-    if phase in LIVE_PHASES:
-        text = t(
-            lang,
-            f"call_status_{phase}",
-            a=call.a_number,
-            b=call.b_number,
-            elapsed=duration_text(lang, elapsed),
-        )
-        hang_up = Button(
-            t(lang, "button_hangup"), HangupData(call.id).pack(), word=t(lang, "word_stop")
-        )
-        return Reply(
-            text, buttons=(hang_up,), key=status_key(call.id), lang=lang, progress=elapsed > 0
-        )
-    return Reply(ended_text(lang, call), key=status_key(call.id), lang=lang)
+    if phase not in LIVE_PHASES:
+        return Reply(ended_text(lang, call), key=status_key(call.id), lang=lang)
+    word = t(lang, "word_hangup")
+    key = f"call_status_{phase}"
+    if phase == "connected" and elapsed > 0:
+        key += "_time"  # "Connected with +X — 0:15"
+    text = t(
+        lang,
+        key,
+        a=number_text(call.a_number),
+        b=number_text(call.b_number),
+        elapsed=duration_text(lang, elapsed),
+        word=word,
+    )
+    hang_up = Button(t(lang, "button_hangup"), HangupData(call.id).pack(), word=word)
+    return Reply(text, buttons=(hang_up,), key=status_key(call.id), lang=lang, progress=elapsed > 0)
 
 
 def ended_text(lang: str, call: CallRecord) -> str:
     """How an ended call went: its duration and cost, or why it did not connect."""
-    cost = format_amount(call.cost, call.cost_asset or "ETT")
+    cost = money_text(call.cost, call.cost_asset or "ETT", lang)
     cause = cause_text(lang, call.hangup_cause)
     if call.bridged_at is not None:
         seconds = connected_seconds(call)
         return t(
             lang,
             "call_status_ended",
-            b=call.b_number,
+            b=number_text(call.b_number),
             duration=duration_text(lang, seconds),
             cost=cost,
             cause=cause,
         )
     who = "a" if call.a_answered_at is None else "b"
-    return t(lang, f"call_status_failed_{who}", a=call.a_number, b=call.b_number, cause=cause,
-             cost=cost)  # fmt: skip
+    a, b = number_text(call.a_number), number_text(call.b_number)
+    return t(lang, f"call_status_failed_{who}", a=a, b=b, cause=cause, cost=cost)
 
 
 def refusal_reply(lang: str, refusal: CallRefused, quote: Quote | None = None) -> Reply:
     """One sentence saying why a call is refused, in the user's language."""
-    values: dict[str, object] = {"number": refusal.number or ""}
+    values: dict[str, object] = {"number": number_text(refusal.number)}
     if refusal.rule == "insufficient_funds" and quote is not None:
-        values["cost"] = format_amount(quote.first_minute, "ETT")
+        values["cost"] = money_text(quote.first_minute, "ETT", lang)
         return Reply(t(lang, "refused_insufficient_funds_quote", **values), lang=lang)
     return Reply(t(lang, f"refused_{refusal.rule}", **values), lang=lang)

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from bot.assistant import Button, Context, Reply, Router
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import LANGUAGES, t
+from bot.assistant.i18n import LANGUAGES, money_text, number_text, t
 from bot.assistant.router import CancelData
-from domain.money import format_amount
 from storage.ledger_store import account_book
 
 router = Router("linking")
@@ -88,7 +87,9 @@ def confirm(ctx: Context, code: str) -> list[Reply]:
 def _left_behind(ctx: Context) -> str:
     """What this chat's current account holds ('' when nothing would be lost)."""
     views = ctx.services.ledger.balances(account_book(ctx.account.id))
-    parts = [format_amount(v.amount, asset) for asset, v in views.items() if v.amount or v.held]
+    parts = [
+        money_text(v.amount, asset, ctx.lang) for asset, v in views.items() if v.amount or v.held
+    ]
     if ctx.account.phone_number:
-        parts.append(ctx.account.phone_number)
+        parts.append(number_text(ctx.account.phone_number))
     return ", ".join(parts)

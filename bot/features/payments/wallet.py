@@ -19,10 +19,10 @@ from decimal import Decimal
 
 from bot.assistant import Button, Context, Reply, Router
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import DEFAULT_LANGUAGE, t
+from bot.assistant.i18n import DEFAULT_LANGUAGE, money_text, t
 from bot.assistant.outbox import Outbox
 from bot.assistant.services import WithdrawalDesk
-from domain.money import ASSETS, format_amount, to_units
+from domain.money import ASSETS, to_units
 from nlu.commands import Deposit, Withdraw
 from storage.accounts import AccountStore
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
@@ -174,8 +174,8 @@ def _credit_reply(
     text = t(
         lang,
         "deposit_received",
-        amount=format_amount(amount, asset),
-        balance=format_amount(balance, asset),
+        amount=money_text(amount, asset, lang),
+        balance=money_text(balance, asset, lang),
     )
     return Reply(text, lang=lang)
 
@@ -195,7 +195,7 @@ def withdraw(ctx: Context, cmd: Withdraw, pending: PendingWithdrawals) -> list[R
         amount = _units(cmd.amount, asset)
     except ValueError:
         return [ctx.say("amount_invalid")]
-    shown = format_amount(amount, asset)
+    shown = money_text(amount, asset, ctx.lang)
     address = (cmd.address or "").strip()
     if not address:
         return [ctx.say("withdraw_need_address", amount=shown)]
@@ -236,7 +236,7 @@ def press(ctx: Context, data: WithdrawData, questions: PendingWithdrawals) -> li
 def _send(
     ctx: Context, withdrawals: WithdrawalDesk, pending: PendingWithdrawal, token: str
 ) -> Reply:
-    amount = format_amount(pending.amount, pending.asset)
+    amount = money_text(pending.amount, pending.asset, ctx.lang)
     try:
         row = withdrawals.withdraw(
             pending.account_id, pending.amount, pending.asset, pending.address, key=key_of(token)
@@ -260,7 +260,7 @@ def _send(
             amount=amount,
             address=pending.address,
             tx_id=row.tx_id,
-            balance=format_amount(balance.amount, pending.asset),
+            balance=money_text(balance.amount, pending.asset, ctx.lang),
         )
     if row.state == "failed":
         return _answer(ctx, token, "withdraw_failed", amount=amount)
@@ -270,8 +270,8 @@ def _send(
 def _insufficient(ctx: Context, available: int, amount: int, asset: str) -> Reply:
     return ctx.say(
         "withdraw_insufficient",
-        available=format_amount(available, asset),
-        amount=format_amount(amount, asset),
+        available=money_text(available, asset, ctx.lang),
+        amount=money_text(amount, asset, ctx.lang),
     )
 
 
