@@ -41,6 +41,20 @@ def test_bad_value_names_the_variable(name, value):
     assert name in str(error.value)
 
 
+def test_webhook_mode_needs_a_secret():
+    hook = "https://bot.example/telegram/hook"
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None, TELEGRAM_BOT_TOKEN="1:a", TELEGRAM_WEBHOOK_URL=hook)
+    assert "TELEGRAM_WEBHOOK_SECRET" in str(error.value)
+    settings = load_settings(
+        _env_file=None,
+        TELEGRAM_BOT_TOKEN="1:a",
+        TELEGRAM_WEBHOOK_URL=hook,
+        TELEGRAM_WEBHOOK_SECRET="s3cret",
+    )
+    assert settings.TELEGRAM_WEBHOOK_SECRET.get_secret_value() == "s3cret"
+
+
 def test_validation_error_never_shows_a_secret():
     with pytest.raises(SettingsError) as error:
         load_settings(SIP_PASSWORD="hunter2-secret", SIP_PORT="not-a-port")
