@@ -8,6 +8,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from domain.calls import CallKind
 from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import CallEvent, CallRecord
@@ -17,8 +18,11 @@ ENDED = "ended"
 SCHEDULED = "scheduled"
 CAUSE_CANCELLED = "cancelled"
 CAUSE_FAILED = "failed"
-# The b_number of the records of free calls the service places to the user's own phone.
-VERIFICATION, REMINDER = "verification", "reminder"
+# CallRecord.kind (domain.calls.CallKind), as plain strings: a callback the user asked
+# for, or a free call the service places to the user's own phone.
+CALLBACK = CallKind.CALLBACK.value
+VERIFICATION = CallKind.VERIFICATION.value
+REMINDER = CallKind.REMINDER.value
 LEG_EVENTS = ("ringing", "answered", "ended")
 CAUSE_INTERRUPTED = "interrupted"
 
@@ -106,12 +110,16 @@ class CallStore:
             return call
 
     def heartbeat(self, call_id: str) -> None:
-        """Mark an active call as alive now (used to close it after a crash)."""
+        """Mark an active call as alive now (used to close it after a crash).
+
+        One conditional UPDATE: a beat that races the call's end never lands after it.
+        """
         with transaction(self.engine) as session:
-            call = session.get(CallRecord, call_id)
-            if call is not None and call.state != ENDED:
-                call.heartbeat_at = utcnow()
-                session.add(call)
+            session.execute(
+                update(CallRecord)
+                .where(CallRecord.id == call_id, CallRecord.state != ENDED)
+                .values(heartbeat_at=utcnow())
+            )
 
     def close_interrupted(self, *, older_than: datetime | None = None) -> list[str]:
         """Close calls left unfinished by a crash at their last sign of life.
@@ -150,7 +158,7 @@ class CallStore:
                     .where(
                         CallRecord.account_id == account_id,
                         CallRecord.state != SCHEDULED,
-                        CallRecord.b_number.not_in([VERIFICATION, REMINDER]),
+                        CallRecord.kind == CALLBACK,
                     )
                     .order_by(CallRecord.created_at.desc())
                     .limit(limit)
@@ -242,6 +250,9 @@ class CallStore:
 
 def _close(call: CallRecord, at: datetime, cause: str | None) -> None:
     call.ended_at = call.ended_at or at
+    if call.heartbeat_at and call.heartbeat_at > call.ended_at:
+        # A beat taken while the end was on its way: alive no later than the end.
+        call.heartbeat_at = call.ended_at
     for leg in ("a", "b"):
         if getattr(call, f"{leg}_answered_at") and not getattr(call, f"{leg}_ended_at"):
             setattr(call, f"{leg}_ended_at", at)

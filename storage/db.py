@@ -3,7 +3,13 @@
 On SQLite every transaction starts with BEGIN IMMEDIATE, so two processes that
 read-then-write a balance are serialised by the database lock instead of failing
 late on commit. On PostgreSQL, writers lock the rows they change (SELECT … FOR
-UPDATE, see `storage.ledger_store`).
+UPDATE, or a conditional UPDATE: see `storage.ledger_store`).
+
+PostgreSQL connections are not pinged on every checkout from the pool (a ping costs
+two round trips, BEGIN and SELECT 1, which the money path cannot afford): a pooled
+connection is pinged only when its socket has something to say while idle (the server
+closed it or sent a notice) or when it sat idle for PING_AFTER_IDLE seconds; a dead
+one is replaced before use, as with SQLAlchemy's pool_pre_ping.
 
 Reads that never write use `read(engine)`: no transaction, each statement sees what
 was committed when it started (as in PostgreSQL's READ COMMITTED). On SQLite (WAL)
@@ -14,15 +20,21 @@ BEGIN/ROLLBACK round trips. Use `transaction` when several reads must agree.
 from __future__ import annotations
 
 import os
+import select as _select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 SQLITE_POOL = 20
+PING_AFTER_IDLE = 10.0  # seconds a pooled PostgreSQL connection may idle unpinged
+_IDLE_SINCE = "encryptotel_idle_since"  # key in a pooled connection's record.info
 # Execution option of the connections `read` hands out.
 _READ_ONLY = "encryptotel_read_only"
 
@@ -71,7 +83,47 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 4, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 4)
+    _ping_when_in_doubt(engine)
+    return engine
+
+
+def _ping_when_in_doubt(engine: Engine) -> None:
+    """Replace a dead pooled connection at checkout, pinging only the doubtful ones."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection, record):  # noqa: ANN001
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):  # noqa: ANN001
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):  # noqa: ANN001
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE:
+            if not _in_doubt(dbapi_connection):
+                return
+        try:
+            dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping began a transaction
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"pooled connection is dead: {error}") from error
+
+
+def _in_doubt(dbapi_connection: Any) -> bool:
+    """True when an idle connection is closed or its socket is readable (EOF, a notice)."""
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        poller = _select.poll()  # not select(): any descriptor number works
+        poller.register(dbapi_connection.fileno(), _select.POLLIN)
+        return bool(poller.poll(0))
+    except Exception:  # closed, or not a socket: ping to find out
+        return True
 
 
 @contextmanager

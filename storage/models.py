@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from domain.calls import CallKind
 from storage.clock import utcnow
+
+# What a call record is (CallRecord.kind, domain.calls.CallKind): a callback the user
+# asked for, or one of the free calls the service places to the user's own phone.
+CALL_KINDS = tuple(kind.value for kind in CallKind)
+HOLD_STATES = ("open", "settled", "released")
 
 
 def _money(**kwargs: object) -> object:
     return Field(default=0, sa_column=Column(BigInteger, nullable=False, **kwargs))
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Account(SQLModel, table=True):
@@ -57,8 +67,15 @@ class Balance(SQLModel, table=True):
     """Current balance and reserved amount of one ledger book in one asset.
 
     Derived from the ledger entries and kept alongside them in the same
-    transaction; it is also the row that is locked to serialise charges.
+    transaction; it is also the row that is locked to serialise charges. Only user
+    books have a row, and the database itself refuses a row whose held amount is
+    negative or more than the balance: available = amount - held is never negative.
     """
+
+    __table_args__ = (
+        CheckConstraint("held >= 0", name="ck_balance_held_not_negative"),
+        CheckConstraint("amount >= held", name="ck_balance_held_within_amount"),
+    )
 
     book: str = Field(primary_key=True, max_length=64)
     asset: str = Field(primary_key=True, max_length=8)
@@ -68,6 +85,11 @@ class Balance(SQLModel, table=True):
 
 class LedgerTransfer(SQLModel, table=True):
     """One movement of money between two books; its entries sum to zero."""
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_ledgertransfer_amount_positive"),
+        CheckConstraint("debit_book <> credit_book", name="ck_ledgertransfer_two_books"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
@@ -84,7 +106,10 @@ class LedgerTransfer(SQLModel, table=True):
 class LedgerEntry(SQLModel, table=True):
     """One side of a transfer: a signed change of one book's balance."""
 
-    __table_args__ = (Index("ix_ledgerentry_book_asset", "book", "asset"),)
+    __table_args__ = (
+        Index("ix_ledgerentry_book_asset", "book", "asset"),
+        CheckConstraint("amount <> 0", name="ck_ledgerentry_amount_not_zero"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(foreign_key="ledgertransfer.id", index=True)
@@ -96,6 +121,11 @@ class LedgerEntry(SQLModel, table=True):
 
 class Hold(SQLModel, table=True):
     """Funds reserved on an account before a call, settled or released after it."""
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_hold_amount_positive"),
+        CheckConstraint(_one_of("state", HOLD_STATES), name="ck_hold_state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
@@ -109,10 +139,22 @@ class Hold(SQLModel, table=True):
 
 
 class CallRecord(SQLModel, table=True):
-    """One callback call: who asked, both legs, every state change, cause and cost."""
+    """One call: who asked, both legs, every state change, cause and cost.
+
+    `kind` is one of CALL_KINDS: a callback joins a_number and b_number; a service
+    call (verification, reminder) rings the account's own phone on leg a only, and
+    keeps that number in both a_number and b_number.
+    """
+
+    __table_args__ = (CheckConstraint(_one_of("kind", CALL_KINDS), name="ck_callrecord_kind"),)
 
     id: str = Field(primary_key=True, max_length=32)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    kind: str = Field(
+        default=CallKind.CALLBACK.value,
+        max_length=16,
+        sa_column_kwargs={"server_default": CallKind.CALLBACK.value},
+    )
     a_number: str = Field(max_length=64)
     b_number: str = Field(max_length=64)
     state: str = Field(default="created", max_length=32, index=True)
@@ -223,4 +265,27 @@ class WalletCursor(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="", max_length=128)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SipDialog(SQLModel, table=True):
+    """What another process needs to end one leg of a call: its SIP dialog (RFC 3261 §12).
+
+    Written when the leg rings (state `early`: enough to CANCEL it, §9.1) and again when
+    it answers (`confirmed`: enough to BYE it, §15.1); deleted when the leg ends. A row
+    left behind belongs to a process that stopped without ending its legs.
+    """
+
+    sip_call_id: str = Field(primary_key=True, max_length=255)
+    call_id: str = Field(max_length=64, index=True)
+    leg: str = Field(max_length=1)
+    state: str = Field(max_length=16)
+    request_uri: str = Field(max_length=512)
+    via: str = Field(max_length=512)
+    from_header: str = Field(max_length=512)
+    to_header: str = Field(max_length=512)
+    cseq: int
+    remote_target: str = Field(default="", max_length=512)
+    route_set: str = Field(default="", max_length=2048)
+    owner: str = Field(default="", max_length=255)
     updated_at: datetime = Field(default_factory=utcnow)

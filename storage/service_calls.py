@@ -1,7 +1,10 @@
 """Calls the service places itself to an account's phone: number verification, reminders.
 
 Each leaves a call record like any call (closed after a crash too), but it is free:
-the record is created already settled at cost 0, so billing never charges it.
+the record is created already settled at cost 0, so billing never charges it. Its
+`kind` is the purpose (verification, reminder), never `callback`, so the history of
+callbacks leaves it out. The phone rung is the record's only leg, a; b_number holds
+the same number (the number dialled).
 Verification calls are rate-limited, per account and per number, so nobody can make
 the service ring a phone again and again.
 """
@@ -49,11 +52,13 @@ class ServiceCallStore:
         limit: int | None = None,
         window: timedelta = timedelta(hours=1),
     ) -> CallRecord:
-        """Create the record of a service call to `number` (a_number) for the account.
+        """Create the record of a service call to `number` for the account.
 
-        With `limit`, refuse (TooManyCalls) when the account, or anyone, already had
-        `limit` calls of this purpose to this number within `window`, and refuse
-        (CallInProgress) while one of the account's is still under way.
+        `purpose` is VERIFICATION or REMINDER (stored as the record's kind; ValueError
+        otherwise); `number` is stored as a_number and b_number. With `limit`, refuse
+        (TooManyCalls) when the account, or anyone, already had `limit` calls of this
+        purpose to this number within `window`, and refuse (CallInProgress) while one of
+        the account's is still under way.
         """
         if purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {purpose!r}")
@@ -66,8 +71,9 @@ class ServiceCallStore:
             record = CallRecord(
                 id=call_id,
                 account_id=account_id,
+                kind=purpose,
                 a_number=number,
-                b_number=purpose,
+                b_number=number,
                 created_at=now,
                 updated_at=now,
                 cost=0,
@@ -89,7 +95,7 @@ class ServiceCallStore:
         since: datetime,
         window: timedelta,
     ) -> None:
-        mine = CallRecord.b_number == purpose
+        mine = CallRecord.kind == purpose
         active = session.exec(
             select(func.count())
             .select_from(CallRecord)
@@ -115,7 +121,7 @@ class ServiceCallStore:
                 .select_from(CallRecord)
                 .where(
                     CallRecord.account_id == account_id,
-                    CallRecord.b_number == purpose,
+                    CallRecord.kind == purpose,
                     CallRecord.created_at > since,
                 )
             ).one()

@@ -18,7 +18,7 @@ from dialer.records import CallRecorder
 from storage import open_database
 from storage.calls import CallStore, leg_seconds
 from storage.models import CallRecord
-from tests.sip_lab import wait_for
+from testbed.sip_lab import wait_for
 
 pytestmark = pytest.mark.sip
 REPO = Path(__file__).resolve().parent.parent
