@@ -10,6 +10,7 @@ import logging
 import re
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -197,8 +198,12 @@ def describe_errors(error: ValidationError) -> str:
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read and validate the settings; raise SettingsError on bad values."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise SettingsError on bad values.
+
+    `overrides` are raw values of any type (as from the environment): pydantic
+    validates and converts each one.
+    """
     try:
         return Settings(**overrides)
     except ValidationError as error:

@@ -174,7 +174,8 @@ def command_of(parsed: dict) -> Command:
     as `Unknown` or as the slot being absent.
     """
     intent = parsed.get("intent")
-    lang = parsed.get("lang") if isinstance(parsed.get("lang"), str) else "en"
+    raw_lang = parsed.get("lang")
+    lang = raw_lang if isinstance(raw_lang, str) else "en"
     match intent:
         case "call":
             return Call(
@@ -186,8 +187,9 @@ def command_of(parsed: dict) -> Command:
                 at=_moment(parsed.get("at")),
             )
         case "remind":
-            channel = "call" if parsed.get("channel") == "call" else "message"
-            text = parsed.get("text") if isinstance(parsed.get("text"), str) else ""
+            channel: Channel = "call" if parsed.get("channel") == "call" else "message"
+            raw_text = parsed.get("text")
+            text = raw_text if isinstance(raw_text, str) else ""
             return Remind(lang=lang, at=_moment(parsed.get("at")), channel=channel, text=text)
         case "forward":
             days = parsed.get("days")

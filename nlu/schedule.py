@@ -147,14 +147,14 @@ def find_hours(c: str) -> tuple[str | None, str | None]:
             h2 += 12
         return f"{a[0]:02d}:{a[1]:02d}", f"{h2:02d}:{b[1]:02d}"
     start = end = None
-    m = _AFTER.search(c)
-    if m:
-        a = _hhmm(m, 1)
+    after = _AFTER.search(c)
+    if after:
+        a = _hhmm(after, 1)
         if a:
             start = f"{a[0]:02d}:{a[1]:02d}"
-    m = _BEFORE.search(c)
-    if m:
-        b = _hhmm(m, 1)
+    before = _BEFORE.search(c)
+    if before:
+        b = _hhmm(before, 1)
         if b:
             end = f"{b[0]:02d}:{b[1]:02d}"
     if start is None and end is None and _NIGHT.search(c):

@@ -152,12 +152,12 @@ def reminder_text(msg: Message, spans: list[tuple[int, int]]) -> str | None:
     for _ in range(12):
         before = text
         text = text.strip(_EDGE)
-        m = _LEAD.match(fold(text))
-        if m and m.end() > 0:
-            text = text[m.end() :]
-        m = _TRAIL.search(fold(text))
-        if m and m.start() > 0:
-            text = text[: m.start()]
+        lead = _LEAD.match(fold(text))
+        if lead and lead.end() > 0:
+            text = text[lead.end() :]
+        trail = _TRAIL.search(fold(text))
+        if trail and trail.start() > 0:
+            text = text[: trail.start()]
         if text == before:
             break
     return text or None

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from domain.calls import CallKind
 from storage.clock import utcnow
@@ -64,7 +64,9 @@ class CallStore:
         with transaction(self.engine) as session:
             return list(
                 session.exec(
-                    select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id)
+                    select(CallEvent)
+                    .where(CallEvent.call_id == call_id)
+                    .order_by(col(CallEvent.id))
                 )
             )
 
@@ -115,9 +117,9 @@ class CallStore:
         One conditional UPDATE: a beat that races the call's end never lands after it.
         """
         with transaction(self.engine) as session:
-            session.execute(
+            session.exec(
                 update(CallRecord)
-                .where(CallRecord.id == call_id, CallRecord.state != ENDED)
+                .where(col(CallRecord.id) == call_id, col(CallRecord.state) != ENDED)
                 .values(heartbeat_at=utcnow())
             )
 
@@ -132,7 +134,8 @@ class CallStore:
         with transaction(self.engine) as session:
             calls = session.exec(
                 select(CallRecord).where(
-                    CallRecord.state.not_in([ENDED, SCHEDULED]), CallRecord.updated_at <= limit
+                    col(CallRecord.state).not_in([ENDED, SCHEDULED]),
+                    col(CallRecord.updated_at) <= limit,
                 )
             ).all()
             for call in calls:
@@ -160,7 +163,7 @@ class CallStore:
                         CallRecord.state != SCHEDULED,
                         CallRecord.kind == CALLBACK,
                     )
-                    .order_by(CallRecord.created_at.desc())
+                    .order_by(col(CallRecord.created_at).desc())
                     .limit(limit)
                 )
             )
@@ -172,7 +175,7 @@ class CallStore:
                 session.exec(
                     select(CallRecord).where(
                         CallRecord.account_id == account_id,
-                        CallRecord.state.not_in([ENDED, SCHEDULED]),
+                        col(CallRecord.state).not_in([ENDED, SCHEDULED]),
                     )
                 )
             )
@@ -183,7 +186,8 @@ class CallStore:
             return list(
                 session.exec(
                     select(CallRecord).where(
-                        CallRecord.state == SCHEDULED, CallRecord.scheduled_at <= (now or utcnow())
+                        CallRecord.state == SCHEDULED,
+                        col(CallRecord.scheduled_at) <= (now or utcnow()),
                     )
                 )
             )
@@ -195,8 +199,8 @@ class CallStore:
                 session.exec(
                     select(CallRecord).where(
                         CallRecord.state == ENDED,
-                        CallRecord.settled_at.is_(None),
-                        CallRecord.account_id.is_not(None),
+                        col(CallRecord.settled_at).is_(None),
+                        col(CallRecord.account_id).is_not(None),
                     )
                 )
             )
@@ -204,9 +208,9 @@ class CallStore:
     def claim_scheduled(self, call_id: str) -> CallRecord | None:
         """Move a scheduled call to `created` (to be dialled now); None if another took it."""
         with transaction(self.engine) as session:
-            claimed = session.execute(
+            claimed = session.exec(
                 update(CallRecord)
-                .where(CallRecord.id == call_id, CallRecord.state == SCHEDULED)
+                .where(col(CallRecord.id) == call_id, col(CallRecord.state) == SCHEDULED)
                 .values(state=CREATED, updated_at=utcnow())
             ).rowcount
             if not claimed:
@@ -221,7 +225,7 @@ class CallStore:
                 select(CallRecord).where(
                     CallRecord.account_id == account_id,
                     CallRecord.state == SCHEDULED,
-                    CallRecord.scheduled_at.is_not(None),
+                    col(CallRecord.scheduled_at).is_not(None),
                 )
             ).all()
             now = utcnow()
@@ -236,14 +240,18 @@ class CallStore:
     def set_max_seconds(self, call_id: str, max_seconds: int) -> None:
         """Record the longest duration the call was authorised for."""
         with transaction(self.engine) as session:
-            session.execute(
-                update(CallRecord).where(CallRecord.id == call_id).values(max_seconds=max_seconds)
+            session.exec(
+                update(CallRecord)
+                .where(col(CallRecord.id) == call_id)
+                .values(max_seconds=max_seconds)
             )
 
     def mark_settled(self, call_id: str, cost: int, asset: str) -> None:
         """Record the settled cost of a call."""
         with transaction(self.engine) as session:
             call = session.get(CallRecord, call_id)
+            if call is None:
+                raise KeyError(call_id)
             call.cost, call.cost_asset, call.settled_at = cost, asset, utcnow()
             session.add(call)
 

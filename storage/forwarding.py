@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.db import transaction
 from storage.models import Account, ForwardingRule
@@ -56,14 +56,14 @@ class ForwardingStore:
             caller=caller or None,
         )
         with transaction(self.engine) as session:
-            session.execute(
+            session.exec(
                 update(ForwardingRule)
                 .where(
-                    ForwardingRule.account_id == account_id,
-                    ForwardingRule.active.is_(True),
-                    ForwardingRule.caller.is_(None)
+                    col(ForwardingRule.account_id) == account_id,
+                    col(ForwardingRule.active).is_(True),
+                    col(ForwardingRule.caller).is_(None)
                     if rule.caller is None
-                    else ForwardingRule.caller == rule.caller,
+                    else col(ForwardingRule.caller) == rule.caller,
                 )
                 .values(active=False)
             )
@@ -75,17 +75,23 @@ class ForwardingStore:
         with transaction(self.engine) as session:
             rules = session.exec(
                 select(ForwardingRule)
-                .where(ForwardingRule.account_id == account_id, ForwardingRule.active.is_(True))
-                .order_by(ForwardingRule.id)
+                .where(
+                    col(ForwardingRule.account_id) == account_id,
+                    col(ForwardingRule.active).is_(True),
+                )
+                .order_by(col(ForwardingRule.id))
             ).all()
         return sorted(rules, key=lambda r: r.caller is None)
 
     def turn_off(self, account_id: int) -> int:
         """Deactivate every active rule of the account; how many there were."""
         with transaction(self.engine) as session:
-            return session.execute(
+            return session.exec(
                 update(ForwardingRule)
-                .where(ForwardingRule.account_id == account_id, ForwardingRule.active.is_(True))
+                .where(
+                    col(ForwardingRule.account_id) == account_id,
+                    col(ForwardingRule.active).is_(True),
+                )
                 .values(active=False)
             ).rowcount
 

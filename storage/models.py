@@ -8,6 +8,7 @@ and WAVES).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -21,8 +22,15 @@ CALL_KINDS = tuple(kind.value for kind in CallKind)
 HOLD_STATES = ("open", "settled", "released")
 
 
-def _money(**kwargs: object) -> object:
-    return Field(default=0, sa_column=Column(BigInteger, nullable=False, **kwargs))
+# Integer primary keys are declared `id: int = Field(default=None, primary_key=True)`:
+# the id is None only on a row built in memory and not flushed yet, and every row read
+# from the database has one, so callers need not narrow `int | None`. The column is the
+# same either way (a primary key is NOT NULL, autoincremented).
+
+
+def _money() -> Any:
+    # Any, like Field() itself, so that `amount: int = _money()` type-checks.
+    return Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -32,7 +40,7 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 class Account(SQLModel, table=True):
     """One person, however many networks they write from."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     language: str = Field(default="en", max_length=8)
     timezone: str = Field(default="UTC", max_length=64)
     phone_number: str | None = Field(default=None, max_length=32)
@@ -47,7 +55,7 @@ class Identity(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("network", "external_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     network: str = Field(max_length=16)
     external_id: str = Field(max_length=255)
     account_id: int = Field(foreign_key="account.id", index=True)
@@ -91,7 +99,7 @@ class LedgerTransfer(SQLModel, table=True):
         CheckConstraint("debit_book <> credit_book", name="ck_ledgertransfer_two_books"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
     kind: str = Field(max_length=32)
     asset: str = Field(max_length=8)
@@ -111,7 +119,7 @@ class LedgerEntry(SQLModel, table=True):
         CheckConstraint("amount <> 0", name="ck_ledgerentry_amount_not_zero"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     transfer_id: int = Field(foreign_key="ledgertransfer.id", index=True)
     book: str = Field(max_length=64)
     asset: str = Field(max_length=8)
@@ -127,7 +135,7 @@ class Hold(SQLModel, table=True):
         CheckConstraint(_one_of("state", HOLD_STATES), name="ck_hold_state"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
     book: str = Field(max_length=64, index=True)
     asset: str = Field(max_length=8)
@@ -182,7 +190,7 @@ class CallRecord(SQLModel, table=True):
 class CallEvent(SQLModel, table=True):
     """A timestamped transition of a call, in order."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     call_id: str = Field(foreign_key="callrecord.id", index=True, max_length=32)
     event: str = Field(max_length=32)
     leg: str | None = Field(default=None, max_length=1)
@@ -193,7 +201,7 @@ class CallEvent(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """Something to tell the user at a time, by chat message or by a call."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     fire_at: datetime = Field(index=True)
     channel: str = Field(default="message", max_length=16)
@@ -206,7 +214,7 @@ class Reminder(SQLModel, table=True):
 class ForwardingRule(SQLModel, table=True):
     """Forward incoming calls to a number, optionally by caller, weekday and hour."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     to_number: str = Field(max_length=32)
     days: str | None = Field(default=None, max_length=32)
@@ -220,7 +228,7 @@ class ForwardingRule(SQLModel, table=True):
 class Deposit(SQLModel, table=True):
     """An incoming chain transfer to the service address, credited or kept unattributed."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     tx_id: str = Field(max_length=64, unique=True)
     asset: str = Field(max_length=64)
     amount: int = _money()
@@ -236,7 +244,7 @@ class Deposit(SQLModel, table=True):
 class Withdrawal(SQLModel, table=True):
     """A transfer from the service wallet to a user's address."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=128, unique=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     asset: str = Field(max_length=8)
@@ -251,7 +259,7 @@ class Withdrawal(SQLModel, table=True):
 class FraudRefusal(SQLModel, table=True):
     """A call the wallet refused before dialling, with the rule that refused it."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     call_id: str | None = Field(default=None, max_length=32)
     rule: str = Field(max_length=32, index=True)

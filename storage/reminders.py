@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.clock import utcnow
 from storage.db import transaction
@@ -60,8 +60,8 @@ class ReminderStore:
             return list(
                 session.exec(
                     select(Reminder)
-                    .where(Reminder.state == PENDING, Reminder.fire_at <= (now or utcnow()))
-                    .order_by(Reminder.fire_at, Reminder.id)
+                    .where(Reminder.state == PENDING, col(Reminder.fire_at) <= (now or utcnow()))
+                    .order_by(col(Reminder.fire_at), col(Reminder.id))
                     .limit(limit)
                 )
             )
@@ -94,7 +94,7 @@ class ReminderStore:
                 session.exec(
                     select(Reminder)
                     .where(Reminder.account_id == account_id, Reminder.state == PENDING)
-                    .order_by(Reminder.fire_at, Reminder.id)
+                    .order_by(col(Reminder.fire_at), col(Reminder.id))
                 )
             )
 
@@ -102,9 +102,9 @@ class ReminderStore:
         """Give back claims left by a scheduler that stopped while firing; how many."""
         limit = (now or utcnow()) - older_than
         with transaction(self.engine) as session:
-            result = session.execute(
+            result = session.exec(
                 update(Reminder)
-                .where(Reminder.state == FIRING, Reminder.fired_at <= limit)
+                .where(col(Reminder.state) == FIRING, col(Reminder.fired_at) <= limit)
                 .values(state=PENDING, fired_at=None)
             )
             return result.rowcount
@@ -114,10 +114,10 @@ class ReminderStore:
     ) -> bool:
         statement = (
             update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.state == old)
+            .where(col(Reminder.id) == reminder_id, col(Reminder.state) == old)
             .values(state=new, **values)
         )
         if account_id is not None:
-            statement = statement.where(Reminder.account_id == account_id)
+            statement = statement.where(col(Reminder.account_id) == account_id)
         with transaction(self.engine) as session:
-            return session.execute(statement).rowcount == 1
+            return session.exec(statement).rowcount == 1

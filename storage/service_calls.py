@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from storage.calls import ENDED, REMINDER, VERIFICATION
 from storage.clock import utcnow
@@ -87,7 +87,7 @@ class ServiceCallStore:
 
     def _check(
         self,
-        session: object,
+        session: Session,
         account_id: int,
         number: str,
         purpose: str,
@@ -107,7 +107,7 @@ class ServiceCallStore:
             times = session.exec(
                 select(CallRecord.created_at)
                 .where(mine, who, CallRecord.created_at > since)
-                .order_by(CallRecord.created_at.desc())
+                .order_by(col(CallRecord.created_at).desc())
                 .limit(limit)
             ).all()
             if len(times) >= limit:

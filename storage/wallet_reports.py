@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from storage.ledger_store import USER_BOOK_PREFIX
 from storage.models import Account, Balance
@@ -12,17 +13,22 @@ def accounts_with_balances(engine: Engine, limit: int = 1000) -> list[dict]:
     """Each account (newest first) with `balances` {asset: (amount, held)}."""
     with engine.connect() as conn:
         accounts = conn.execute(
-            select(Account.id, Account.phone_number, Account.extension, Account.created_at)
-            .order_by(Account.id.desc())
+            select(
+                col(Account.id),
+                col(Account.phone_number),
+                col(Account.extension),
+                col(Account.created_at),
+            )
+            .order_by(col(Account.id).desc())
             .limit(limit)
         ).all()
         books = {f"{USER_BOOK_PREFIX}{row.id}": row.id for row in accounts}
         balances: dict[int, dict[str, tuple[int, int]]] = {row.id: {} for row in accounts}
         if books:
             rows = conn.execute(
-                select(Balance.book, Balance.asset, Balance.amount, Balance.held).where(
-                    Balance.book.in_(list(books))
-                )
+                select(
+                    col(Balance.book), col(Balance.asset), col(Balance.amount), col(Balance.held)
+                ).where(col(Balance.book).in_(list(books)))
             )
             for book, asset, amount, held in rows:
                 balances[books[book]][asset] = (int(amount), int(held))
