@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, Row, bindparam, update
+from sqlalchemy import Connection, Engine, Row, Select, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlmodel import select
+from sqlmodel import SQLModel, col, select
 
 from storage.clock import utcnow
 from storage.db import FastRead, read, transaction
 from storage.models import Account, Identity, LinkCode
 
+M = TypeVar("M", bound=SQLModel)
 EXTENSION_FIRST = 1000
 LINK_CODE_TTL = timedelta(minutes=10)
 
-_account = Account.__table__
-_identity = Identity.__table__
+_account = SQLModel.metadata.tables["account"]  # the tables of `Account` and `Identity`
+_identity = SQLModel.metadata.tables["identity"]
 _BY_ID = core_select(_account).where(_account.c.id == bindparam("account_id"))
 _BY_IDENTITY = (
     core_select(_account)
@@ -46,11 +48,11 @@ _SET_LANGUAGE = (
 _IDENTITIES = core_select(_identity).where(_identity.c.account_id == bindparam("account_id"))
 
 
-def _detached(model: type, row: Row | dict | None) -> object | None:
+def _detached(model: type[M], row: Row | dict | None) -> M | None:
     """The row as a detached instance of `model`, like one a closed session returned."""
     if row is None:
         return None
-    instance = manager_of_class(model).new_instance()
+    instance: M = manager_of_class(model).new_instance()
     instance.__dict__.update(row if isinstance(row, dict) else row._mapping)
     make_transient_to_detached(instance)
     return instance
@@ -63,7 +65,7 @@ def _fast_account(engine: Engine, query: FastRead, **params: object) -> Account 
     return _detached(Account, dict(zip(_ACCOUNT_KEYS, rows[0], strict=True)))
 
 
-def _one_account(connection: Connection, statement: object, **params: object) -> Account | None:
+def _one_account(connection: Connection, statement: Select, **params: object) -> Account | None:
     return _detached(Account, connection.execute(statement, params).first())
 
 
@@ -103,7 +105,7 @@ class AccountStore:
         """Every network identity of an account."""
         with read(self.engine) as connection:
             rows = connection.execute(_IDENTITIES, {"account_id": account_id}).all()
-        return [_detached(Identity, row) for row in rows]
+        return [identity for row in rows if (identity := _detached(Identity, row)) is not None]
 
     def find_by_identity(self, network: str, external_id: str) -> Account | None:
         """The account behind an identity, or None (never creates one)."""
@@ -137,6 +139,8 @@ class AccountStore:
         """Store the user's own number; a new number is unverified until proven."""
         with transaction(self.engine) as session:
             account = session.get(Account, account_id)
+            if account is None:
+                raise KeyError(account_id)
             if account.phone_number != number:
                 account.phone_number = number
                 account.phone_verified = False
@@ -149,15 +153,20 @@ class AccountStore:
             try:
                 with transaction(self.engine) as session:
                     account = session.get(Account, account_id)
+                    if account is None:
+                        raise KeyError(account_id)
                     if account.extension:
                         return account.extension
                     taken = session.exec(
-                        select(Account.extension).where(Account.extension.is_not(None))
+                        select(Account.extension).where(col(Account.extension).is_not(None))
                     ).all()
-                    highest = max((int(e) for e in taken if e.isdigit()), default=EXTENSION_FIRST)
-                    account.extension = str(highest + 1)
+                    highest = max(
+                        (int(e) for e in taken if e and e.isdigit()), default=EXTENSION_FIRST
+                    )
+                    extension = str(highest + 1)
+                    account.extension = extension
                     session.add(account)
-                    return account.extension
+                    return extension
             except IntegrityError:
                 continue
         raise RuntimeError("could not allocate an extension")

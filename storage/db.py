@@ -186,7 +186,7 @@ class FastRead:
         plan = self._plans.get(key)
         if plan is None:
             compiled = self.statement.compile(dialect=dialect)
-            order = list(compiled.positiontup) if dialect.positional else None
+            order = list(compiled.positiontup or ()) if dialect.positional else None
             processors = [
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in self.statement.selected_columns
