@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 
 from dialer.core import Dialer
-from dialer.records import HEARTBEAT_SECONDS, CallRecorder
+from dialer.records import HEARTBEAT_SECONDS, CallRecorder, end_interrupted
 from dialer.types import CallbackRequest, DialerError, DialerEvent, SipConfig, check_number
 from domain.calls import HangupCause, LegEvent
 
@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="hard limit of the call, counted from the first answer",
     )
     parser.add_argument("--anonymous", action="store_true", help="withhold the caller ID")
+    parser.add_argument(
+        "--dtmf",
+        default="",
+        metavar="DIGITS",
+        help='digits to dial on TO once it answers, e.g. an extension ("456"; "," pauses 1 s)',
+    )
     parser.add_argument(
         "--ring-timeout",
         type=int,
@@ -111,6 +117,12 @@ async def _call(args: argparse.Namespace, config: SipConfig, database_url: str) 
         engine.dispose()
         return 2
 
+    from storage.dialogs import DialogStore
+
+    released = await end_interrupted(dialer, DialogStore(engine), closed)
+    if released:
+        _print({"event": "released", "legs": released})
+
     async def on_event(event: DialerEvent) -> None:
         _print(event.as_dict())
         await recorder(event)
@@ -126,6 +138,7 @@ async def _call(args: argparse.Namespace, config: SipConfig, database_url: str) 
         max_seconds=args.max_seconds,
         anonymous=args.anonymous,
         ring_timeout=args.ring_timeout or config.ring_timeout,
+        dtmf=args.dtmf,
     )
     try:
         summary = await dialer.callback(request, on_event)

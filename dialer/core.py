@@ -17,10 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dialer import sdp
 from dialer import types as t
+from dialer.dialogs import (
+    CONFIRMED,
+    LegDialog,
+    ack_for_failure,
+    ack_for_success,
+    bye_request,
+    cancel_request,
+    owner_id,
+    uri_of,
+)
 from dialer.rtp import MediaLeg, PortPool
-from dialer.sdp import SdpError, parse_audio
-from dialer.sip_rfcvoip import Outgoing, SipMessage, SipSignalling
+from dialer.sdp import MediaOffer, SdpError, parse_audio
+from dialer.sip_rfcvoip import Outgoing, SipMessage, SipSignalling, route_set
 from dialer.types import (
     AnnounceResult,
     CallbackRequest,
@@ -46,6 +57,8 @@ SIP_CAUSES = {
     480: HangupCause.NO_ANSWER,
 }
 DIALING, RINGING, ANSWERED, ENDED = "dialing", "ringing", "answered", "ended"
+MIN_SESSION_EXPIRES = 90  # RFC 4028 §4: the smallest Session-Expires (Min-SE) allowed
+T1, T2 = 0.5, 4.0  # RFC 3261 §17.1.1.1 timers: first retransmission, largest interval
 
 
 def cause_of(status: int) -> str:
@@ -66,6 +79,9 @@ class _Leg:
     cancel_cause: str | None = None
     answered_at: float | None = None
     ended_at: float | None = None
+    answer: SipMessage | None = None  # the 2xx that answered our INVITE
+    sdp_session: tuple[str, str, int] | None = None  # o= of our SDP: user, id, version
+    last_sdp: bytes = b""
 
     @property
     def live(self) -> bool:
@@ -105,6 +121,9 @@ class Dialer:
         self._early: dict[str, list[SipMessage]] = {}
         self._calls: dict[str, _Call] = {}
         self._started = False
+        self._unacked: dict[tuple[str, int], asyncio.Task] = {}  # our 2xx, until ACKed
+        self._recovering: dict[str, _Ending] = {}  # by SIP Call-ID
+        self.owner = owner_id()
 
     @property
     def registered(self) -> bool:
@@ -166,9 +185,13 @@ class Dialer:
             )
         )
         try:
-            if await self._ring(call, first, ring, anonymous=False, caller=None):
+            if await self._ring(call, first, ring, anonymous=False, caller=None) and (
+                await self._dial_digits(call, first, request.dtmf)
+            ):
                 caller = request.from_number
-                if await self._ring(call, second, ring, anonymous=request.anonymous, caller=caller):
+                if await self._ring(
+                    call, second, ring, anonymous=request.anonymous, caller=caller
+                ) and await self._dial_digits(call, second, request.dtmf):
                     await self._bridge(call, first, second)
             await self._end_all(call, call.cause or HangupCause.FAILED)
             return await self._finish(call)
@@ -298,6 +321,21 @@ class Dialer:
             )
         return asserted, [f"P-Asserted-Identity: {asserted}"]
 
+    async def _dial_digits(self, call: _Call, leg: _Leg, digits: str) -> bool:
+        """Send `digits` to leg b once it has answered, before it is bridged (an
+        extension behind a switchboard); True when the call goes on."""
+        if leg.name != "b" or not digits or leg.media is None:
+            return True
+        sender = asyncio.ensure_future(leg.media.send_digits(digits))
+        sender.add_done_callback(lambda _task: call.queue.put_nowait(("played", leg, None)))
+        try:
+            await self._pump(call, None, until=sender.done)
+        finally:
+            sender.cancel()
+        if sender.done() and not sender.cancelled() and sender.result() is False:
+            log.warning("call %s: leg b takes no telephone-event: digits not sent", call.call_id)
+        return call.cause is None and leg.state == ANSWERED
+
     async def _bridge(self, call: _Call, first: _Leg, second: _Leg) -> None:
         assert first.media is not None and second.media is not None
         first.media.bridge(second.media)
@@ -339,17 +377,31 @@ class Dialer:
             await self._emit(call, LegEvent.DTMF, leg=leg.name, digit=value)
         elif kind == "ringing":
             leg.seen = RINGING
-            await self._emit(call, LegEvent.RINGING, leg=leg.name)
+            await self._emit(call, LegEvent.RINGING, leg=leg.name, dialog=self._dialog(leg))
         elif kind == "answered":
             leg.seen = ANSWERED
             if call.max_seconds and call.max_deadline is None:
                 call.max_deadline = time.monotonic() + call.max_seconds
-            await self._emit(call, LegEvent.ANSWERED, leg=leg.name)
+            await self._emit(call, LegEvent.ANSWERED, leg=leg.name, dialog=self._dialog(leg))
         elif kind == "ended" and leg.seen != ENDED:
             leg.seen = ENDED
             await self._emit(call, LegEvent.ENDED, leg=leg.name, cause=leg.cause, detail=value)
             if leg.cause in (HangupCause.HANGUP_A, HangupCause.HANGUP_B):
                 call.end_cause(leg.cause)
+
+    def _dialog(self, leg: _Leg) -> LegDialog | None:
+        """The leg's SIP dialog as it stands, for the event handler to keep."""
+        if leg.outgoing is None:
+            return None
+        try:
+            dialog = self.signalling.dialog(leg.outgoing, leg.call.call_id, leg.name, leg.answer)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            log.warning(
+                "call %s: dialog of leg %s unreadable: %s", leg.call.call_id, leg.name, error
+            )
+            return None
+        dialog.owner = self.owner
+        return dialog
 
     async def _drain(self, call: _Call) -> None:
         """Report what is still queued for the call."""
@@ -422,6 +474,8 @@ class Dialer:
             if leg.outgoing is not None:
                 self._legs.pop(leg.outgoing.call_id, None)
                 self.signalling.forget(leg.outgoing)
+                for key in [k for k in self._unacked if k[0] == leg.outgoing.call_id]:
+                    self._unacked.pop(key).cancel()
         self._calls.pop(call.call_id, None)
 
     @staticmethod
@@ -444,18 +498,97 @@ class Dialer:
     def _on_sip(self, message: SipMessage) -> None:
         leg = self._legs.get(message.call_id)
         if leg is None:
-            if message.is_response and message.method == "INVITE":
-                early = self._early.setdefault(message.call_id, [])
-                if len(early) < 20 and len(self._early) < 1000:
-                    early.append(message)
-            return
-        if message.is_response and message.method == "INVITE":
-            self._on_invite_response(leg, message)
-        elif not message.is_response and message.method == "BYE":
+            self._on_other(message)
+        elif message.is_response:
+            if message.method == "INVITE":
+                self._on_invite_response(leg, message)
+        elif message.method == "BYE":
             if leg.state == ANSWERED:
                 leg.state, leg.ended_at = ENDED, time.monotonic()
                 leg.cause = HangupCause.HANGUP_A if leg.name == "a" else HangupCause.HANGUP_B
                 leg.call.queue.put_nowait(("ended", leg, None))
+        elif message.method == "INVITE":
+            self._on_reinvite(leg, message)
+        elif message.method == "ACK":
+            task = self._unacked.pop((message.call_id, message.cseq), None)
+            if task is not None:
+                task.cancel()
+
+    def _on_other(self, message: SipMessage) -> None:
+        """A message of no current leg: an answer to a leg being ended after a restart,
+        or an INVITE answer that came before `invite()` returned (kept a moment)."""
+        ending = self._recovering.get(message.call_id)
+        if ending is not None and message.is_response:
+            self._on_ending_response(ending, message)
+        elif message.is_response and message.method == "INVITE":
+            early = self._early.setdefault(message.call_id, [])
+            if len(early) < 20 and len(self._early) < 1000:
+                early.append(message)
+
+    # ---- re-INVITEs (RFC 3261 §14.2), session timers (RFC 4028), hold (RFC 3264 §8.4) ----
+
+    def _on_reinvite(self, leg: _Leg, message: SipMessage) -> None:
+        """Answer a re-INVITE of an answered leg with 200 and the leg's SDP (the answer to
+        its offer, or our offer when it made none); follow hold and resume."""
+        status, headers = session_timer(message)
+        offer: MediaOffer | None = None
+        if status == 200 and message.body.strip():
+            try:
+                offer = parse_audio(message.body)
+            except SdpError:
+                status, headers = 488, []  # RFC 3264 §6: nothing in the offer we can take
+        if status == 200 and (leg.state != ANSWERED or leg.media is None):
+            status, headers = (481 if leg.state == ENDED else 491), []
+        if status != 200:
+            self.signalling.respond(message, status, REASONS[status], headers=headers)
+            return
+        assert leg.media is not None
+        if offer is not None:
+            leg.media.set_remote(offer)
+        log.info(
+            "call %s: re-INVITE of leg %s answered (%s)",
+            leg.call.call_id,
+            leg.name,
+            offer.direction if offer is not None else "no offer",
+        )
+        body = self._local_sdp(leg, offer)
+        data = self.signalling.respond(
+            message, 200, "OK", headers=["Supported: timer", *headers], body=body
+        )
+        key = (message.call_id, message.cseq)
+        if key not in self._unacked:
+            self._unacked[key] = asyncio.ensure_future(self._until_acked(message, data))
+
+    def _local_sdp(self, leg: _Leg, offer: MediaOffer | None) -> bytes:
+        """Our SDP for the leg: the same o= session as our INVITE's, its version one up
+        whenever the content changes (RFC 3264 §8)."""
+        assert leg.media is not None and leg.outgoing is not None
+        if leg.sdp_session is None:
+            leg.sdp_session = sdp.origin(self.signalling.offer(leg.outgoing)) or ("-", "1", 1)
+        user, session_id, version = leg.sdp_session
+        address, port = self.config.local_ip, leg.media.port
+        body = sdp.answer(address, port, offer, session=(user, session_id, version))
+        unversioned = body.split(b"\r\n", 2)[2]
+        if unversioned != leg.last_sdp:
+            leg.last_sdp = unversioned
+            leg.sdp_session = (user, session_id, version + 1)
+            body = sdp.answer(address, port, offer, session=leg.sdp_session)
+        return body
+
+    async def _until_acked(self, message: SipMessage, data: bytes) -> None:
+        """Send our 2xx again until its ACK comes, T1 doubling up to T2, 64*T1 in all
+        (RFC 3261 §13.3.1.4)."""
+        interval, waited = T1, 0.0
+        try:
+            while waited < 64 * T1:
+                await asyncio.sleep(interval)
+                waited += interval
+                self.signalling.resend(message, data)
+                interval = min(2 * interval, T2)
+        except OSError as error:
+            log.debug("2xx retransmission stopped: %s", error)
+        finally:
+            self._unacked.pop((message.call_id, message.cseq), None)
 
     def _on_invite_response(self, leg: _Leg, message: SipMessage) -> None:
         status, queue = message.status, leg.call.queue
@@ -490,8 +623,104 @@ class Dialer:
             return
         assert leg.media is not None
         leg.media.set_remote(offer)
+        leg.answer = message
         leg.state, leg.answered_at = ANSWERED, time.monotonic()
         queue.put_nowait(("answered", leg, None))
+
+    # ---- ending the legs a stopped process left up ------------------------------------------
+
+    async def end_dialogs(self, dialogs: list[LegDialog], timeout: float = 4.0) -> dict[str, int]:
+        """End legs that another (stopped) process placed: BYE a CONFIRMED dialog
+        (RFC 3261 §15.1.1), CANCEL an EARLY one (§9.1; should its 2xx cross the CANCEL,
+        ACK and BYE it), each request sent again at T1, 2*T1, ... (§17.1.2.2) until
+        answered or `timeout` seconds pass. Returns the final status each dialog's BYE
+        or INVITE got, by SIP Call-ID (0: no answer). DialerError when not started."""
+        self._require_started()
+        endings = {d.sip_call_id: _Ending(d) for d in dialogs if d.sip_call_id not in self._legs}
+        self._recovering.update(endings)
+        deadline, interval = time.monotonic() + timeout, T1
+        try:
+            while time.monotonic() < deadline:
+                pending = [e for e in endings.values() if not e.done]
+                if not pending:
+                    break
+                for ending in pending:
+                    self._send_ending(ending)
+                await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+                interval = min(2 * interval, T2)
+        finally:
+            for sip_call_id in endings:
+                self._recovering.pop(sip_call_id, None)
+        return {sip_call_id: e.status for sip_call_id, e in endings.items()}
+
+    def _send_ending(self, ending: _Ending) -> None:
+        dialog, config = ending.dialog, self.config
+        try:
+            if dialog.state == CONFIRMED:
+                data, target = bye_request(dialog, config.local_ip, config.local_port)
+                self.signalling.send_raw(data, target)
+            else:
+                self.signalling.send_raw(cancel_request(dialog), (config.server, config.port))
+        except (OSError, ValueError) as error:
+            log.warning("leg %s not ended: %s", dialog.sip_call_id, error)
+            ending.done = True
+
+    def _on_ending_response(self, ending: _Ending, message: SipMessage) -> None:
+        dialog, config = ending.dialog, self.config
+        if message.status < 200:
+            return
+        if message.method == "INVITE":
+            ending.status = message.status
+            if message.status >= 300:
+                ack = ack_for_failure(dialog, message.header("To"))
+                self.signalling.send_raw(ack, (config.server, config.port))
+                ending.done = True
+                return
+            dialog.state, dialog.to_header = CONFIRMED, message.header("To")
+            dialog.remote_target = uri_of(message.header("Contact")) or dialog.request_uri
+            dialog.route_set = route_set(message.handle)
+            self.signalling.send_raw(*ack_for_success(dialog, config.local_ip, config.local_port))
+            self._send_ending(ending)  # and its BYE
+        elif message.method == "BYE" and dialog.state == CONFIRMED:
+            ending.status, ending.done = message.status, True
+        elif message.method == "CANCEL" and message.status >= 300:
+            ending.status, ending.done = message.status, True  # nothing left to cancel
+
+
+REASONS = {
+    422: "Session Interval Too Small",
+    481: "Call/Transaction Does Not Exist",
+    488: "Not Acceptable Here",
+    491: "Request Pending",
+}
+
+
+@dataclass
+class _Ending:
+    """A leg of another process being ended (Dialer.end_dialogs)."""
+
+    dialog: LegDialog
+    status: int = 0
+    done: bool = False
+
+
+def session_timer(message: SipMessage) -> tuple[int, list[str]]:
+    """How to answer a re-INVITE's session timer (RFC 4028 §9): (200, the headers of
+    the 2xx: Session-Expires echoed with its refresher, "uac" when it named none, and
+    Require: timer when the peer supports timers and refreshes), or (422, [Min-SE])
+    when the interval is under 90 s. (200, []) without Session-Expires."""
+    value = message.header("Session-Expires") or message.header("x")
+    seconds, _, params = value.partition(";")
+    if not seconds.strip().isdigit():
+        return 200, []
+    if int(seconds) < MIN_SESSION_EXPIRES:
+        return 422, [f"Min-SE: {MIN_SESSION_EXPIRES}"]
+    refresher = "uas" if "refresher=uas" in params.replace(" ", "").lower() else "uac"
+    headers = [f"Session-Expires: {int(seconds)};refresher={refresher}"]
+    supported = (message.header("Supported") + "," + message.header("k")).lower()
+    if refresher == "uac" and "timer" in supported:
+        headers.append("Require: timer")
+    return 200, headers
 
 
 def _read_pcm(path: str | Path) -> bytes:

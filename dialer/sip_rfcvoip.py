@@ -10,7 +10,14 @@ what the dialer cannot live with:
   ever (rfcvoip stops after three failures);
 - its print() output goes to the `dialer.sip` logger at DEBUG level;
 - media is not rfcvoip's: the SDP offers our own RTP port, and no RTP client of
-  rfcvoip is created.
+  rfcvoip is created;
+- nothing a peer sends stops the receive thread: a datagram that cannot be parsed,
+  or a request without a mandatory header or with a bad CSeq (RFC 3261 §8.1.1), is
+  answered 400 Bad Request when it is a request with a Via (RFC 3261 §8.2.2, §16.3,
+  §18.3), else dropped; any other failure while handling one message is logged and
+  the thread goes on with the next;
+- requests within one of our dialogs (re-INVITE, ACK) reach the dialer, which answers
+  them (RFC 3261 §14.2); a new INVITE is still refused with 486.
 Messages reach the dialer as `SipMessage` values, on the event loop.
 """
 
@@ -21,6 +28,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +38,7 @@ import rfcvoip.RTP as rfc_rtp  # noqa: N811
 import rfcvoip.SIP as rfc_sip  # noqa: N811
 import rfcvoip.VoIP.VoIP as rfc_voip  # noqa: N813
 
+from dialer.dialogs import CONFIRMED, EARLY, LegDialog, uri_of
 from dialer.types import DialerError, SipConfig
 
 log = logging.getLogger("dialer.sip")
@@ -44,6 +53,16 @@ for _module in (rfcvoip, rfc_sip, rfc_rtp, rfc_voip):
     _module.debug = _log_debug
 
 OFFER = {0: rfc_rtp.PayloadType.PCMU, 8: rfc_rtp.PayloadType.PCMA, 101: rfc_rtp.PayloadType.EVENT}
+MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")  # RFC 3261 §8.1.1
+COMPACT = {
+    "v": "via",
+    "f": "from",
+    "t": "to",
+    "i": "call-id",
+    "m": "contact",
+    "l": "content-length",
+}
+_UNSAFE = re.compile(r"[^\x20-\x7e\t]")
 
 
 @dataclass
@@ -56,6 +75,16 @@ class SipMessage:
     method: str  # request method, or the CSeq method of a response
     body: bytes
     handle: Any  # rfcvoip's message, for ack/bye
+    cseq: int = 0
+
+    def header(self, name: str) -> str:
+        """The first value of a header field of the raw message ("" when absent)."""
+        head = bytes(getattr(self.handle, "raw", b"")).split(b"\r\n\r\n", 1)[0]
+        for line in head.decode("utf-8", "replace").split("\r\n")[1:]:
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == name.lower():
+                return value.strip()
+        return ""
 
 
 @dataclass
@@ -67,7 +96,9 @@ class Outgoing:
     target_uri: str
 
 
-def _route_set(response: Any) -> list[str]:
+def route_set(response: Any) -> list[str]:
+    """The route set of a 2xx to our INVITE: its Record-Route values, reversed (RFC 3261
+    §12.1.2)."""
     raw = response.raw.decode("utf-8", "replace").split("\r\n\r\n", 1)[0]
     routes: list[str] = []
     for line in raw.split("\r\n")[1:]:
@@ -87,6 +118,68 @@ class _Client(rfc_sip.SIPClient):
         self.register_error: str | None = None
         self.register_done = threading.Event()
         self.retry_seconds = 10
+        self.refused = 0  # malformed datagrams answered 400 or dropped
+        self.last_refusal = ""
+
+    # ---- whatever arrives, the receive thread lives on ---------------------------------
+
+    def recv_loop(self) -> None:
+        while self.NSD:
+            try:
+                super().recv_loop()
+                return
+            except Exception:  # never let one datagram end SIP handling
+                log.exception("SIP receive loop failed; it goes on")
+                time.sleep(0.01)
+
+    def recv(self) -> None:
+        try:
+            super().recv()
+        except OSError:  # BlockingIOError included: recv_loop's business
+            raise
+        except Exception as error:
+            self._note_refusal(f"{type(error).__name__}: {error}")
+
+    def _message_from_raw(self, raw: bytes) -> Any:
+        try:
+            message = super()._message_from_raw(raw)
+        except rfc_sip.SIPParseError as error:
+            problem = str(error)
+        except Exception as error:
+            problem = f"{type(error).__name__}: {error}"
+        else:
+            problem = defect(message)
+            if problem is None:
+                return message
+        self._refuse(raw, problem)
+        raise rfc_sip.SIPParseError(problem)
+
+    def parse_message(self, message: Any) -> None:
+        try:
+            if _is_request(message, "ACK") and self.phone.has_call_id(_call_id(message)):
+                self.phone.dispatch(message)  # ends the retransmission of our 2xx
+                return
+            super().parse_message(message)
+        except Exception as error:
+            self._note_refusal(f"{type(error).__name__}: {error}")
+
+    def _refuse(self, raw: bytes, problem: str) -> None:
+        """Answer a malformed request 400 at its source address (RFC 3261 §18.2.2), or
+        drop it."""
+        self._note_refusal(problem)
+        source = getattr(self.connection, "last_recv_address", None)
+        response = bad_request(raw, problem, self.gen_tag())
+        if response is None or source is None:
+            return
+        try:
+            self.send_raw(response, source)
+        except Exception as error:
+            log.debug("400 to %s not sent: %s", source, error)
+
+    def _note_refusal(self, problem: str) -> None:
+        self.refused += 1
+        self.last_refusal = problem[:200]
+        log.debug("SIP message refused: %s", self.last_refusal)
 
     def gen_call_id(self) -> str:
         return f"{secrets.token_hex(16)}@{self.myIP}"
@@ -197,11 +290,16 @@ class _Phone(rfc_voip.VoIPPhone):
         return call_id in self.active_call_ids
 
     def callback(self, request: Any) -> None:
-        if request.type == rfc_sip.SIPMessageType.MESSAGE and request.method == "INVITE":
+        if _is_request(request, "INVITE") and not self._in_our_dialog(request):
             # Incoming calls are not handled by the dialer (yet): busy.
             self.sip.send_response(request, self.sip.gen_busy(request))
             return
         self.dispatch(request)
+
+    def _in_our_dialog(self, request: Any) -> bool:
+        """A request within one of our dialogs: our Call-ID and a To tag (RFC 3261 §12.2)."""
+        to = request.headers.get("To")
+        return self.has_call_id(_call_id(request)) and isinstance(to, dict) and bool(to.get("tag"))
 
 
 class SipSignalling:
@@ -218,8 +316,12 @@ class SipSignalling:
         if loop is None or loop.is_closed():
             return
         message = _view(request)
-        if message is not None:
+        if message is None:
+            return
+        try:
             loop.call_soon_threadsafe(self.on_message, message)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
 
     @property
     def registered(self) -> bool:
@@ -284,7 +386,7 @@ class SipSignalling:
         """Acknowledge a final answer to our INVITE (follows the route set of a 2xx)."""
         response = message.handle
         if 200 <= message.status < 300:
-            routes = _route_set(response)
+            routes = route_set(response)
             if routes:
                 self.phone.sip.route_sets[outgoing.call_id] = routes
             outgoing.request.headers["Contact"] = response.headers.get("Contact")
@@ -300,6 +402,74 @@ class SipSignalling:
         """End an answered call."""
         self.phone.sip.bye(outgoing.request)
 
+    def respond(
+        self,
+        message: SipMessage,
+        status: int,
+        reason: str,
+        *,
+        headers: list[str] | None = None,
+        body: bytes = b"",
+    ) -> bytes:
+        """Answer a request of a peer within one of our dialogs (RFC 3261 §8.2.6: Via,
+        From, To, Call-ID and CSeq copied; our Contact on a 2xx, §12.1.1). Returns the
+        datagram sent, so that a 2xx can be retransmitted until its ACK (§13.3.1.4)."""
+        lines = [f"SIP/2.0 {status} {reason}"]
+        lines += [f"{name}: {value}" for name, value in request_lines(message.handle.raw)]
+        if 200 <= status < 300:
+            lines.append(
+                f"Contact: <sip:{self.config.user}@{self.config.local_ip}:{self.config.local_port}>"
+            )
+        lines += list(headers or [])
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append(f"Content-Length: {len(body)}")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        self.resend(message, data)
+        return data
+
+    def resend(self, message: SipMessage, data: bytes) -> None:
+        """Send a response (again) to where the request came from (RFC 3261 §18.2.2)."""
+        client = self.phone.sip
+        client.send_raw(data, client.response_target(message.handle))
+
+    def send_raw(self, data: bytes, target: tuple[str, int]) -> None:
+        """Send one datagram from our SIP port."""
+        self.phone.sip.send_raw(data, target)
+
+    @property
+    def refused(self) -> int:
+        """How many malformed datagrams were answered 400 or dropped so far."""
+        return self.phone.sip.refused
+
+    def offer(self, outgoing: Outgoing) -> bytes:
+        """The SDP body of our INVITE."""
+        return bytes(outgoing.request.raw).split(b"\r\n\r\n", 1)[-1]
+
+    def dialog(
+        self, outgoing: Outgoing, call_id: str, leg: str, answer: SipMessage | None = None
+    ) -> LegDialog:
+        """The dialog of our INVITE: EARLY, or CONFIRMED by `answer` (its 2xx)."""
+        sent = dict(request_lines(outgoing.request.raw, first_only=True))
+        dialog = LegDialog(
+            sip_call_id=outgoing.call_id,
+            call_id=call_id,
+            leg=leg,
+            state=EARLY,
+            request_uri=outgoing.target_uri,
+            via=sent.get("Via", ""),
+            from_header=sent.get("From", ""),
+            to_header=sent.get("To", ""),
+            cseq=int((sent.get("CSeq", "1").split() or ["1"])[0]),
+        )
+        if answer is not None:
+            got = dict(request_lines(answer.handle.raw, first_only=True))
+            dialog.state = CONFIRMED
+            dialog.to_header = got.get("To", dialog.to_header)
+            dialog.remote_target = uri_of(got.get("Contact", "")) or outgoing.target_uri
+            dialog.route_set = route_set(answer.handle)
+        return dialog
+
     def forget(self, outgoing: Outgoing) -> None:
         """Drop what is kept for a finished call."""
         self.phone.active_call_ids.discard(outgoing.call_id)
@@ -307,11 +477,88 @@ class SipSignalling:
         self.phone.sip.tagLibrary.pop(outgoing.call_id, None)
 
 
+def _is_request(message: Any, method: str) -> bool:
+    return message.type == rfc_sip.SIPMessageType.MESSAGE and message.method == method
+
+
+def _call_id(message: Any) -> str:
+    return str(message.headers.get("Call-ID", ""))
+
+
+def defect(message: Any) -> str | None:
+    """Why a parsed message must not be handled, or None: a mandatory header missing
+    (RFC 3261 §8.1.1), or a CSeq that is not `number method` with a 31-bit number and,
+    in a request, the request's method (§8.1.1.5, §20.16)."""
+    missing = [name for name in MANDATORY if not message.headers.get(name)]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    length = message.headers.get("Content-Length")
+    if isinstance(length, int) and length < 0:
+        return "negative Content-Length"
+    cseq = message.headers["CSeq"]
+    number = str(cseq.get("check", "")) if isinstance(cseq, dict) else ""
+    if not number.isdigit() or int(number) >= 2**31 or not isinstance(message.headers["To"], dict):
+        return "bad CSeq or To"
+    if message.type == rfc_sip.SIPMessageType.MESSAGE and cseq.get("method") != message.method:
+        return "CSeq method differs from the request method"
+    return None
+
+
+def request_lines(raw: bytes, *, first_only: bool = False) -> list[tuple[str, str]]:
+    """The Via (all, or the first), From, To, Call-ID and CSeq lines of a raw message,
+    compact forms expanded (RFC 3261 §7.3.3), control characters removed, each value
+    cut at 1000 characters: what a response copies from its request (§8.2.6.2)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    names = {
+        "via": "Via",
+        "from": "From",
+        "to": "To",
+        "call-id": "Call-ID",
+        "cseq": "CSeq",
+        "contact": "Contact",
+    }
+    found: list[tuple[str, str]] = []
+    for line in head.split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        key = COMPACT.get(name.strip().lower(), name.strip().lower())
+        if not sep or key not in names:
+            continue
+        if key != "via" and any(n == names[key] for n, _ in found):
+            continue
+        if key == "via" and first_only and any(n == "Via" for n, _ in found):
+            continue
+        found.append((names[key], _UNSAFE.sub("", value.strip())[:1000]))
+    return [(n, v) for n, v in found if n != "Contact" or first_only]
+
+
+def bad_request(raw: bytes, problem: str, tag: str) -> bytes | None:
+    """A 400 Bad Request for a raw request that cannot be handled (RFC 3261 §8.2.2,
+    §21.4.1), or 505 for another SIP version than 2.0 (§21.5.6), with the
+    problem in a Warning (§20.43); None for a response, an ACK (never answered,
+    §17.2.1) or a request without a Via to answer along."""
+    first = raw.split(b"\r\n", 1)[0].decode("utf-8", "replace").split(" ")
+    if len(first) < 3 or not first[-1].upper().startswith("SIP/") or first[0] == "ACK":
+        return None
+    status = "400 Bad Request" if first[-1] == "SIP/2.0" else "505 Version Not Supported"
+    copied = request_lines(raw)
+    if not any(name == "Via" for name, _ in copied):
+        return None
+    lines = [f"SIP/2.0 {status}"]
+    for name, value in copied:
+        if name == "To" and ";tag=" not in value.lower():
+            value = f"{value};tag={tag}"
+        lines.append(f"{name}: {value}")
+    reason = _UNSAFE.sub("", problem).replace('"', "'")[:120]
+    lines += [f'Warning: 399 dialer "{reason}"', "Content-Length: 0"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
 def _view(request: Any) -> SipMessage | None:
     try:
         is_response = request.type == rfc_sip.SIPMessageType.RESPONSE
         cseq = request.headers.get("CSeq", {})
         method = cseq.get("method", "") if is_response and isinstance(cseq, dict) else ""
+        number = str(cseq.get("check", "0")) if isinstance(cseq, dict) else "0"
         return SipMessage(
             call_id=str(request.headers.get("Call-ID", "")),
             is_response=is_response,
@@ -319,6 +566,7 @@ def _view(request: Any) -> SipMessage | None:
             method=method if is_response else str(request.method),
             body=bytes(getattr(request, "body_raw", b"") or b""),
             handle=request,
+            cseq=int(number) if number.isdigit() else 0,
         )
     except (AttributeError, KeyError, TypeError, ValueError):
         log.debug("unusable SIP message dropped")

@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dialer.dialogs import LegDialog
 from domain.clock import utcnow
 from domain.numbers import is_dialable
+
+DTMF_CHARACTERS = set("0123456789*#ABCDabcd,")
 
 # Events (DialerEvent.event) are `domain.calls.LegEvent` members; causes
 # (DialerEvent.cause, CallSummary.cause) are `domain.calls.HangupCause` members.
@@ -82,7 +85,14 @@ class SipConfig:
 
 @dataclass
 class CallbackRequest:
-    """Ring FROM (leg a), then TO (leg b), and connect them."""
+    """Ring FROM (leg a), then TO (leg b), and connect them.
+
+    ring_timeout: seconds each leg may ring; None: the dialer's SIP_RING_TIMEOUT.
+    dtmf: digits to dial on leg b once it answers, before its media is bridged (an
+    extension behind a switchboard: "456", "1,,2#"): 0-9, *, #, A-D, and "," for a
+    pause of one second; sent as RFC 4733 telephone-events. Leg a waits in silence
+    meanwhile, and the legs are bridged after the last digit.
+    """
 
     call_id: str
     from_number: str
@@ -90,7 +100,8 @@ class CallbackRequest:
     to_first: bool = False
     max_seconds: int | None = None
     anonymous: bool = False
-    ring_timeout: int | None = 30
+    ring_timeout: int | None = None
+    dtmf: str = ""
 
     def validate(self) -> None:
         """Raise DialerError for a bad number, duration or timeout."""
@@ -102,11 +113,18 @@ class CallbackRequest:
             raise DialerError("max_seconds must be positive")
         if self.ring_timeout is not None and not 1 <= self.ring_timeout <= 600:
             raise DialerError("ring_timeout must be 1-600 seconds")
+        if len(self.dtmf) > 64 or not set(self.dtmf) <= DTMF_CHARACTERS:
+            raise DialerError("dtmf: up to 64 of 0-9 * # A-D and , (a one-second pause)")
 
 
 @dataclass(frozen=True)
 class DialerEvent:
-    """One transition of a call. leg: "a" (FROM side), "b" (TO side) or None (whole call)."""
+    """One transition of a call. leg: "a" (FROM side), "b" (TO side) or None (whole call).
+
+    dialog: on `ringing` and `answered`, the leg's SIP dialog as it stands, for a
+    handler that keeps it so that another process can end the leg after a crash
+    (dialer.records.CallRecorder); not part of `as_dict`.
+    """
 
     call_id: str
     event: str
@@ -115,10 +133,11 @@ class DialerEvent:
     digit: str | None = None
     detail: str | None = None
     at: datetime = field(default_factory=utcnow)
+    dialog: LegDialog | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (time as ISO 8601)."""
-        data = {k: v for k, v in self.__dict__.items() if v is not None}
+        data = {k: v for k, v in self.__dict__.items() if v is not None and k != "dialog"}
         data["at"] = self.at.isoformat()
         return data
 

@@ -383,3 +383,16 @@ def test_call_held_sixty_seconds(sip_lab, lab_dialer_config):
 def test_phone_list_is_consistent(sip_lab):
     assert set(LAB_PHONES) <= set(sip_lab.phones)
     assert threading.active_count() < 200
+
+
+def test_dtmf_is_dialled_on_leg_b(sip_lab, lab_dialer_config):
+    b = sip_lab.phones["1002"]
+    started, ended = len(b.calls_with("CALL_DTMF_START")), len(b.calls_with("CALL_DTMF_END"))
+    summary, events = callback(
+        lab_dialer_config,
+        CallbackRequest("ext1", "1001", "1002", max_seconds=4, dtmf="1,2#"),
+    )
+    assert summary.bridged and summary.cause == "max_duration"
+    b.wait_event("CALL_DTMF_END", ended + 3)
+    assert [e["param"] for e in b.calls_with("CALL_DTMF_START")[started:]] == ["1", "2", "#"]
+    assert not [e for e in events if e.event == "dtmf"]  # sent, not reported as pressed
