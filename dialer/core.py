@@ -8,6 +8,7 @@ transition. It knows nothing of chats, money or storage.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -271,7 +272,7 @@ class Dialer:
             leg.media = MediaLeg(
                 asyncio.get_running_loop(),
                 self.ports.bind(),
-                on_digit=lambda digit, leg=leg: call.queue.put_nowait(("dtmf", leg, digit)),
+                on_digit=functools.partial(_queue_digit, call, leg),
             )
             leg.state = DIALING
             from_header, headers = self._identity(caller, anonymous)
@@ -736,3 +737,8 @@ def _read_pcm(path: str | Path) -> bytes:
             return source.readframes(source.getnframes())
     except (OSError, wave.Error, EOFError) as error:
         raise DialerError(f"cannot read {path}: {error}") from None
+
+
+def _queue_digit(call: _Call, leg: _Leg, digit: str) -> None:
+    """A DTMF digit received on `leg`, for the call's loop."""
+    call.queue.put_nowait(("dtmf", leg, digit))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Protocol
 
 from dialer.dialogs import LegDialog, owner_gone
 from dialer.types import DialerEvent
@@ -113,13 +114,23 @@ def interrupted_dialogs(store: DialogStore, closed_calls: Iterable[str]) -> list
     ]
 
 
-async def end_interrupted(dialer: object, store: DialogStore, closed_calls: Iterable[str]) -> int:
+class DialogEnder(Protocol):
+    """What ends the legs of another process (`dialer.core.Dialer.end_dialogs`)."""
+
+    async def end_dialogs(self, dialogs: list[LegDialog], timeout: float = 4.0) -> dict[str, int]:
+        """BYE or CANCEL each dialog; the final SIP status of each, by SIP Call-ID."""
+        ...
+
+
+async def end_interrupted(
+    dialer: DialogEnder, store: DialogStore, closed_calls: Iterable[str]
+) -> int:
     """BYE or CANCEL every leg `interrupted_dialogs` finds, through a started
     `dialer.core.Dialer`, and forget their dialogs. Returns how many legs."""
     dialogs = await asyncio.to_thread(interrupted_dialogs, store, list(closed_calls))
     if not dialogs:
         return 0
-    results = await dialer.end_dialogs(dialogs)  # type: ignore[attr-defined]
+    results = await dialer.end_dialogs(dialogs)
     for dialog in dialogs:
         log.info(
             "leg %s of call %s ended after a restart: SIP %s",

@@ -50,9 +50,13 @@ def _log_debug(message: object, error: object = None) -> None:
 
 
 for _module in (rfcvoip, rfc_sip, rfc_rtp, rfc_voip):
-    _module.debug = _log_debug
+    setattr(_module, "debug", _log_debug)  # noqa: B010 - replaces the library's print()
 
-OFFER = {0: rfc_rtp.PayloadType.PCMU, 8: rfc_rtp.PayloadType.PCMA, 101: rfc_rtp.PayloadType.EVENT}
+OFFER: dict[Any, Any] = {
+    0: rfc_rtp.PayloadType.PCMU,
+    8: rfc_rtp.PayloadType.PCMA,
+    101: rfc_rtp.PayloadType.EVENT,
+}
 MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")  # RFC 3261 §8.1.1
 COMPACT = {
     "v": "via",
@@ -144,13 +148,14 @@ class _Client(rfc_sip.SIPClient):
         try:
             message = super()._message_from_raw(raw)
         except rfc_sip.SIPParseError as error:
-            problem = str(error)
+            problem: str | None = str(error)
         except Exception as error:
             problem = f"{type(error).__name__}: {error}"
         else:
             problem = defect(message)
             if problem is None:
                 return message
+        problem = problem or "unreadable"
         self._refuse(raw, problem)
         raise rfc_sip.SIPParseError(problem)
 
@@ -233,7 +238,7 @@ class _Client(rfc_sip.SIPClient):
         ok = False
         try:
             with self.recvLock:
-                ok = bool(self._SIPClient__register())
+                ok = bool(getattr(self, "_SIPClient__register")())  # noqa: B009 - name-mangled
             self.register_error = None if ok else "the server did not accept the registration"
         except rfc_sip.InvalidAccountInfoError:
             self.register_error = "credentials"
@@ -247,12 +252,14 @@ class _Client(rfc_sip.SIPClient):
         self.register_done.set()
         if self.NSD:
             delay = self.default_expires - 5 if ok else self.retry_seconds
-            self._SIPClient__start_register_timer(delay=max(1, delay))
+            getattr(self, "_SIPClient__start_register_timer")(delay=max(1, delay))  # noqa: B009
         return ok
 
 
 class _Phone(rfc_voip.VoIPPhone):
     """rfcvoip's phone with every call-related message handed to `dispatch`."""
+
+    sip: _Client
 
     def __init__(self, config: SipConfig, dispatch: Callable[[Any], None]) -> None:
         super().__init__(
@@ -339,16 +346,16 @@ class SipSignalling:
                 f"cannot open SIP port {self.config.local_ip}:{self.config.local_port}: "
                 f"{error.strerror or error}"
             ) from None
-        error = self.phone.sip.register_error
-        if error is None:
+        refusal = self.phone.sip.register_error
+        if refusal is None:
             return
         await self.stop()
-        if error == "credentials":
+        if refusal == "credentials":
             raise DialerError(
                 f"SIP server {where} rejected the credentials of user {self.config.user!r}: "
                 "check SIP_USER and SIP_PASSWORD"
             )
-        raise DialerError(f"SIP registration with {where} failed: {error}")
+        raise DialerError(f"SIP registration with {where} failed: {refusal}")
 
     async def stop(self) -> None:
         """Unregister and close the socket."""

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from bot.assistant.background import Background
 from bot.assistant.outbox import Outbox
 from dialer import AnnounceResult, CallbackRequest, CallSummary, DialerEvent
+from dialer.dialogs import LegDialog
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
@@ -73,6 +74,10 @@ class CallPlacer(Protocol):
         self, request: CallbackRequest, on_event: EventHandler | None = None
     ) -> CallSummary:
         """Ring both legs, bridge them, and return how the call ended."""
+        ...
+
+    async def end_dialogs(self, dialogs: list[LegDialog], timeout: float = 4.0) -> dict[str, int]:
+        """BYE or CANCEL legs a stopped process placed; their final SIP status by Call-ID."""
         ...
 
     async def announce(
