@@ -29,8 +29,10 @@ def ask(text: str, now: str = NOW, tz: str = PAR, region: str | None = "FR") -> 
 
 def same_moment(got: str | None, want: str) -> bool:
     """Same instant and same offset (the result is given in the user's zone)."""
-    return got is not None and datetime.fromisoformat(got) == datetime.fromisoformat(want) and (
-        datetime.fromisoformat(got).utcoffset() == datetime.fromisoformat(want).utcoffset()
+    return (
+        got is not None
+        and datetime.fromisoformat(got) == datetime.fromisoformat(want)
+        and (datetime.fromisoformat(got).utcoffset() == datetime.fromisoformat(want).utcoffset())
     )
 
 
