@@ -109,7 +109,7 @@ def test_link_confirmation_keyboard_round_trip(db_url, telegram_api, start_servi
     telegram_api.wait_messages(ANN, 1)
     telegram_api.send_text(ANN, f"link {code}")
     question = telegram_api.wait_messages(ANN, 2)[1]
-    assert question.text == t("en", "link_confirm", what="+447911123456")
+    assert question.text == t("en", "link_confirm", what="+44 7911 123456")
     assert question.buttons == [("Link", f"link:{code}"), ("Cancel", f"cancel:link:{code}")]
 
     telegram_api.press_button(ANN, question, f"link:{code}")

@@ -57,7 +57,7 @@ def test_confirmation_in_plain_text(db_url, prosody, start_service, xmpp_user):
     user.ask(bot, "my number is +44 7911 123456")
     question = user.ask(bot, f"link {code}")
     assert question == (
-        t("en", "link_confirm", what="+447911123456")
+        t("en", "link_confirm", what="+44 7911 123456")
         + "\n"
         + t("en", "choices_hint", choices='"yes" for Link, "no" for Cancel')
     )

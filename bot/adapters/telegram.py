@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -25,7 +25,16 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import GetUpdates
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetMe,
+    GetUpdates,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+)
+from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -63,6 +72,22 @@ AIOGRAM_LOGGERS = (
     "aiogram.scene",
 )
 _TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+# aiogram reads every answer of the Bot API as `Response[T]`, a generic pydantic model that
+# pydantic caches only weakly: each time the garbage collector frees one, the next request
+# builds the class again (schema and validator, a millisecond or more, and a pile of
+# objects that bring on the next full collection). Held here, they stay cached.
+_RESPONSE_TYPES = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (
+        GetMe,
+        GetUpdates,
+        SendMessage,
+        EditMessageText,
+        AnswerCallbackQuery,
+        SetMyCommands,
+        SetWebhook,
+    )
+)
 
 
 class TokenRedactor(logging.Filter):
@@ -100,9 +125,11 @@ class TelegramAdapter:
             self.bot = Bot(token, session=AiohttpSession(api=api))
         except TokenValidationError:
             raise ValueError("TELEGRAM_BOT_TOKEN is not a bot token (digits:letters)") from None
-        self.dispatcher = Dispatcher()
+        # No FSM: the assistant keeps its own state, and aiogram's would cost every update.
+        self.dispatcher = Dispatcher(disable_fsm=True)
         router = Router(name="encryptotel")
-        router.message.register(self._on_message, F.text)
+        # A coroutine filter: aiogram runs a plain function (as F.text) in a worker thread.
+        router.message.register(self._on_message, _has_text)
         router.callback_query.register(self._on_button)
         self.dispatcher.include_router(router)
         self.dispatcher.update.outer_middleware(self._track)
@@ -342,6 +369,10 @@ class TelegramAdapter:
                     raise
                 await asyncio.sleep(SERVER_ERROR_DELAY * attempt)
         raise AssertionError("unreachable")
+
+
+async def _has_text(message: Message) -> bool:
+    return bool(message.text)  # as F.text
 
 
 def _sender(user: Any) -> Sender:

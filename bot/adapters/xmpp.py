@@ -195,15 +195,16 @@ class XMPPAdapter:
         if declared == self.client.peer_default_lang:
             declared = None
         language = (declared or "")[:2].lower()
-        sender = Sender(NETWORK, message["from"].bare, language if language in LANGUAGES else None)
+        jid = message["from"]  # a new JID at each lookup: once
+        sender = Sender(NETWORK, jid.bare, language if language in LANGUAGES else None)
         replies = self.assistant.answer_now(sender, body)
         if replies is None:
-            task = asyncio.ensure_future(self._answer(message["from"], sender, body))
+            task = asyncio.ensure_future(self._answer(jid, sender, body))
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
             return
         for reply in replies:
-            self._send(message["from"], reply)
+            self._send(jid, reply)
 
     async def _answer(self, to: Any, sender: Sender, body: str) -> None:
         for reply in await self.assistant.handle(sender, body):

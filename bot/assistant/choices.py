@@ -48,14 +48,17 @@ class ChoiceMemory:
     def offer(self, sender: Sender, replies: list[Reply]) -> None:
         """Remember the buttons of the last reply that has some (forget older ones)."""
         offered = [r for r in replies if r.buttons]
+        key = (sender.network, sender.external_id)
+        if not offered and key not in self._offers:
+            return  # nothing to forget, nothing to remember: most messages
         with self._lock:
-            self._offers.pop((sender.network, sender.external_id), None)
+            self._offers.pop(key, None)
             if offered:
                 buttons = words(offered[-1])
                 # The data itself counts too: the console shows it beside each label.
                 choice = {_normalise(b.data): b.data for _word, b in buttons}
                 choice |= {_normalise(word): b.data for word, b in buttons}
-                self._offers[(sender.network, sender.external_id)] = choice
+                self._offers[key] = choice
                 while len(self._offers) > self.limit:
                     self._offers.popitem(last=False)
 

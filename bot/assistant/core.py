@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 
@@ -31,6 +32,7 @@ from storage.models import Account
 
 log = logging.getLogger(__name__)
 LANGUAGES_REMEMBERED = 10_000
+REGIONS_REMEMBERED = 4096
 
 
 class Assistant:
@@ -184,8 +186,13 @@ class Assistant:
 
 def _region_of(number: str | None) -> str | None:
     """The country of the user's own number: how they write local numbers."""
-    if not number:
-        return None
+    return _region_of_number(number) if number else None
+
+
+@lru_cache(maxsize=REGIONS_REMEMBERED)
+def _region_of_number(number: str) -> str | None:
+    # phonenumbers.parse costs about a third of a whole answer, asked again at each message
+    # of a user with a number; the country of a number never changes.
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(number))
     except phonenumbers.NumberParseException:
