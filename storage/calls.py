@@ -8,23 +8,26 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from domain.calls import CallKind
+from domain.calls import CallKind, CallState, HangupCause, LegEvent
 from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import CallEvent, CallRecord
 
-CREATED = "created"
-ENDED = "ended"
-SCHEDULED = "scheduled"
-CAUSE_CANCELLED = "cancelled"
-CAUSE_FAILED = "failed"
-# CallRecord.kind (domain.calls.CallKind), as plain strings: a callback the user asked
-# for, or a free call the service places to the user's own phone.
+# The words of domain.calls as the plain strings the columns hold.
+CREATED, SCHEDULED, ENDED = (
+    CallState.CREATED.value,
+    CallState.SCHEDULED.value,
+    CallState.ENDED.value,
+)
+CAUSE_CANCELLED = HangupCause.CANCELLED.value
+CAUSE_FAILED = HangupCause.FAILED.value
+CAUSE_INTERRUPTED = HangupCause.INTERRUPTED.value
+# CallRecord.kind: a callback the user asked for, or a free call the service places to
+# the user's own phone.
 CALLBACK = CallKind.CALLBACK.value
 VERIFICATION = CallKind.VERIFICATION.value
 REMINDER = CallKind.REMINDER.value
-LEG_EVENTS = ("ringing", "answered", "ended")
-CAUSE_INTERRUPTED = "interrupted"
+LEG_EVENTS = (LegEvent.RINGING.value, LegEvent.ANSWERED.value, LegEvent.ENDED.value)
 
 
 class CallStore:
@@ -98,7 +101,7 @@ class CallStore:
                 call.state = f"{leg}_{event}"
             else:
                 call.state = event
-                if event == "bridged":
+                if event == LegEvent.BRIDGED:
                     call.bridged_at = at
                 elif event == ENDED:
                     _close(call, at, cause)

@@ -21,9 +21,9 @@ from bot.assistant.i18n import money_text, number_text, t
 from bot.assistant.router import CancelData
 from bot.features.calls.runner import start
 from bot.features.calls.status import refusal_reply, status_key
+from domain.calls import CallState
 from domain.numbers import is_internal, normalize
 from nlu.commands import Call
-from storage.calls import ENDED, SCHEDULED
 from storage.models import CallRecord
 from wallet.billing import Quote
 from wallet.fraud import CallRefused
@@ -166,7 +166,7 @@ def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
         b_number=data.to,
         anonymous="a" in data.flags,
         record="r" in data.flags,
-        state=SCHEDULED if scheduled else "created",
+        state=(CallState.SCHEDULED if scheduled else CallState.CREATED).value,
         scheduled_at=when if scheduled else None,
     )
     if not services.calls.create_once(record):
@@ -203,7 +203,7 @@ def press_hangup(ctx: Context, call_id: str) -> list[Reply]:
     if call is None or call.account_id != ctx.account.id:
         raise Refusal("choice_expired")
     dialer = ctx.services.dialer
-    if call.state == ENDED or dialer is None:
+    if call.state == CallState.ENDED or dialer is None:
         raise Refusal("hangup_none")
     ctx.services.background.spawn(dialer.hangup(call_id), name=f"hangup {call_id}")
     return [ctx.say("hangup_done")]
