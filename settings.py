@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     DEFAULT_LANGUAGE: str = "en"
     DEFAULT_TIMEZONE: str = "UTC"
     CONSOLE_USER: str = "console"
+    # Flood limit of one sender on Telegram and XMPP: a burst of CHAT_BURST messages, then
+    # CHAT_RATE_PER_MINUTE a minute (0: no limit). The console, the local operator, has none.
+    CHAT_RATE_PER_MINUTE: int = Field(default=30, ge=0, le=100_000)
+    CHAT_BURST: int = Field(default=20, ge=1, le=100_000)
 
     @field_validator("LOG_LEVEL")
     @classmethod

@@ -41,6 +41,7 @@ from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
+from storage.updates import SeenUpdates
 from wallet.billing import Billing
 from wallet.deposits import DepositWatcher
 from wallet.withdrawals import Withdrawals
@@ -285,7 +286,9 @@ def _chat_adapters(assistant: Assistant, settings: Settings) -> list[ChatAdapter
     if settings.telegram_enabled:
         from bot.adapters.telegram import TelegramAdapter  # aiogram loads only when used
 
-        adapters.append(TelegramAdapter(assistant, settings))
+        # Updates claimed in the database: handled once, whichever instance gets them.
+        updates = SeenUpdates(assistant.services.engine)
+        adapters.append(TelegramAdapter(assistant, settings, updates))
     if settings.xmpp_enabled:
         from bot.adapters.xmpp import XMPPAdapter  # slixmpp loads only when used
 

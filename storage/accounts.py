@@ -9,15 +9,17 @@ a link made by another instance is seen by the next message.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, Row, Select, bindparam, update
+from sqlalchemy import Connection, Engine, Row, Select, bindparam, delete, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlmodel import SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.clock import utcnow
 from storage.db import FastRead, read, transaction
@@ -26,9 +28,40 @@ from storage.models import Account, Identity, LinkCode
 M = TypeVar("M", bound=SQLModel)
 EXTENSION_FIRST = 1000
 LINK_CODE_TTL = timedelta(minutes=10)
+# Guessing a code: one identity may write LINK_MAX_ATTEMPTS wrong codes per
+# LINK_ATTEMPT_WINDOW, and a code dies once LINK_MAX_FAILURES wrong codes were written
+# anywhere while it was live, so no code ever faces more than a handful of guesses.
+LINK_MAX_ATTEMPTS = 5
+LINK_ATTEMPT_WINDOW = timedelta(minutes=10)
+LINK_MAX_FAILURES = 5
+LINK_ATTEMPTS_KEPT = timedelta(days=1)
+
+
+class LinkOutcome(StrEnum):
+    """What writing a link code leads to."""
+
+    VALID = "valid"  # a live code of another account (checked, not used yet)
+    LINKED = "linked"  # used: the identity now reaches the code's account
+    OWN = "own"  # the code of the account this identity already reaches
+    INVALID = "invalid"  # no such code, used, or expired
+    LOCKED = "locked"  # the code died after too many wrong codes
+    TOO_MANY = "too_many"  # this identity wrote too many wrong codes lately
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """The outcome of a link code; `account`: the code's account (VALID, LINKED, OWN);
+    `retry_at`: when the identity may try again (TOO_MANY)."""
+
+    outcome: LinkOutcome
+    account: Account | None = None
+    retry_at: datetime | None = None
+
 
 _account = SQLModel.metadata.tables["account"]  # the tables of `Account` and `Identity`
 _identity = SQLModel.metadata.tables["identity"]
+_link_code = SQLModel.metadata.tables["linkcode"]
+_attempt = SQLModel.metadata.tables["linkattempt"]
 _BY_ID = core_select(_account).where(_account.c.id == bindparam("account_id"))
 _BY_IDENTITY = (
     core_select(_account)
@@ -186,20 +219,87 @@ class AccountStore:
         return code
 
     def link(self, code: str, network: str, external_id: str) -> Account | None:
-        """Move an identity onto the account that issued `code`; None if the code is bad."""
+        """Move an identity onto the account that issued `code`; None if the code is bad
+        (see `use_link_code` for why)."""
+        check = self.use_link_code(code, network, external_id)
+        return check.account if check.outcome is LinkOutcome.LINKED else None
+
+    def check_link_code(self, code: str, network: str, external_id: str) -> LinkCheck:
+        """What `code` written by an identity is, without using it. A wrong code counts
+        against the identity and every live code (see LINK_MAX_ATTEMPTS)."""
+        return self._link_code(code, network, external_id, use=False)
+
+    def use_link_code(self, code: str, network: str, external_id: str) -> LinkCheck:
+        """Use `code`: on LINKED the identity (created if new) reaches the code's account."""
+        return self._link_code(code, network, external_id, use=True)
+
+    def _link_code(self, code: str, network: str, external_id: str, *, use: bool) -> LinkCheck:
+        now = utcnow()
         with transaction(self.engine) as session:
-            link = session.get(LinkCode, code)
-            if link is None or link.used_at or link.expires_at < utcnow():
-                return None
-            link.used_at = utcnow()
+            # The identity's row, locked: its attempts are counted one request at a time,
+            # also across instances (SQLite: the transaction holds the write lock).
             identity = session.exec(
-                select(Identity).where(
-                    Identity.network == network, Identity.external_id == external_id
-                )
+                select(Identity)
+                .where(Identity.network == network, Identity.external_id == external_id)
+                .with_for_update()
             ).first()
+            retry_at = _locked_out_until(session, network, external_id, now)
+            if retry_at is not None:
+                return LinkCheck(LinkOutcome.TOO_MANY, retry_at=retry_at)
+            link = session.get(LinkCode, code, with_for_update=True)
+            if link is None or link.used_at or link.expires_at < now:
+                return _failed(session, network, external_id, now, LinkOutcome.INVALID)
+            target = session.get(Account, link.account_id)
+            if identity is not None and identity.account_id == link.account_id:
+                return LinkCheck(LinkOutcome.OWN, target)  # no guess: not counted, kept
+            if link.failures >= LINK_MAX_FAILURES:
+                return _failed(session, network, external_id, now, LinkOutcome.LOCKED)
+            if not use:
+                return LinkCheck(LinkOutcome.VALID, target)
+            link.used_at = now
             if identity is None:
                 identity = Identity(network=network, external_id=external_id, account_id=0)
             identity.account_id = link.account_id
             session.add(identity)
             session.add(link)
-            return session.get(Account, link.account_id)
+            return LinkCheck(LinkOutcome.LINKED, target)
+
+
+def _locked_out_until(
+    session: Session, network: str, external_id: str, now: datetime
+) -> datetime | None:
+    """When the identity may write a code again, if it wrote too many wrong ones lately."""
+    count, oldest = (
+        session.connection()
+        .execute(
+            core_select(func.count(), func.min(_attempt.c.at)).where(
+                _attempt.c.network == network,
+                _attempt.c.external_id == external_id,
+                _attempt.c.at > now - LINK_ATTEMPT_WINDOW,
+            )
+        )
+        .one()
+    )
+    if count < LINK_MAX_ATTEMPTS:
+        return None
+    return _aware(oldest) + LINK_ATTEMPT_WINDOW
+
+
+def _failed(
+    session: Session, network: str, external_id: str, now: datetime, outcome: LinkOutcome
+) -> LinkCheck:
+    """Count a wrong code against the identity and against every live code."""
+    connection = session.connection()
+    connection.execute(_attempt.insert().values(network=network, external_id=external_id, at=now))
+    connection.execute(
+        update(_link_code)
+        .where(_link_code.c.used_at.is_(None), _link_code.c.expires_at > now)
+        .values(failures=_link_code.c.failures + 1)
+    )
+    connection.execute(delete(_attempt).where(_attempt.c.at < now - LINK_ATTEMPTS_KEPT))
+    return LinkCheck(outcome)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time as an aware UTC time (aggregates may come back naive)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -33,6 +33,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 SQLITE_POOL = 20
+PRIVATE_FILE = 0o600  # the SQLite database (and so its -wal and -shm files)
+PRIVATE_FOLDER = 0o700  # folders made for it (the default `data/`)
 PING_AFTER_IDLE = 10.0  # seconds a pooled PostgreSQL connection may idle unpinged
 _IDLE_SINCE = "encryptotel_idle_since"  # key in a pooled connection's record.info
 # Execution option of the connections `read` hands out.
@@ -45,9 +47,48 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def _prepare_sqlite_file(url: str) -> None:
+    """Create the database file (0600) and the folders leading to it (0700) before SQLite
+    does, whatever the umask: balances, numbers and link codes are for this user alone.
+    SQLite gives its -wal and -shm files the mode of the database file. A database file
+    (or -wal, -shm) found readable by others is made private too."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    _make_private_folders(path.parent)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        pass
+    else:
+        os.fchmod(descriptor, PRIVATE_FILE)  # the mode given to open is filtered by the umask
+        os.close(descriptor)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _make_private(name)
+
+
+def _make_private_folders(folder: Path) -> None:
+    """`folder` and any missing parent, each created 0700 (existing ones are left as they are)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=PRIVATE_FOLDER)
+        except FileExistsError:  # made at the same moment by another process
+            continue
+        os.chmod(created, PRIVATE_FOLDER)  # mkdir's mode is filtered by the umask
+
+
+def _make_private(path: Path) -> None:
+    """Take away the group's and others' access to a file of ours."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        os.chmod(path, info.st_mode & 0o700)
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:

@@ -69,6 +69,8 @@ class LinkCode(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id")
     expires_at: datetime
     used_at: datetime | None = None
+    # Wrong codes written anywhere while this one was live: at LINK_MAX_FAILURES it dies.
+    failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Balance(SQLModel, table=True):
@@ -297,3 +299,27 @@ class SipDialog(SQLModel, table=True):
     route_set: str = Field(default="", max_length=2048)
     owner: str = Field(default="", max_length=255)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkAttempt(SQLModel, table=True):
+    """A wrong link code written from one identity (network, external id), when it was
+    written: an identity may write only a few within a window (`storage.accounts`)."""
+
+    __table_args__ = (Index("ix_linkattempt_identity_at", "network", "external_id", "at"),)
+
+    id: int = Field(default=None, primary_key=True)
+    network: str = Field(max_length=16)
+    external_id: str = Field(max_length=255)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ChatUpdate(SQLModel, table=True):
+    """An update a chat network delivered (Telegram's `update_id` for one bot), claimed
+    by the instance that handles it, so that an update delivered again (a resent webhook,
+    another instance, a restart) is handled once. Pruned after a day (`storage.updates`)."""
+
+    source: str = Field(primary_key=True, max_length=64)
+    update_id: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, nullable=False)
+    )
+    seen_at: datetime = Field(default_factory=utcnow, index=True)

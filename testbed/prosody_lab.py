@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 
 DOMAIN = "pbx.test"
+ROOMS = f"rooms.{DOMAIN}"  # the lab's multi-user chat service (XEP-0045)
+MUC = "http://jabber.org/protocol/muc"
+MUC_USER = "http://jabber.org/protocol/muc#user"
 START_TIMEOUT = 30
 
 CONFIG = """\
@@ -45,6 +48,9 @@ ssl = {{ key = "{run}/pbx.key", certificate = "{run}/pbx.crt" }}
 
 VirtualHost "{domain}"
     ssl = {{ key = "{run}/pbx.key", certificate = "{run}/pbx.crt" }}
+
+Component "{rooms}" "muc"
+    muc_room_locking = false
 """
 
 
@@ -84,7 +90,7 @@ class ProsodyLab:
             (self.run_dir / "data").mkdir(exist_ok=True)
             self._make_certificate()
             self.config.write_text(
-                CONFIG.format(run=self.run_dir, port=self.port, domain=self.domain)
+                CONFIG.format(run=self.run_dir, port=self.port, domain=self.domain, rooms=ROOMS)
             )
         log = open(self.run_dir / "prosody.out", "ab")
         self.process = subprocess.Popen(
@@ -162,13 +168,22 @@ class ProsodyLab:
 
 
 class XMPPUser:
-    """A person's XMPP client (slixmpp) in its own thread, for tests and the benchmark."""
+    """A person's XMPP client (slixmpp) in its own thread, for tests and the benchmark.
+
+    Besides chat messages (`send`, `ask`, `received`), it can send any stanza
+    (`send_xml`), ask for a presence subscription (`subscribe`, `presences` received),
+    join a multi-user chat room and invite someone to it (`join_room`, `invite`; the
+    room's messages in `room_messages`).
+    """
 
     def __init__(self, lab: ProsodyLab, jid: str, password: str) -> None:
         self.lab = lab
         self.jid = jid
         self.password = password
         self.received: list[tuple[str, str]] = []  # (from bare JID, body)
+        self.presences: list[tuple[str, str]] = []  # (from bare JID, type) of subscriptions
+        self.room_messages: list[tuple[str, str]] = []  # (from full JID, body), groupchat
+        self.occupants: set[str] = set()  # full JIDs (room/nick) seen present in rooms
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
@@ -194,7 +209,8 @@ class XMPPUser:
         client.use_aiodns = False
         client.ca_certs = self.lab.cert_file
 
-        def on_session(_event: Any) -> None:
+        async def on_session(_event: Any) -> None:
+            await client.get_roster()  # so that presence subscriptions reach this session
             client.send_presence()
             started.set()
 
@@ -203,9 +219,27 @@ class XMPPUser:
                 with self._cond:
                     self.received.append((message["from"].bare, message["body"]))
                     self._cond.notify_all()
+            elif message["type"] == "groupchat" and message["body"]:
+                with self._cond:
+                    self.room_messages.append((str(message["from"]), message["body"]))
+                    self._cond.notify_all()
 
+        def on_presence(presence: Any) -> None:
+            kind = presence["type"]
+            if presence.xml.find(f"{{{MUC_USER}}}x") is not None:
+                with self._cond:
+                    self.occupants.add(str(presence["from"]))
+                    self._cond.notify_all()
+            if kind in ("subscribe", "subscribed", "unsubscribe", "unsubscribed"):
+                with self._cond:
+                    self.presences.append((presence["from"].bare, kind))
+                    self._cond.notify_all()
+
+        client.auto_authorize = None  # the test decides
+        client.auto_subscribe = False
         client.add_event_handler("session_start", on_session)
         client.add_event_handler("message", on_message)
+        client.add_event_handler("presence", on_presence)
         self._client = client
         client.connect("127.0.0.1", self.lab.port)
         loop.run_forever()
@@ -221,6 +255,34 @@ class XMPPUser:
             message.send()
 
         self._loop.call_soon_threadsafe(send)
+
+    def send_xml(self, stanza: str) -> None:
+        """Send a stanza written as XML text (in the stream's namespace, jabber:client)."""
+        self._loop.call_soon_threadsafe(self._client.send_raw, stanza)
+
+    def subscribe(self, to: str) -> None:
+        """Ask for `to`'s presence (add them to the contacts)."""
+        self._loop.call_soon_threadsafe(
+            lambda: self._client.send_presence(pto=to, ptype="subscribe")
+        )
+
+    def join_room(self, room: str, nick: str, timeout: float = 30) -> None:
+        """Enter a room of the lab's chat service (created on first entry)."""
+        self.send_xml(f"<presence to='{room}/{nick}'><x xmlns='{MUC}'/></presence>")
+        self.wait_for(lambda: f"{room}/{nick}" in self.occupants, timeout, f"joining {room}")
+
+    def invite(self, room: str, to: str, reason: str = "join us") -> None:
+        """Invite `to` into `room`, through the room (a mediated invitation, XEP-0045 7.8.2)."""
+        self.send_xml(
+            f"<message to='{room}'><x xmlns='{MUC_USER}'>"
+            f"<invite to='{to}'><reason>{reason}</reason></invite></x></message>"
+        )
+
+    def wait_for(self, condition: Any, timeout: float = 30, what: str = "a condition") -> None:
+        """Wait until `condition()` (evaluated under the user's lock) is true."""
+        with self._cond:
+            if not self._cond.wait_for(condition, timeout):
+                raise AssertionError(f"{self.jid}: timed out waiting for {what}")
 
     def wait_messages(self, count: int, timeout: float = 30) -> list[str]:
         """Wait until `count` messages have arrived; return all bodies so far."""
@@ -249,7 +311,7 @@ class XMPPUser:
                 await asyncio.wait_for(self._client.disconnected, 2)
             except (TimeoutError, asyncio.CancelledError):
                 self._client.abort()
-            from bot.xmpp import stop_send_loop
+            from bot.adapters.xmpp import stop_send_loop
 
             await stop_send_loop(self._client)
 

@@ -6,9 +6,12 @@ methods a bot calls (getMe, getUpdates with long polling and offsets, sendMessag
 editMessageText, answerCallbackQuery, setMyCommands, webhooks, …), form, multipart and
 JSON bodies with JSON-string fields, and the `{"ok": false, ...}` error envelope.
 
-Test API: `send_text` / `press_button` inject updates, `messages` / `wait_messages`
-read what the bot sent to a chat, `fail_next` makes the next calls of a method fail
-with 429 (retry_after) or 5xx.
+Test API: `send_text` / `press_button` inject updates (in a private chat, or in a
+`group` of type group, supergroup or channel; with an old `date`; as a reply to a bot
+message), `redeliver` delivers an update again (as Telegram does after a late or failed
+webhook answer, or an unconfirmed offset), `messages` / `wait_messages` read what the
+bot sent to a chat, `fail_next` makes the next calls of a method fail with 429
+(retry_after) or 5xx.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import asyncio
 import copy
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -41,6 +46,8 @@ JSON_FIELDS = {
     "media",
 }
 MAX_TEXT = 4096
+CHAT_TYPES = ("private", "group", "supergroup", "channel")
+_MENTION = re.compile(r"(?<!\w)@\w{3,32}")
 
 
 class APIError(Exception):
@@ -110,6 +117,9 @@ class BotAPIEmulator:
         self._pending: list[dict] = []  # updates not yet confirmed
         self._message_ids: dict[int, itertools.count] = {}
         self._users: dict[int, dict] = {}
+        self._chats: dict[int, dict] = {}  # every chat the bot may write to, by id
+        self._updates: dict[int, dict] = {}  # every update made, by update_id
+        self._again: list[dict] = []  # updates getUpdates delivers again, whatever the offset
         self._sent: dict[int, list[SentMessage]] = {}
         self._failures: dict[str, deque[APIError]] = {}
         self.calls: list[Call] = []
@@ -182,25 +192,78 @@ class BotAPIEmulator:
             user["language_code"] = language_code
         with self._cond:
             self._users[user_id] = user
+            self._chats[user_id] = {"id": user_id, "type": "private", "first_name": first_name}
             self._message_ids.setdefault(user_id, itertools.count(1))
             self._sent.setdefault(user_id, [])
         return user
 
-    def send_text(self, user_id: int, text: str, language_code: str | None = "en") -> int:
-        """A user writes `text` to the bot; returns the update_id."""
+    def group(self, chat_id: int, chat_type: str = "supergroup", title: str = "Team") -> dict:
+        """A group, supergroup or channel the bot is in (negative ids, as Telegram's)."""
+        if chat_type not in CHAT_TYPES[1:]:
+            raise ValueError(f"not a group chat type: {chat_type}")
+        chat = {"id": chat_id, "type": chat_type, "title": title}
+        with self._cond:
+            self._chats[chat_id] = chat
+            self._message_ids.setdefault(chat_id, itertools.count(1))
+            self._sent.setdefault(chat_id, [])
+        return chat
+
+    def send_text(
+        self,
+        user_id: int,
+        text: str,
+        language_code: str | None = "en",
+        *,
+        chat_id: int | None = None,
+        date: datetime | float | None = None,
+        reply_to: SentMessage | None = None,
+    ) -> int:
+        """A user writes `text` to the bot; returns the update_id.
+
+        `chat_id`: in that group (see `group`; default: the user's private chat); a
+        channel's post comes as `channel_post`, signed by the channel. `date`: when it was
+        sent (default now: an older one makes a late update). `reply_to`: a message of the
+        bot this one answers.
+        """
         user = self.user(user_id, language_code)
         with self._cond:
-            message = {
-                "message_id": next(self._message_ids[user_id]),
-                "date": int(time.time()),
-                "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
-                "from": user,
+            chat = self._chats[user_id if chat_id is None else chat_id]
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids[chat["id"]]),
+                "date": int(
+                    date.timestamp() if isinstance(date, datetime) else date or time.time()
+                ),
+                "chat": chat,
                 "text": text,
             }
-            if text.startswith("/"):
-                length = len(text.split()[0])
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            entities = _entities(text)
+            if entities:
+                message["entities"] = entities
+            if reply_to is not None:
+                message["reply_to_message"] = self._message_object(reply_to)
+            if chat["type"] == "channel":
+                message["sender_chat"] = chat
+                return self._add_update({"channel_post": message})
+            message["from"] = user
             return self._add_update({"message": message})
+
+    def update(self, update_id: int) -> dict:
+        """A copy of an update made by `send_text` or `press_button`."""
+        with self._cond:
+            return copy.deepcopy(self._updates[update_id])
+
+    def redeliver(self, update_id: int, times: int = 1) -> None:
+        """Deliver an update again, `times` more times: by webhook one after the other; by
+        getUpdates all in the next answer, whatever offset the bot has confirmed."""
+        with self._cond:
+            update = self._updates[update_id]
+            if self.webhook:
+                self._pending.extend(copy.deepcopy(update) for _ in range(times))
+            else:
+                self._again.extend(copy.deepcopy(update) for _ in range(times))
+            self._cond.notify_all()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)
 
     def press_button(
         self, user_id: int, message: SentMessage, data: str, language_code: str | None = "en"
@@ -273,7 +336,9 @@ class BotAPIEmulator:
     def _add_update(self, body: dict) -> int:
         # Called with self._cond held.
         update_id = next(self._update_ids)
-        self._pending.append({"update_id": update_id, **body})
+        update = {"update_id": update_id, **body}
+        self._updates[update_id] = update
+        self._pending.append(copy.deepcopy(update))
         self._cond.notify_all()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
@@ -283,7 +348,7 @@ class BotAPIEmulator:
         message = {
             "message_id": sent.message_id,
             "date": sent.date,
-            "chat": {"id": sent.chat_id, "type": "private"},
+            "chat": self._chats.get(sent.chat_id, {"id": sent.chat_id, "type": "private"}),
             "from": self.bot_user,
             "text": sent.text,
         }
@@ -352,6 +417,7 @@ class BotAPIEmulator:
                     self._pending = [u for u in self._pending if u["update_id"] >= offset]
                     self.confirmed_offset = max(self.confirmed_offset, offset)
                 batch = self._pending[-abs(offset) :] if offset < 0 else list(self._pending)
+                batch, self._again = self._again + batch, []
                 if allowed:
                     batch = [u for u in batch if set(u) & set(allowed)]
                 batch = batch[:limit]
@@ -369,7 +435,7 @@ class BotAPIEmulator:
             chat_id = int(params.get("chat_id"))
         except (TypeError, ValueError):
             raise APIError(400, "Bad Request: chat not found") from None
-        if chat_id not in self._users:
+        if chat_id not in self._chats:
             raise APIError(400, "Bad Request: chat not found")
         return chat_id
 
@@ -491,6 +557,10 @@ class BotAPIEmulator:
                 with self._cond:
                     update = self._pending[0] if self._pending else None
                     hook = dict(self.webhook)
+                    allowed = hook["allowed_updates"]
+                    if update is not None and allowed and not set(update) & set(allowed):
+                        self._pending.pop(0)  # a kind the bot did not ask for: never sent
+                        continue
                 if update is None:
                     await self._new_update.wait()
                     continue
@@ -506,9 +576,8 @@ class BotAPIEmulator:
                     delivered = False
                 if delivered:
                     with self._cond:
-                        self._pending = [
-                            u for u in self._pending if u["update_id"] != update["update_id"]
-                        ]
+                        if self._pending and self._pending[0] is update:
+                            self._pending.pop(0)  # this copy only: a redelivery stays queued
                         self.webhook_deliveries += 1
                         self._cond.notify_all()
                 else:
@@ -529,6 +598,24 @@ async def _read_params(request: web.Request) -> dict:
         if isinstance(params[name], str | bytes):
             params[name] = json.loads(params[name])
     return params
+
+
+def _entities(text: str) -> list[dict]:
+    """The entities Telegram marks in a text: a leading /command, and @mentions."""
+    entities = []
+    if text.startswith("/"):
+        entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+    for found in _MENTION.finditer(text):
+        if found.start() > 0 or not text.startswith("/"):
+            entities.append(_utf16_entity("mention", text, found.start(), found.end()))
+    return entities
+
+
+def _utf16_entity(kind: str, text: str, start: int, end: int) -> dict:
+    """An entity with Telegram's offsets, in UTF-16 code units."""
+    offset = len(text[:start].encode("utf-16-le")) // 2
+    length = len(text[start:end].encode("utf-16-le")) // 2
+    return {"type": kind, "offset": offset, "length": length}
 
 
 def _markup(value: Any) -> dict | None:

@@ -19,8 +19,8 @@ def test_read_only_answers_on_sqlite_and_every_write_in_a_thread(engine, db_url)
     loop_thread: list[bool] = []
     original = assistant._answer
 
-    def spy(sender, text, now, *, read_only):
-        replies = original(sender, text, now, read_only=read_only)
+    def spy(sender, text, now, *, read_only, **more):
+        replies = original(sender, text, now, read_only=read_only, **more)
         if replies is not None:
             loop_thread.append(read_only)
         return replies

@@ -153,13 +153,13 @@ def test_xmpp_user_places_a_callback_in_plain_text(
     body_of(user, lambda m: m.startswith("Dépôt reçu"))
 
     offer = user.ask(jid, "appelle le +44 20 7946 0000")
-    assert "0.11 ETT par minute" in offer and "« oui »" in offer
+    assert "0,11 ETT par minute" in offer and "« oui »" in offer
     assert user.ask(jid, "oui").startswith("📞 Je vous appelle")
     body_of(user, lambda m: m.startswith("📞 En ligne"))
     time.sleep(2)
     user.send(jid, "raccroche")
     ended = body_of(user, lambda m: "terminé après" in m)
-    assert "Coût : 0.11 ETT" in ended
+    assert "Coût : 0,11 ETT" in ended
     balance = LedgerStore(engine).balance(account_book(account.id), "ETT")
     assert (balance.amount, balance.held) == (to_units("2", "ETT") - FIRST_MINUTES, 0)
 

@@ -2,7 +2,10 @@
 
 Long polling by default; webhook mode when TELEGRAM_WEBHOOK_URL is set (several
 instances behind a load balancer). Each update is handled in its own task, so a slow
-answer never delays another user.
+answer never delays another user, and once, whichever instance and however often it is
+delivered (`storage.updates`). Outside private chats only what is addressed to this bot
+is answered, with a link to a private chat; a sender's flood is answered once
+(`Assistant.admit`); a message is read at its own date.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ChatType
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -43,13 +47,16 @@ from aiogram.types import (
     Message,
     TelegramObject,
     Update,
+    User,
 )
 from aiogram.utils.token import TokenValidationError
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from settings import Settings
+from storage.updates import SeenUpdates
 
 log = logging.getLogger(__name__)
 NETWORK = "telegram"
@@ -62,6 +69,7 @@ POLL_TIMEOUT = 30
 DRAIN_SECONDS = 2.0  # at shutdown: how long updates in progress may still finish
 RESTART_DELAY = 5.0
 KEYS_REMEMBERED = 10_000
+PRIVATE_START = "group"  # the /start payload of the link to a private chat given in groups
 MAX_TEXT = 4096  # characters in one Telegram message
 AIOGRAM_LOGGERS = (
     "aiogram",
@@ -105,13 +113,37 @@ class TokenRedactor(logging.Filter):
         return True
 
 
+class _WebhookHandler(SimpleRequestHandler):
+    """aiogram's webhook handler (secret checked first, answered at once, handled in the
+    background), answering 400, not 500 with a traceback, to a body that is no update."""
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            body = await request.json(loads=bot.session.json_loads)
+            update = Update.model_validate(body, context={"bot": bot})
+        except ValueError:  # not JSON, not UTF-8, or not an Update (pydantic's errors too)
+            return web.Response(status=400, text="Bad Request: not a Telegram update")
+        task = asyncio.create_task(self._feed(bot, update))
+        self._background_feed_update_tasks.add(task)
+        task.add_done_callback(self._background_feed_update_tasks.discard)
+        return web.json_response({}, dumps=bot.session.json_dumps)
+
+    async def _feed(self, bot: Bot, update: Update) -> None:
+        try:
+            await self.dispatcher.feed_update(bot, update, **self.data)
+        except Exception:
+            log.exception("failed to handle Telegram update %s", update.update_id)
+
+
 class TelegramAdapter:
     """One bot account on one Bot API server, answering with the assistant."""
 
     network = NETWORK
     edits = True
 
-    def __init__(self, assistant: Assistant, settings: Settings) -> None:
+    def __init__(
+        self, assistant: Assistant, settings: Settings, updates: SeenUpdates | None = None
+    ) -> None:
         if settings.TELEGRAM_BOT_TOKEN is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.assistant = assistant
@@ -137,6 +169,9 @@ class TelegramAdapter:
         self.last_update_id: int | None = None
         self._in_progress: set[asyncio.Task] = set()
         self._keys: OrderedDict[tuple[int, str], int] = OrderedDict()
+        # Each update is handled once, by whichever instance claims it first.
+        self.updates = updates if updates is not None else SeenUpdates(assistant.services.engine)
+        self._source = f"{NETWORK}:{self.bot.id}"
 
     # -- running ---------------------------------------------------------------------------
 
@@ -186,12 +221,10 @@ class TelegramAdapter:
         await self._confirm_offset()
 
     async def _run_webhook(self, stop: asyncio.Event) -> None:
-        from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-
         secret = self.settings.TELEGRAM_WEBHOOK_SECRET
         webhook_url = self.settings.TELEGRAM_WEBHOOK_URL or ""
         app = web.Application()
-        SimpleRequestHandler(
+        _WebhookHandler(
             dispatcher=self.dispatcher,
             bot=self.bot,
             secret_token=secret.get_secret_value() if secret else None,
@@ -270,10 +303,22 @@ class TelegramAdapter:
         if task is not None:
             self._in_progress.add(task)
         try:
+            if isinstance(update, Update) and not await self._claim(update.update_id):
+                log.info("Telegram update %s was delivered again: skipped", update.update_id)
+                return None
             return await handler(update, data)
         finally:
             if task is not None:
                 self._in_progress.discard(task)
+
+    async def _claim(self, update_id: int) -> bool:
+        """Whether this delivery of the update is the first (to be handled), across every
+        instance on the database; handled anyway when the database cannot tell."""
+        try:
+            return await asyncio.to_thread(self.updates.claim, self._source, update_id)
+        except Exception as error:
+            log.warning("could not claim Telegram update %s: %s", update_id, type(error).__name__)
+            return True
 
     # -- updates ---------------------------------------------------------------------------
 
@@ -281,7 +326,17 @@ class TelegramAdapter:
         user = message.from_user
         if user is None or user.is_bot or message.text is None:
             return
-        replies = await self.assistant.handle(_sender(user), message.text)
+        sender = _sender(user)
+        if message.chat.type != ChatType.PRIVATE:
+            await self._in_group(message, sender, message.text)
+            return
+        text = _own_command(message.text, await self._username())
+        if text is None:
+            return  # "/command@OtherBot": not ours
+        replies = self.assistant.admit(sender)
+        if replies is None:
+            # Read at the moment it was sent (a late update's "in 10 minutes").
+            replies = await self.assistant.handle(sender, text, sent=message.date)
         try:
             for reply in replies:
                 await self.deliver(message.chat.id, reply)
@@ -295,7 +350,12 @@ class TelegramAdapter:
             log.info("answerCallbackQuery failed: %s", type(error).__name__)
         if not query.data:
             return
-        replies = await self.assistant.press(_sender(query.from_user), query.data)
+        if query.message is not None and query.message.chat.type != ChatType.PRIVATE:
+            return  # no button of ours is ever shown outside a private chat
+        sender = _sender(query.from_user)
+        replies = self.assistant.admit(sender)
+        if replies is None:
+            replies = await self.assistant.press(sender, query.data)
         pressed = query.message.message_id if query.message else None
         chat_id = query.message.chat.id if query.message else query.from_user.id
         try:
@@ -307,6 +367,26 @@ class TelegramAdapter:
                     pressed = None
         except TelegramAPIError as error:
             log.warning("could not answer a button press on Telegram: %s", type(error).__name__)
+
+    async def _in_group(self, message: Message, sender: Sender, text: str) -> None:
+        """Outside a private chat only what is addressed to this bot ("/cmd@ThisBot", a
+        reply to it, a mention of it) is answered, and only with a link to a private chat:
+        balances, numbers and payments are nobody else's business."""
+        me = await self.bot.me()
+        if not _addressed_to(message, text, me):
+            return
+        if self.assistant.admit(sender) is not None:
+            return  # flooding a group: silence there
+        link = f"https://t.me/{me.username}?start={PRIVATE_START}"
+        reply = await asyncio.to_thread(self.assistant.private_only, sender, text, link)
+        try:
+            await self.deliver(message.chat.id, reply)
+        except TelegramAPIError as error:
+            log.warning("could not answer in a Telegram group: %s", type(error).__name__)
+
+    async def _username(self) -> str:
+        """This bot's username (getMe, asked once)."""
+        return (await self.bot.me()).username or ""
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -373,6 +453,37 @@ class TelegramAdapter:
 
 async def _has_text(message: Message) -> bool:
     return bool(message.text)  # as F.text
+
+
+def _own_command(text: str, username: str) -> str | None:
+    """`text` with a "/command@ThisBot" read as "/command"; None for a command addressed to
+    another bot ("/balance@SomeOtherBot"); any other text as it is."""
+    if not text.startswith("/"):
+        return text
+    head, space, rest = text.partition(" ")
+    command, at, bot = head.partition("@")
+    if not at:
+        return text
+    if not username or bot.casefold() != username.casefold():
+        return None
+    return command + space + rest
+
+
+def _addressed_to(message: Message, text: str, me: User) -> bool:
+    """Whether a group message is meant for this bot: "/command@ThisBot", a reply to one
+    of its messages, or a mention of it (an entity, or "@ThisBot" in the text)."""
+    username = (me.username or "").casefold()
+    head = text.partition(" ")[0]
+    if head.startswith("/"):
+        return bool(username) and head.partition("@")[2].casefold() == username
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == me.id:
+        return True
+    for entity in message.entities or ():
+        if entity.type == "text_mention" and entity.user is not None and entity.user.id == me.id:
+            return True
+    mention = re.compile(rf"(?<!\w)@{re.escape(username)}\b") if username else None
+    return mention is not None and mention.search(text.casefold()) is not None
 
 
 def _sender(user: Any) -> Sender:

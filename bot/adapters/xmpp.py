@@ -3,6 +3,11 @@
 Buttons become a line such as `Reply "yes" for Link, "no" for Cancel.` (the core takes
 the typed word as the press). Presence is sent at each session start; after the server
 goes away the client reconnects by itself, with a short capped delay.
+
+Only a person writing privately is answered: not a room (groupchat, an invitation, a
+room occupant's private message), nor a server. A sender's flood is answered once
+(`Assistant.admit`); a delayed message is read at its XEP-0203 stamp. Presence
+subscriptions are granted to JIDs that have written, never asked back.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,11 @@ log = logging.getLogger(__name__)
 ANSWER_GRACE = 3.0  # seconds a stopping adapter waits for answers being computed
 NETWORK = "xmpp"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+MUC_USER = "{http://jabber.org/protocol/muc#user}x"  # a room's message, a mediated invitation
+CONFERENCE = "{jabber:x:conference}x"  # a direct invitation (XEP-0249)
+DELAY = "{urn:xmpp:delay}delay"  # XEP-0203: when a delayed message was sent
+SUBSCRIPTIONS_WAITING = 10_000
+ROSTER_TIMEOUT = 10.0
 
 SESSION_TIMEOUT = 30.0  # a login that hangs (e.g. no common mechanism) is retried after this
 MAX_RECONNECT_DELAY = 5.0
@@ -75,11 +87,17 @@ class XMPPAdapter:
         self._failures = 0  # connections lost in a row without a session: the back-off grows
         self._login_watchdog: asyncio.TimerHandle | None = None
         self._answering: set[asyncio.Future] = set()  # answers computed in worker threads
+        # Subscription requests of JIDs that have not written yet: granted at their first
+        # message (see `_on_subscription_request`).
+        self._waiting_subscriptions: OrderedDict[str, None] = OrderedDict()
         client = _Client(settings.XMPP_JID, settings.XMPP_PASSWORD.get_secret_value())
         client.enable_direct_tls = False
         client.enable_starttls = True
         client.enable_plaintext = False
         client.use_aiodns = False
+        # Presence subscriptions are decided here, never granted blindly nor asked back.
+        client.auto_authorize = None
+        client.auto_subscribe = False
         if settings.XMPP_CA_FILE:
             client.ca_certs = Path(settings.XMPP_CA_FILE)
         client.register_plugin("xep_0030")
@@ -87,6 +105,7 @@ class XMPPAdapter:
         client.add_event_handler("connected", self._on_connected)
         client.add_event_handler("session_start", self._on_session_start)
         client.add_event_handler("message", self._on_message)
+        client.add_event_handler("roster_subscription_request", self._on_subscription_request)
         client.add_event_handler("disconnected", self._on_disconnected)
         client.add_event_handler("failed_auth", self._on_failed_auth)
         client.add_event_handler("ssl_invalid_chain", self._on_untrusted_certificate)
@@ -152,6 +171,12 @@ class XMPPAdapter:
 
     async def _on_session_start(self, _event: Any) -> None:
         self._cancel_watchdog()
+        # The roster first: only a session that asked for it is given presence subscription
+        # requests (RFC 6121 3.1.3), also those that waited while the bot was away.
+        try:
+            await self.client.get_roster(timeout=ROSTER_TIMEOUT)
+        except Exception as error:  # no roster: no subscription requests, messages still work
+            log.warning("could not get the XMPP roster: %s", type(error).__name__)
         self.client.send_presence()
         self.sessions += 1
         self._failures = 0
@@ -184,11 +209,9 @@ class XMPPAdapter:
 
     def _on_message(self, message: Message) -> None:
         # A plain function, not a coroutine: most answers are given at once, with no task.
-        if message["type"] not in ("chat", "normal"):
+        if not _a_person_writing(message):
             return
         body = message["body"]
-        if not body or not body.strip():
-            return
         # slixmpp stamps stanzas without xml:lang with the server stream's default: only a
         # language other than that one was chosen by the sender's client.
         declared = message.xml.get(XML_LANG)
@@ -197,18 +220,46 @@ class XMPPAdapter:
         language = (declared or "")[:2].lower()
         jid = message["from"]  # a new JID at each lookup: once
         sender = Sender(NETWORK, jid.bare, language if language in LANGUAGES else None)
-        replies = self.assistant.answer_now(sender, body)
+        if (refused := self.assistant.admit(sender)) is not None:
+            for reply in refused:  # "slow down" once, then nothing
+                self._send(jid, reply)
+            return
+        if self._waiting_subscriptions and jid.bare in self._waiting_subscriptions:
+            self._grant_subscription(jid.bare)
+        sent = _delayed_from(message)  # read at the moment it was sent (XEP-0203)
+        replies = self.assistant.answer_now(sender, body, sent=sent)
         if replies is None:
-            task = asyncio.ensure_future(self._answer(jid, sender, body))
+            task = asyncio.ensure_future(self._answer(jid, sender, body, sent))
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
             return
         for reply in replies:
             self._send(jid, reply)
 
-    async def _answer(self, to: Any, sender: Sender, body: str) -> None:
-        for reply in await self.assistant.handle(sender, body):
+    async def _answer(self, to: Any, sender: Sender, body: str, sent: datetime | None) -> None:
+        for reply in await self.assistant.handle(sender, body, sent=sent):
             self._send(to, reply)
+
+    # -- presence subscriptions ------------------------------------------------------------
+
+    async def _on_subscription_request(self, presence: Any) -> None:
+        """Someone adds the bot to their contacts. Granted to a JID that has written to the
+        bot (it has an account); a stranger's request waits for its first message, so
+        subscription floods from JIDs that never write fill no roster. The bot never asks
+        for anyone's presence in return: it needs none, and sends no requests to strangers.
+        (The server keeps a request that waits, and delivers it again at the next login.)"""
+        jid = presence["from"].bare
+        accounts = self.assistant.services.accounts
+        if await asyncio.to_thread(accounts.find_by_identity, NETWORK, jid) is not None:
+            self._grant_subscription(jid)
+            return
+        self._waiting_subscriptions[jid] = None
+        while len(self._waiting_subscriptions) > SUBSCRIPTIONS_WAITING:
+            self._waiting_subscriptions.popitem(last=False)
+
+    def _grant_subscription(self, jid: str) -> None:
+        self._waiting_subscriptions.pop(jid, None)
+        self.client.client_roster[jid].authorize()  # "subscribed", and our presence
 
     async def send(self, external_id: str, reply: Reply) -> None:
         """Outbox sender: a new message to the user's bare JID (XMPP has no edits)."""
@@ -218,6 +269,36 @@ class XMPPAdapter:
 
     def _send(self, to: Any, reply: Reply) -> None:
         self.client.send_message(mto=to, mbody=as_text(reply), mtype="chat")
+
+
+def _a_person_writing(message: Message) -> bool:
+    """Whether a message is a person writing to the bot privately: a chat (or normal)
+    message with words, from a user's JID. Not a room's message (groupchat), a room
+    invitation (mediated, muc#user; direct, jabber:x:conference), a private message from
+    a room occupant (it comes from the room's JID), nor a server's or service's notice."""
+    if message["type"] not in ("chat", "normal"):
+        return False
+    body = message["body"]
+    if not body or not body.strip():
+        return False
+    xml = message.xml
+    if xml.find(MUC_USER) is not None or xml.find(CONFERENCE) is not None:
+        return False
+    return bool(message["from"].user)
+
+
+def _delayed_from(message: Message) -> datetime | None:
+    """When a delayed message was sent (XEP-0203 `<delay stamp=…>`, added by the server
+    that kept it); None for a message delivered as it was sent."""
+    delay = message.xml.find(DELAY)
+    stamp = delay.get("stamp") if delay is not None else None
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def stop_send_loop(client: ClientXMPP) -> None:

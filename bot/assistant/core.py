@@ -4,6 +4,26 @@ Chat adapters (console, Telegram, XMPP) only turn their network's updates into
 `Assistant.handle` calls and the returned `Reply` objects into messages. What each
 message means is decided by the features' routers (`bot/features/`), handed in by the
 composition root; the core knows none of them.
+
+The language of an answer follows one rule, on every path (typed messages, chat
+commands, button presses and the words that press them, messages not understood,
+messages the assistant pushes later):
+1. the language of the words written, when they surely tell it: a command written in
+   the words of one language ("solde", "lier …", "привет"), or a message whose language
+   the parser's detection is sure of (`nlu.lang.detect`). The account takes that
+   language, so it follows the user's last such message;
+2. otherwise (a "/command", a number, a button, words of no sure language, a
+   notification) the account's language;
+3. a new account starts in its chat client's language (Telegram's language_code, XMPP's
+   xml:lang), else DEFAULT_LANGUAGE. The client's language plays no other part.
+
+Time: a message is read at the moment it was sent (`sent`: Telegram's date, XMPP's
+XEP-0203 delay stamp; the console: now), not when it is processed; one that arrived late
+asking for a moment that has passed since is answered so, and nothing is done.
+
+Floods: `admit` (called first by the adapters of networks strangers reach) answers a
+sender's messages at most at CHAT_RATE_PER_MINUTE after a burst of CHAT_BURST, with one
+"slow down" and then silence (`flood.SenderLimiter`).
 """
 
 from __future__ import annotations
@@ -11,10 +31,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import phonenumbers
@@ -22,10 +43,14 @@ import phonenumbers
 import nlu
 from bot.assistant.choices import ChoiceMemory
 from bot.assistant.context import Context
+from bot.assistant.flood import SenderLimiter, Verdict
 from bot.assistant.i18n import LANGUAGES, t
 from bot.assistant.replies import Reply, Sender
 from bot.assistant.router import Dispatcher, Router
 from bot.assistant.services import Services
+from nlu.commands import Command
+from nlu.lang import detect
+from nlu.message import prepare
 from storage.clock import utcnow
 from storage.db import is_sqlite
 from storage.models import Account
@@ -33,6 +58,10 @@ from storage.models import Account
 log = logging.getLogger(__name__)
 LANGUAGES_REMEMBERED = 10_000
 REGIONS_REMEMBERED = 4096
+# A message processed this long after it was sent is late: a moment it asks for that has
+# passed meanwhile is answered as passed (sooner, the features' own "now" margins apply).
+LATE_AFTER = timedelta(seconds=60)
+STORED_LANGUAGE_TRUSTED = 5.0  # seconds after which a stored language is read back as stored
 
 
 class Assistant:
@@ -51,7 +80,12 @@ class Assistant:
         # The language last submitted to the writer, by account (the newest accounts): a
         # message read before that write is stored must not take the older one for current.
         self._submitted_languages: OrderedDict[int, str] = OrderedDict()
+        # When the writer stored it: the database then counts again after a short while
+        # (a row read before the store is not newer), also when another instance changes it.
+        self._languages_stored_at: dict[int, float] = {}
         self._languages_lock = threading.Lock()
+        settings = services.settings
+        self.limiter = SenderLimiter(settings.CHAT_RATE_PER_MINUTE, settings.CHAT_BURST)
 
     @property
     def menu(self) -> tuple[str, ...]:
@@ -59,41 +93,67 @@ class Assistant:
         return self.dispatcher.menu
 
     async def handle(
-        self, sender: Sender, text: str, *, now: datetime | None = None
+        self,
+        sender: Sender,
+        text: str,
+        *,
+        now: datetime | None = None,
+        sent: datetime | None = None,
     ) -> list[Reply]:
-        """Answer one message. Never raises: a failure becomes an apology."""
-        replies = self.answer_now(sender, text, now=now)
+        """Answer one message. Never raises: a failure becomes an apology.
+
+        `now`: the current time (default: the clock); `sent`: when the message was sent, as
+        its network dates it (default: now): the parser and the request read it then.
+        """
+        replies = self.answer_now(sender, text, now=now, sent=sent)
         if replies is not None:
             return replies
-        return await asyncio.to_thread(self.handle_sync, sender, text, now)
+        return await asyncio.to_thread(self.handle_sync, sender, text, now, sent=sent)
 
     def answer_now(
-        self, sender: Sender, text: str, *, now: datetime | None = None
+        self,
+        sender: Sender,
+        text: str,
+        *,
+        now: datetime | None = None,
+        sent: datetime | None = None,
     ) -> list[Reply] | None:
         """The answer when it can be given at once on the loop (it only reads, on SQLite);
         None when it must be computed by `handle` in a worker thread."""
         if not self.reads_on_loop:
             return None
         try:
-            return self._answer(sender, text, now, read_only=True)
+            return self._answer(sender, text, now, read_only=True, sent=sent)
         except Exception:  # answered again in the thread, which apologises if it fails
             log.exception("failed to answer a message from %s on the loop", sender.network)
             return None
 
-    def handle_sync(self, sender: Sender, text: str, now: datetime | None = None) -> list[Reply]:
+    def handle_sync(
+        self,
+        sender: Sender,
+        text: str,
+        now: datetime | None = None,
+        *,
+        sent: datetime | None = None,
+    ) -> list[Reply]:
         """`handle` for callers without an event loop (the console, tests)."""
         try:
-            return self._answer(sender, text, now, read_only=False) or []  # never None here
+            return self._answer(sender, text, now, read_only=False, sent=sent) or []
         except Exception:
             log.exception("failed to handle a message from %s", sender.network)
             lang = sender.language if sender.language in LANGUAGES else None
             return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
 
     def _answer(
-        self, sender: Sender, text: str, now: datetime | None, *, read_only: bool
+        self,
+        sender: Sender,
+        text: str,
+        now: datetime | None,
+        *,
+        read_only: bool,
+        sent: datetime | None = None,
     ) -> list[Reply] | None:
         """The replies to a message; with `read_only`, None when answering would write."""
-        lang = sender.language if sender.language in LANGUAGES else None
         if read_only:
             if self.choices.pending(sender):
                 return None  # the message may press a button, and presses write
@@ -104,28 +164,62 @@ class Assistant:
             if (chosen := self.choices.take(sender, text)) is not None:
                 return self.press_sync(sender, chosen)
             account = self._account(sender)
-        lang = lang or account.language
+        lang = self._language_of(account)  # rule 2, unless the words tell (rule 1)
+        now = now or utcnow()
+        sent = now if sent is None or sent > now else sent  # (a clock ahead: now)
         found = self.dispatcher.match(text)
         if found is not None:
             if read_only and not found.route.read_only:
                 return None
-            # Like the parser's: the language of the words written wins.
-            lang = found.lang or lang
-            context = Context(account, lang, self.services, sender, text)
+            if found.lang is not None:  # the command's own words ("solde", "lier")
+                lang = self._note_language(account, found.lang)
+            context = Context(account, lang, self.services, sender, text, sent)
             return self._remember(sender, self.dispatcher.run_command(context, found))
-        parsed = nlu.parse(
-            text,
-            now=now or utcnow(),
-            tz=account.timezone,
-            region=_region_of(account.phone_number),
-        )
+        region = _region_of(account.phone_number)
+        parsed = nlu.parse(text, now=sent, tz=account.timezone, region=region)
         if read_only and not self.dispatcher.read_only(parsed["intent"]):
             return None
-        if parsed["intent"] != "unknown" and parsed.get("lang") in LANGUAGES:
-            lang = parsed["lang"]
-            self._note_language(account, lang)
-        context = Context(account, lang, self.services, sender, text, now or utcnow())
-        return self._remember(sender, self.dispatcher.dispatch(context, nlu.command_of(parsed)))
+        lang = self._words_language(account, lang, text, parsed.get("lang"), region)
+        command = nlu.command_of(parsed)
+        context = Context(account, lang, self.services, sender, text, sent)
+        if (passed := _moment_passed(context, command, now)) is not None:
+            return [passed]
+        return self._remember(sender, self.dispatcher.dispatch(context, command))
+
+    def admit(self, sender: Sender) -> list[Reply] | None:
+        """None when a message or press of `sender` may be answered; else what to send
+        instead: "slow down" once, then nothing, until the sender calms down (`flood`).
+
+        Called first by the adapters of the networks strangers reach; the console (the
+        local operator, and scripts piped into it) is not limited.
+        """
+        verdict = self.limiter.admit((sender.network, sender.external_id))
+        if verdict is Verdict.ANSWER:
+            return None
+        if verdict is Verdict.DROP:
+            return []
+        return [Reply(t(self.language_for(sender), "slow_down"))]
+
+    def language_for(self, sender: Sender, text: str = "") -> str:
+        """The language to answer `sender` in without creating an account (the rule
+        above): that of the words of `text` when sure, else the account's, else the
+        chat client's, else DEFAULT_LANGUAGE."""
+        if text and not text.startswith("/"):
+            message = prepare(text, None)
+            written, sure = detect(message.raw, message.words)
+            if sure:
+                return written
+        account = self.services.accounts.find_by_identity(sender.network, sender.external_id)
+        if account is not None:
+            return self._language_of(account)
+        if sender.language in LANGUAGES:
+            return sender.language
+        return self.services.settings.DEFAULT_LANGUAGE
+
+    def private_only(self, sender: Sender, text: str, link: str) -> Reply:
+        """The only answer outside a private chat (a group): write to me privately, at
+        `link`. Nothing of the account is read or shown, and none is created."""
+        return Reply(t(self.language_for(sender, text), "private_only", link=link))
 
     async def press(self, sender: Sender, data: str) -> list[Reply]:
         """Answer a button press (`Button.data`). Never raises: a failure becomes an apology."""
@@ -136,38 +230,64 @@ class Assistant:
         lang = sender.language if sender.language in LANGUAGES else None
         try:
             account = self._account(sender)
-            lang = lang or account.language
+            lang = self._language_of(account)  # a press tells no language: the account's
             context = Context(account, lang, self.services, sender, data)
             return self._remember(sender, self.dispatcher.press(context, data))
         except Exception:
             log.exception("failed to handle a button press from %s", sender.network)
             return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
 
-    def _note_language(self, account: Account, lang: str) -> None:
-        """Answer in `lang` and store it as the account's language if it changed.
+    def _words_language(
+        self, account: Account, lang: str, text: str, written: str | None, region: str | None
+    ) -> str:
+        """Rule 1 for a parsed message: `written` (the parser's language) when the words
+        are surely in it, now the account's too; else `lang`."""
+        if written == lang or written not in LANGUAGES or not _surely_in(text, written, region):
+            return lang
+        return self._note_language(account, written)
+
+    def _language_of(self, account: Account) -> str:
+        """The account's language: the one its last sure message set, also while that is
+        still being stored, else the stored one."""
+        lang = self._submitted_languages.get(account.id)
+        if lang is None:
+            return account.language
+        stored = self._languages_stored_at.get(account.id)
+        if stored is not None and time.monotonic() - stored > STORED_LANGUAGE_TRUSTED:
+            return account.language
+        return lang
+
+    def _note_language(self, account: Account, lang: str) -> str:
+        """Answer in `lang` and store it as the account's language if it changed; `lang`.
 
         Stored by one writer thread, in the order the messages were read, so the answer
         need not wait for the write (nor, on the loop, for a lock).
         """
         with self._languages_lock:
-            current = self._submitted_languages.get(account.id, account.language)
-            if lang != current:
+            if lang != self._language_of(account):
                 self._language_writer.submit(self._store_language, account.id, lang)
+                self._languages_stored_at.pop(account.id, None)
             self._submitted_languages[account.id] = lang
             self._submitted_languages.move_to_end(account.id)
             while len(self._submitted_languages) > LANGUAGES_REMEMBERED:
-                self._submitted_languages.popitem(last=False)
+                forgotten, _lang = self._submitted_languages.popitem(last=False)
+                self._languages_stored_at.pop(forgotten, None)
         account.language = lang  # this message's own copy of the row
+        return lang
 
     def _store_language(self, account_id: int, lang: str) -> None:
         try:
             account = self.services.accounts.get(account_id)
             if account is not None:
                 self.services.accounts.set_language(account, lang)
+            with self._languages_lock:
+                if self._submitted_languages.get(account_id) == lang:
+                    self._languages_stored_at[account_id] = time.monotonic()
         except Exception:
             log.exception("could not store the language of account %s", account_id)
             with self._languages_lock:  # so that the next message stores it again
                 self._submitted_languages.pop(account_id, None)
+                self._languages_stored_at.pop(account_id, None)
 
     def _remember(self, sender: Sender, replies: list[Reply]) -> list[Reply]:
         # The last choices offered can also be answered in words ("yes", "2").
@@ -182,6 +302,29 @@ class Assistant:
             language=language or self.services.settings.DEFAULT_LANGUAGE,
             timezone=self.services.settings.DEFAULT_TIMEZONE,
         )
+
+
+def _surely_in(text: str, lang: str, region: str | None) -> bool:
+    """Whether the words of `text` are surely in `lang` (asked only when the parser's
+    language differs from the account's: most messages never pay for it)."""
+    message = prepare(text, region)
+    written, sure = detect(message.raw, message.words)
+    return sure and written == lang
+
+
+def _moment_passed(ctx: Context, command: Command, now: datetime) -> Reply | None:
+    """The answer to a message that arrived late and asks for a moment that has passed
+    since it was sent (a reminder "in 10 minutes" read two hours later): nothing is done.
+    A moment already past when it was sent is the features' to refuse."""
+    at = getattr(command, "at", None)
+    if not isinstance(at, datetime):
+        return None
+    if now - ctx.now < LATE_AFTER:
+        return None
+    moment = ctx.in_user_zone(at)
+    if not ctx.now < moment <= now:
+        return None
+    return ctx.say("moment_passed", sent=ctx.local_time(ctx.now), at=ctx.local_time(moment))
 
 
 def _region_of(number: str | None) -> str | None:

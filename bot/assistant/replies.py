@@ -11,6 +11,8 @@ class Sender:
 
     network: str
     external_id: str
+    # The language their chat client declares (Telegram's language_code, XMPP's xml:lang):
+    # only a new account's first language (see `bot.assistant.core`).
     language: str | None = None
 
 

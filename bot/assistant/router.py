@@ -27,7 +27,9 @@ C = TypeVar("C", bound=Command)
 D = TypeVar("D", bound=ButtonData)
 Handler = Callable[[Context, Any], list[Reply]]
 
-_SLASH = re.compile(r"^/(?P<name>[a-z_]+)(?:@\w+)?(?:\s+(?P<arg>.*))?$", re.IGNORECASE | re.DOTALL)
+# "/name arg". Telegram's "/name@Bot" is the adapter's to read (only our own bot's name is
+# ours): a command addressed to someone is not one of ours here.
+_SLASH = re.compile(r"^/(?P<name>[a-z_]+)(?:\s+(?P<arg>.*))?$", re.IGNORECASE | re.DOTALL)
 LANGUAGE_GROUPS = ("en", "fr", "ru")
 
 

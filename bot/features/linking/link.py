@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.assistant import Button, Context, Reply, Router
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import LANGUAGES, money_text, number_text, t
+from bot.assistant.i18n import money_text, number_text, t
 from bot.assistant.router import CancelData
+from storage.accounts import LinkCheck, LinkOutcome
 from storage.ledger_store import account_book
 
 router = Router("linking")
@@ -38,7 +39,9 @@ CODE = re.compile(r"^\d{8}$")
 def link(ctx: Context, arg: str) -> list[Reply]:
     """'link' gives a code; 'link CODE' from another network joins this chat to that account.
 
-    When this chat's own account holds money or a number, ask first: they would stay behind.
+    The code is checked first (a wrong one counts against this chat and every live code:
+    see `storage.accounts`); when this chat's own account holds money or a number, ask
+    before linking: they would stay behind.
     """
     if not arg:
         code = ctx.services.accounts.new_link_code(ctx.account.id)
@@ -46,6 +49,9 @@ def link(ctx: Context, arg: str) -> list[Reply]:
     code = re.sub(r"[\s-]", "", arg)
     if not CODE.match(code):
         return [ctx.say("link_invalid")]
+    check = ctx.services.accounts.check_link_code(code, ctx.sender.network, ctx.sender.external_id)
+    if check.outcome is not LinkOutcome.VALID:
+        return [replace(_outcome(ctx, check, code), key=None)]  # a new message each time
     left_behind = _left_behind(ctx)
     if not left_behind:
         return confirm(ctx, code)
@@ -69,19 +75,26 @@ def confirm_button(ctx: Context, data: LinkData) -> list[Reply]:
 
 def confirm(ctx: Context, code: str) -> list[Reply]:
     """Link this chat to the account that issued `code`."""
-    key = key_of(code)
     if not CODE.match(code):
-        return [Reply(t(ctx.lang, "link_invalid"), key=key, lang=ctx.lang)]
-    target = ctx.services.accounts.link(code, ctx.sender.network, ctx.sender.external_id)
-    if target is None:
-        return [Reply(t(ctx.lang, "link_invalid"), key=key, lang=ctx.lang)]
-    if target.id == ctx.account.id:
-        return [Reply(t(ctx.lang, "link_same"), key=key, lang=ctx.lang)]
-    # From now on this chat speaks for the linked account: answer in its language,
-    # unless the chat client tells its own.
-    lang = ctx.sender.language if ctx.sender.language in LANGUAGES else target.language
-    extension = ctx.services.accounts.extension(target.id)
-    return [Reply(t(lang, "link_done", extension=extension), key=key, lang=lang)]
+        return [Reply(t(ctx.lang, "link_invalid"), key=key_of(code), lang=ctx.lang)]
+    check = ctx.services.accounts.use_link_code(code, ctx.sender.network, ctx.sender.external_id)
+    return [_outcome(ctx, check, code)]
+
+
+def _outcome(ctx: Context, check: LinkCheck, code: str) -> Reply:
+    """What writing `code` came to, in one sentence (it replaces a link question)."""
+    key, lang = key_of(code), ctx.lang
+    outcome = check.outcome
+    if outcome is LinkOutcome.LINKED and check.account is not None:
+        # From now on this chat speaks for the linked account, in the request's language.
+        extension = ctx.services.accounts.extension(check.account.id)
+        return Reply(t(lang, "link_done", extension=extension), key=key, lang=lang)
+    if outcome is LinkOutcome.TOO_MANY and check.retry_at is not None:
+        at = ctx.local_time(check.retry_at)
+        return Reply(t(lang, "link_too_many", at=at), key=key, lang=lang)
+    sentence = {LinkOutcome.OWN: "link_own_code", LinkOutcome.LOCKED: "link_locked"}
+    text = t(lang, sentence.get(outcome, "link_invalid"), code=code)
+    return Reply(text, key=key, lang=lang)
 
 
 def _left_behind(ctx: Context) -> str:

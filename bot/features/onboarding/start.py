@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from bot.assistant import Button, Context, Reply, Router
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import LANGUAGES, t
+from bot.assistant.i18n import t
 from storage.clock import utcnow
 
 router = Router("onboarding")
@@ -31,15 +31,28 @@ class TimeZoneData(ButtonData, prefix="tz"):
 
 @router.command("start", menu=0)
 def start(ctx: Context, _arg: str = "") -> list[Reply]:
-    """Greet in the client's language, then ask for the time zone and the user's own number."""
+    """Welcome, then ask for the time zone and the user's own number. In the request's
+    language: a new account's is its chat client's (see `bot.assistant.core`)."""
     lang = ctx.lang
-    if ctx.sender.language in LANGUAGES and ctx.account.language != ctx.sender.language:
-        ctx.services.accounts.update(ctx.account.id, language=ctx.sender.language)
     zones = SUGGESTED_ZONES.get(lang, SUGGESTED_ZONES["en"])
     buttons = tuple(Button(zone.replace("_", " "), TimeZoneData(zone).pack()) for zone in zones)
     text = t(lang, "start", tz=ctx.account.timezone)
     # No key: a second /start is a new welcome, not an edit of the first one.
     return [Reply(text, buttons=buttons, lang=lang)]
+
+
+@router.command(
+    "hello",
+    pattern=r"^(?:(?P<en>hello|hi|hey|good\s+(?:morning|afternoon|evening))"
+    r"|(?P<fr>bonjour|salut|bonsoir|coucou)"
+    r"|(?P<ru>привет|здравствуй(?:те)?|добрый\s+(?:день|вечер)|доброе\s+утро))"
+    r"(?:[\s,]+\w+)?[\s!.,?)]*$",
+    read_only=True,
+)
+def hello(ctx: Context, _arg: str = "") -> list[Reply]:
+    """A greeting ("hello", "bonjour", "salut", "привет", optionally with a name) is
+    answered with a greeting and the short help, in its own language."""
+    return [ctx.say("greeting")]
 
 
 @router.command(
