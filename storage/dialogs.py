@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, delete
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.clock import utcnow
 from storage.db import transaction
@@ -30,31 +30,33 @@ class DialogStore:
     def delete(self, sip_call_id: str) -> None:
         """Forget one leg's dialog (the leg ended); nothing happens for an unknown one."""
         with transaction(self.engine) as session:
-            session.exec(delete(SipDialog).where(SipDialog.sip_call_id == sip_call_id))
+            session.exec(delete(SipDialog).where(col(SipDialog.sip_call_id) == sip_call_id))
 
     def delete_leg(self, call_id: str, leg: str) -> None:
         """Forget the dialog of leg `leg` ("a" or "b") of call `call_id`."""
         with transaction(self.engine) as session:
             session.exec(
-                delete(SipDialog).where(SipDialog.call_id == call_id, SipDialog.leg == leg)
+                delete(SipDialog).where(
+                    col(SipDialog.call_id) == call_id, col(SipDialog.leg) == leg
+                )
             )
 
     def delete_call(self, call_id: str) -> None:
         """Forget every dialog of a call."""
         with transaction(self.engine) as session:
-            session.exec(delete(SipDialog).where(SipDialog.call_id == call_id))
+            session.exec(delete(SipDialog).where(col(SipDialog.call_id) == call_id))
 
     def for_calls(self, call_ids: Iterable[str]) -> list[SipDialog]:
         """The dialogs of these calls, oldest first."""
         ids = list(call_ids)
         if not ids:
             return []
-        query = select(SipDialog).where(SipDialog.call_id.in_(ids))  # type: ignore[attr-defined]
-        return self._rows(query.order_by(SipDialog.updated_at))
+        query = select(SipDialog).where(col(SipDialog.call_id).in_(ids))
+        return self._rows(query.order_by(col(SipDialog.updated_at)))
 
     def all(self) -> list[SipDialog]:
         """Every stored dialog, oldest first."""
-        return self._rows(select(SipDialog).order_by(SipDialog.updated_at))
+        return self._rows(select(SipDialog).order_by(col(SipDialog.updated_at)))
 
     def _rows(self, query: Any) -> list[SipDialog]:
         with transaction(self.engine) as session:
