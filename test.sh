@@ -11,5 +11,9 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
 fi
 
+# The shape of the code: lint and format, the layer rules (pyproject.toml), the types.
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports --no-cache
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"
