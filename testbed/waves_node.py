@@ -35,6 +35,7 @@ def random_seed() -> str:
     """A fresh 15-word seed (hex words: any string is a valid Waves seed)."""
     return " ".join(secrets.token_hex(3) for _ in range(15))
 
+
 # --- hashing -------------------------------------------------------------------------------
 
 
