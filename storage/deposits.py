@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import SQLModel, col, select
 
 from storage.clock import utcnow
 from storage.db import transaction
@@ -14,6 +15,7 @@ CREDITED = "credited"
 PENDING = "pending"
 UNATTRIBUTED = "unattributed"
 ASSIGNED = "assigned"
+_DEPOSIT = SQLModel.metadata.tables[str(Deposit.__tablename__)]
 
 
 class DepositStore:
@@ -26,25 +28,25 @@ class DepositStore:
     def get(self, tx_id: str) -> Deposit | None:
         """The deposit of a transaction id."""
         with transaction(self.engine) as session:
-            return session.scalars(select(Deposit).where(Deposit.tx_id == tx_id)).first()
+            return session.exec(select(Deposit).where(col(Deposit.tx_id) == tx_id)).first()
 
     def record(self, deposit: Deposit) -> Deposit:
         """Store a deposit unless its tx id is known; return the stored row either way."""
         values = deposit.model_dump(exclude={"id"})
         values["created_at"] = values.get("created_at") or utcnow()
-        with self.engine.begin() as conn:
-            conn.execute(
-                self._insert(Deposit.__table__)
+        with transaction(self.engine) as session:
+            session.execute(
+                self._insert(_DEPOSIT)
                 .values(**values)
                 .on_conflict_do_nothing(index_elements=["tx_id"])
             )
-        return self.get(deposit.tx_id)
+            return session.exec(select(Deposit).where(col(Deposit.tx_id) == deposit.tx_id)).one()
 
     def set_state(self, tx_id: str, state: str, account_id: int | None = None) -> Deposit:
         """Move a deposit to `state` (credited or assigned also set the account and time)."""
         with transaction(self.engine) as session:
-            deposit = session.scalars(
-                select(Deposit).where(Deposit.tx_id == tx_id).with_for_update()
+            deposit = session.exec(
+                select(Deposit).where(col(Deposit.tx_id) == tx_id).with_for_update()
             ).one()
             deposit.state = state
             if account_id is not None:
@@ -56,11 +58,11 @@ class DepositStore:
 
     def list(self, state: str | None = None, limit: int = 100) -> list[Deposit]:
         """The newest deposits, optionally in one state."""
-        query = select(Deposit).order_by(Deposit.id.desc()).limit(limit)
+        query = select(Deposit).order_by(col(Deposit.id).desc()).limit(limit)
         if state:
-            query = query.where(Deposit.state == state)
+            query = query.where(col(Deposit.state) == state)
         with transaction(self.engine) as session:
-            return list(session.scalars(query))
+            return list(session.exec(query))
 
     def cursor(self, name: str) -> str | None:
         """A stored scan position."""

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Connection, Engine, Select, func, literal, or_, select, union_all
+from sqlmodel import col
 
+from domain.books import CALL_HOLD_PREFIX, TransferKind
 from storage.clock import utcnow
 from storage.db import read, transaction
 from storage.ledger_store import account_book
-from storage.models import CallRecord, FraudRefusal, Hold, LedgerTransfer
+from storage.models import Account, CallRecord, FraudRefusal, Hold, LedgerEntry, LedgerTransfer
 
-CALL_HOLD_PREFIX = "call:"
-CALL_TRANSFER_KIND = "call"
+CALL_TRANSFER_KIND = TransferKind.CALL.value
 _NOT_RUNNING = ("ended", "scheduled")
 
 
@@ -46,9 +47,9 @@ class FraudStore:
 
     def refusals(self, account_id: int | None = None, limit: int = 50) -> list[FraudRefusal]:
         """The newest refusals, of one account or of all."""
-        query = select(FraudRefusal).order_by(FraudRefusal.id.desc()).limit(limit)
+        query = select(FraudRefusal).order_by(col(FraudRefusal.id).desc()).limit(limit)
         if account_id is not None:
-            query = query.where(FraudRefusal.account_id == account_id)
+            query = query.where(col(FraudRefusal.account_id) == account_id)
         with transaction(self.engine) as session:
             return list(session.scalars(query))
 
@@ -57,43 +58,86 @@ class FraudStore:
     ) -> int:
         """How many calls of the account since `since` had `number` on either leg."""
         query = select(func.count()).where(
-            CallRecord.account_id == account_id,
-            CallRecord.created_at >= since,
-            or_(CallRecord.a_number == number, CallRecord.b_number == number),
+            col(CallRecord.account_id) == account_id,
+            col(CallRecord.created_at) >= since,
+            or_(col(CallRecord.a_number) == number, col(CallRecord.b_number) == number),
         )
         if exclude is not None:
-            query = query.where(CallRecord.id != exclude)
+            query = query.where(col(CallRecord.id) != exclude)
         with read(self.engine) as conn:
             return int(conn.execute(query).scalar_one())
 
     def spent(self, account_id: int, since: datetime) -> dict[str, int]:
         """What the account paid for calls since `since`, by asset."""
         query = (
-            select(LedgerTransfer.asset, func.coalesce(func.sum(LedgerTransfer.amount), 0))
+            select(col(LedgerTransfer.asset), func.coalesce(func.sum(LedgerTransfer.amount), 0))
             .where(
-                LedgerTransfer.kind == CALL_TRANSFER_KIND,
-                LedgerTransfer.debit_book == account_book(account_id),
-                LedgerTransfer.created_at >= since,
+                col(LedgerTransfer.kind) == CALL_TRANSFER_KIND,
+                col(LedgerTransfer.debit_book) == account_book(account_id),
+                col(LedgerTransfer.created_at) >= since,
             )
-            .group_by(LedgerTransfer.asset)
+            .group_by(col(LedgerTransfer.asset))
         )
         with read(self.engine) as conn:
             return {asset: int(total) for asset, total in conn.execute(query)}
 
     def open_call_holds(self, account_id: int) -> list[tuple[str, str, int]]:
         """(call id, asset, amount) of every open call hold of the account."""
-        query = select(Hold.ref, Hold.asset, Hold.amount).where(
-            Hold.book == account_book(account_id),
-            Hold.state == "open",
-            Hold.idempotency_key.startswith(CALL_HOLD_PREFIX),
+        query = select(col(Hold.ref), col(Hold.asset), col(Hold.amount)).where(
+            col(Hold.book) == account_book(account_id),
+            col(Hold.state) == "open",
+            col(Hold.idempotency_key).startswith(CALL_HOLD_PREFIX),
         )
         with read(self.engine) as conn:
-            return [(ref, asset, int(amount)) for ref, asset, amount in conn.execute(query)]
+            return [(ref or "", asset, int(amount)) for ref, asset, amount in conn.execute(query)]
+
+    def committed(
+        self, account_id: int, since: datetime, conn: Connection | None = None
+    ) -> dict[str, int]:
+        """Call charges since `since` plus open call holds of the account, by asset, read
+        in one statement (one snapshot: a settlement that turns a hold into a charge is
+        seen either before or after, never half).
+
+        With `conn` (a write transaction, e.g. a hold's), the account's row is locked
+        first (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+        serialises writers), so concurrent holds of the account, from any instance, are
+        checked one after the other.
+        """
+        query = _committed_query(account_book(account_id), since)
+        if conn is not None:
+            conn.execute(
+                select(col(Account.id)).where(col(Account.id) == account_id).with_for_update()
+            )
+            return {asset: int(total) for asset, total in conn.execute(query)}
+        with read(self.engine) as reader:
+            return {asset: int(total) for asset, total in reader.execute(query)}
 
     def running_call_ids(self, account_id: int) -> set[str]:
         """Ids of the account's calls neither ended nor merely scheduled."""
-        query = select(CallRecord.id).where(
-            CallRecord.account_id == account_id, CallRecord.state.not_in(_NOT_RUNNING)
+        query = select(col(CallRecord.id)).where(
+            col(CallRecord.account_id) == account_id, col(CallRecord.state).not_in(_NOT_RUNNING)
         )
         with read(self.engine) as conn:
             return set(conn.execute(query).scalars())
+
+
+def _committed_query(book: str, since: datetime) -> Select:
+    charges: Select = (
+        select(col(LedgerEntry.asset).label("asset"), (-col(LedgerEntry.amount)).label("units"))
+        .join(LedgerTransfer, col(LedgerTransfer.id) == col(LedgerEntry.transfer_id))
+        .where(
+            col(LedgerEntry.book) == book,
+            col(LedgerEntry.amount) < 0,
+            col(LedgerEntry.created_at) >= since,
+            col(LedgerTransfer.kind) == CALL_TRANSFER_KIND,
+        )
+    )
+    holds: Select = select(col(Hold.asset).label("asset"), col(Hold.amount).label("units")).where(
+        col(Hold.book) == book,
+        col(Hold.state) == "open",
+        col(Hold.idempotency_key).startswith(CALL_HOLD_PREFIX),
+    )
+    both = union_all(charges, holds).subquery()
+    return select(both.c.asset, func.coalesce(func.sum(both.c.units), literal(0))).group_by(
+        both.c.asset
+    )

@@ -37,26 +37,34 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, event, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
 
 from storage.clock import utcnow
 from storage.db import FastRead, read
 from storage.models import Balance, Hold, LedgerEntry, LedgerTransfer
 
 USER_BOOK_PREFIX = "account:"
+# Runs inside the transaction of a hold (see `place_hold`); raises to refuse it.
+HoldGuard = Callable[[Connection], None]
 
-_balance = Balance.__table__
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.metadata.tables[str(model.__tablename__)]
+
+
+_balance = _table(Balance)
 _BALANCES = FastRead(  # read for every "balance" message
     select(_balance.c.asset, _balance.c.amount, _balance.c.held).where(
         _balance.c.book == bindparam("book")
     )
 )
-_transfer = LedgerTransfer.__table__
-_entry = LedgerEntry.__table__
-_hold = Hold.__table__
+_transfer = _table(LedgerTransfer)
+_entry = _table(LedgerEntry)
+_hold = _table(Hold)
 
 
 class InsufficientFunds(Exception):
@@ -256,11 +264,21 @@ class LedgerStore:
         return TransferResult(transfer_id, applied=True)
 
     def place_hold(
-        self, *, key: str, book: str, asset: str, amount: int, ref: str | None = None
+        self,
+        *,
+        key: str,
+        book: str,
+        asset: str,
+        amount: int,
+        ref: str | None = None,
+        guard: HoldGuard | None = None,
     ) -> int:
         """Reserve `amount` on a user book, once per `key`; return the hold id.
 
-        Raises InsufficientFunds when the available balance does not cover it.
+        Raises InsufficientFunds when the available balance does not cover it. `guard`
+        runs inside the hold's transaction once the new hold is written (it sees it), and
+        refuses the hold by raising: a limit checked there under a lock (e.g. a daily cap
+        across instances) cannot be overrun by concurrent holds.
         """
         _check_amount(amount)
         if not is_user_book(book):
@@ -281,12 +299,46 @@ class LedgerStore:
                 return conn.execute(
                     select(_hold.c.id).where(_hold.c.idempotency_key == key)
                 ).scalar_one()
-            reserved = conn.execute(
-                self._reserve, {"p_book": book, "p_asset": asset, "p_amount": amount}
+            if guard is not None:
+                guard(conn)
+            self._reserve_or_refuse(conn, book, asset, amount)
+        return int(hold_id)
+
+    def extend_hold(self, *, key: str, amount: int, guard: HoldGuard | None = None) -> int | None:
+        """Reserve `amount` more under the open hold `key`; return the hold's new amount,
+        None when the hold is closed already.
+
+        Raises InsufficientFunds (nothing changed) when the available balance does not
+        cover it, UnknownHold when there is no such hold; `guard` as in `place_hold`.
+        """
+        _check_amount(amount)
+        with self.engine.begin() as conn:
+            hold = conn.execute(
+                update(_hold)
+                .where(_hold.c.idempotency_key == key, _hold.c.state == "open")
+                .values(amount=_hold.c.amount + amount)
+                .returning(_hold.c.book, _hold.c.asset, _hold.c.amount)
             ).first()
-            if reserved is None:
-                raise InsufficientFunds(book, asset, self._available(conn, book, asset), amount)
-        return hold_id
+            if hold is None:
+                if self._hold_exists(conn, key):
+                    return None
+                raise UnknownHold(key)
+            if guard is not None:
+                guard(conn)
+            self._reserve_or_refuse(conn, hold.book, hold.asset, amount)
+        return int(hold.amount)
+
+    def _reserve_or_refuse(self, conn: Connection, book: str, asset: str, amount: int) -> None:
+        reserved = conn.execute(
+            self._reserve, {"p_book": book, "p_asset": asset, "p_amount": amount}
+        ).first()
+        if reserved is None:
+            raise InsufficientFunds(book, asset, self._available(conn, book, asset), amount)
+
+    @staticmethod
+    def _hold_exists(conn: Connection, key: str) -> bool:
+        found = conn.execute(select(_hold.c.id).where(_hold.c.idempotency_key == key)).first()
+        return found is not None
 
     def settle_hold(
         self,
@@ -301,8 +353,8 @@ class LedgerStore:
 
         Exactly once: settling a hold that is already closed charges nothing more
         and returns what was charged the first time. The charge never exceeds the
-        book's balance (the dialer's maximum duration keeps it within the hold and
-        the available funds); it returns the amount actually charged.
+        book's balance less its *other* open holds (it may exceed this hold when a call
+        outran it); it returns the amount actually charged.
         """
         if charge < 0:
             raise ValueError("charge must not be negative")
@@ -332,6 +384,8 @@ class LedgerStore:
                     reason,
                     hold.ref,
                 )
+                if transfer_id is None:  # the key was settled under another hold
+                    raise ValueError(f"transfer key {transfer_key} is taken")
                 for book in sorted((hold.book, credit)):
                     if book == hold.book:
                         self._debit(conn, book, hold.asset, charged)

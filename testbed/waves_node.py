@@ -2,19 +2,30 @@
 
 A real HTTP server on 127.0.0.1 (random free port) with the endpoints pywaves-ce uses
 (see /work/shared/notes/waves.md). It keeps balances and blocks, and verifies every
-broadcast transfer (type 4 v3) and issue (type 3 v3) the way a node does: protobuf
-body bytes are encoded here, independently of pywaves; the curve25519 signature in
-`proofs[0]` is checked against them; the id is base58(blake2b-256(body)); addresses are
-checked for version, chain byte and keccak256(blake2b256) checksum.
+broadcast transfer (type 4 v3), mass transfer (type 11 v2) and issue (type 3 v3) the
+way a node does: protobuf body bytes are encoded here, independently of pywaves; the
+curve25519 signature in `proofs[0]` is checked against them; the id is
+base58(blake2b-256(body)); addresses are checked for version, chain byte and
+keccak256(blake2b256) checksum; a timestamp more than 2 h older than the last block or
+1.5 h ahead of the node's clock is refused (303).
 
 It can mine blocks on demand, go down (`down()`/`up()`) and answer errors
-(`failing = True`).
+(`failing = True`). Like a real node it can also:
+- grow the newest block (microblocks): with `microblocks = True` every transaction goes
+  into the current block instead of a new one, and `add_to_current_block()` moves the
+  pending ones there; the block stays the newest (not final) until `mine()`;
+- apply a transaction that fails: transfers of an asset in `failing_scripts` are put in
+  a block with applicationStatus `script_execution_failed` (fee paid, nothing moved);
+- answer address histories not strictly newest-first (`page_disorder = True`: each
+  page shuffled, its last transaction kept last so that `after=` still pages);
+- run its clock ahead (`clock_offset_ms`), e.g. past a transaction's acceptance window.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import secrets
 import threading
@@ -27,8 +38,14 @@ import base58
 import pywaves_curve25519 as curve
 
 MIN_FEE = 100_000
+MASS_TRANSFER_FEE_PER_ENTRY = 50_000
+MAX_MASS_TRANSFERS = 100
 ISSUE_FEE = 100_000_000
 MAX_ATTACHMENT = 140
+MAX_TX_AGE_MS = 120 * 60_000  # older than the last block by more: refused (303)
+MAX_TX_AHEAD_MS = 90 * 60_000  # ahead of the node's clock by more: refused (303)
+SUCCEEDED = "succeeded"
+SCRIPT_FAILED = "script_execution_failed"
 
 
 def random_seed() -> str:
@@ -149,8 +166,31 @@ def _amount(asset_id: str | None, amount: int) -> bytes:
     return _bytes_field(1, asset) + _int_field(2, amount)
 
 
+def _recipient(address: str) -> bytes:
+    return _bytes_field(1, base58.b58decode(address)[2:22])
+
+
+def _mass_transfer(tx: dict) -> bytes:
+    asset = base58.b58decode(tx["assetId"]) if tx.get("assetId") else b""
+    transfers = b"".join(
+        _bytes_field(
+            2,
+            _bytes_field(1, _recipient(t["recipient"]), keep_empty=True)
+            + _int_field(2, t["amount"]),
+            keep_empty=True,
+        )
+        for t in tx["transfers"]
+    )
+    return (
+        _bytes_field(1, asset)
+        + transfers
+        + _bytes_field(3, base58.b58decode(tx.get("attachment") or ""))
+    )
+
+
 def body_bytes(tx: dict, chain_id: str) -> bytes:
-    """The protobuf `waves.Transaction` bytes a transfer or issue is signed over."""
+    """The protobuf `waves.Transaction` bytes a transfer, mass transfer or issue is
+    signed over."""
     header = (
         _int_field(1, ord(chain_id))
         + _bytes_field(2, base58.b58decode(tx["senderPublicKey"]))
@@ -158,8 +198,10 @@ def body_bytes(tx: dict, chain_id: str) -> bytes:
         + _int_field(4, tx["timestamp"])
         + _int_field(5, tx["version"])
     )
+    if tx["type"] == 11:
+        return header + _bytes_field(111, _mass_transfer(tx), keep_empty=True)
     if tx["type"] == 4:
-        recipient = _bytes_field(1, base58.b58decode(tx["recipient"])[2:22])
+        recipient = _recipient(tx["recipient"])
         data = (
             _bytes_field(1, recipient, keep_empty=True)
             + _bytes_field(2, _amount(tx.get("assetId"), tx["amount"]), keep_empty=True)
@@ -185,6 +227,15 @@ def transaction_id(tx: dict, chain_id: str) -> str:
 # --- the node ------------------------------------------------------------------------------
 
 
+def _credits(record: dict) -> list[tuple[str, int]]:
+    """(recipient, amount) of each payment a transfer or mass transfer makes."""
+    if record["type"] == 4:
+        return [(record["recipient"], record["amount"])]
+    if record["type"] == 11:
+        return [(t["recipient"], t["amount"]) for t in record["transfers"]]
+    return []
+
+
 class NodeError(Exception):
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(message)
@@ -197,6 +248,10 @@ class WavesNode:
     def __init__(self, chain_id: str = "R", *, auto_mine: bool = True) -> None:
         self.chain_id = chain_id
         self.auto_mine = auto_mine
+        self.microblocks = False  # auto-mined transactions join the newest block
+        self.page_disorder = False
+        self.failing_scripts: set[str] = set()  # asset ids whose transfers fail
+        self.clock_offset_ms = 0
         self.failing = False
         self.requests = 0
         self.lock = threading.RLock()
@@ -206,6 +261,8 @@ class WavesNode:
         self.history: defaultdict[str, list[str]] = defaultdict(list)
         self.utx: list[dict] = []
         self.blocks: list[dict] = []
+        self._status: dict[str, str] = {}  # applicationStatus of a pending transaction
+        self._rng = random.Random(1)
         self._new_block([])
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -250,6 +307,10 @@ class WavesNode:
     def height(self) -> int:
         return len(self.blocks)
 
+    def now_ms(self) -> int:
+        """The node's clock (ms since the epoch), `clock_offset_ms` ahead of ours."""
+        return int(time.time() * 1000) + self.clock_offset_ms
+
     def genesis(self, address: str, amount: int) -> None:
         """Create WAVES out of thin air (not a transaction in any history)."""
         with self.lock:
@@ -264,18 +325,33 @@ class WavesNode:
                 self._new_block([])
             return self.height
 
+    def add_to_current_block(self) -> int:
+        """Put pending transactions into the newest block (a microblock: the block keeps
+        its height and stays the newest); return the height."""
+        with self.lock:
+            pending, self.utx = self.utx, []
+            block = self.blocks[-1]
+            for tx in pending:
+                self._confirm(tx, block["height"])
+            block["transactions"].extend(pending)
+            block["transactionCount"] = len(block["transactions"])
+            return self.height
+
+    def _confirm(self, tx: dict, height: int) -> None:
+        tx["height"] = height
+        tx["applicationStatus"] = self._status.pop(tx["id"], SUCCEEDED)
+
     def _new_block(self, txs: list[dict]) -> None:
         height = len(self.blocks) + 1
         for tx in txs:
-            tx["height"] = height
-            tx["applicationStatus"] = "succeeded"
+            self._confirm(tx, height)
         previous = self.blocks[-1]["signature"] if self.blocks else "1" * 64
         signature = base58.b58encode(blake2b256(f"{height}:{previous}".encode()) * 2).decode()
         self.blocks.append(
             {
                 "version": 5,
                 "height": height,
-                "timestamp": int(time.time() * 1000),
+                "timestamp": self.now_ms(),
                 "reference": previous,
                 "signature": signature,
                 "id": signature,
@@ -293,23 +369,37 @@ class WavesNode:
         """Validate and apply a signed transaction as /transactions/broadcast does."""
         with self.lock:
             record = self._validate(tx)
-            if record["type"] == 3:
-                self.assets[record["id"]] = record
-                self.balances[(record["sender"], record["id"])] += record["quantity"]
-            else:
-                asset = record.get("assetId")
-                self.balances[(record["sender"], asset)] -= record["amount"]
-                self.balances[(record["recipient"], asset)] += record["amount"]
-            self.balances[(record["sender"], None)] -= record["fee"]
+            self._apply(record)
             self.transactions[record["id"]] = record
-            for address in dict.fromkeys((record["sender"], record.get("recipient"))):
-                if address:
-                    self.history[address].append(record["id"])
+            for address in self._parties(record):
+                self.history[address].append(record["id"])
             self.utx.append(record)
             answer = dict(record)
             if self.auto_mine:
-                self.mine()
+                if self.microblocks:
+                    self.add_to_current_block()
+                else:
+                    self.mine()
             return answer
+
+    def _apply(self, record: dict) -> None:
+        sender, asset = record["sender"], record.get("assetId")
+        self.balances[(sender, None)] -= record["fee"]
+        if record["type"] == 3:
+            self.assets[record["id"]] = record
+            self.balances[(sender, record["id"])] += record["quantity"]
+            return
+        if asset in self.failing_scripts:
+            self._status[record["id"]] = SCRIPT_FAILED  # the fee is kept, nothing moves
+            return
+        for recipient, amount in _credits(record):
+            self.balances[(sender, asset)] -= amount
+            self.balances[(recipient, asset)] += amount
+
+    @staticmethod
+    def _parties(record: dict) -> list[str]:
+        addresses = [record["sender"]] + [recipient for recipient, _ in _credits(record)]
+        return list(dict.fromkeys(addresses))
 
     def _validate(self, tx: dict) -> dict:
         try:
@@ -319,12 +409,16 @@ class WavesNode:
             proof = base58.b58decode(tx["proofs"][0])
         except (KeyError, IndexError, TypeError, ValueError):
             raise NodeError(400, 1, "failed to parse transaction") from None
-        if kind not in (3, 4) or version != 3 or len(public_key) != 32:
+        if (kind, version) not in ((3, 3), (4, 3), (11, 2)) or len(public_key) != 32:
             raise NodeError(400, 1, f"unsupported transaction type {kind} v{version}")
-        now = time.time() * 1000
-        if not now - 120 * 60_000 <= timestamp <= now + 90 * 60_000:
+        if not self.blocks[-1]["timestamp"] - MAX_TX_AGE_MS <= timestamp:
             raise NodeError(400, 303, "Transaction timestamp is out of range")
-        if kind == 4 and not valid_address(str(tx.get("recipient", "")), self.chain_id):
+        if timestamp > self.now_ms() + MAX_TX_AHEAD_MS:
+            raise NodeError(400, 303, "Transaction timestamp is out of range")
+        recipients = [t.get("recipient", "") for t in tx.get("transfers") or []]
+        if kind == 4:
+            recipients = [tx.get("recipient", "")]
+        if not all(valid_address(str(r), self.chain_id) for r in recipients):
             raise NodeError(400, 102, "invalid address")
         try:
             body = body_bytes(tx, self.chain_id)
@@ -342,7 +436,7 @@ class WavesNode:
             "fee": fee,
             "feeAssetId": None,
             "timestamp": timestamp,
-            "version": 3,
+            "version": version,
             "chainId": ord(self.chain_id),
             "sender": sender,
             "senderPublicKey": tx["senderPublicKey"],
@@ -351,30 +445,72 @@ class WavesNode:
         if tx.get("feeAssetId"):
             raise NodeError(400, 112, "State check failed. Reason: sponsored fees not supported")
         if kind == 3:
-            if fee < ISSUE_FEE:
-                raise NodeError(400, 112, "State check failed. Reason: fee too low")
-            record.update(
-                {k: tx[k] for k in ("name", "description", "quantity", "decimals", "reissuable")}
-            )
-            record.update(assetId=tx_id, script=None)
-            needed = {None: fee}
+            needed = self._issue(tx, record)
+        elif kind == 4:
+            needed = self._transfer(tx, record)
         else:
-            amount, asset = int(tx["amount"]), tx.get("assetId") or None
-            attachment = base58.b58decode(tx.get("attachment") or "")
-            if amount <= 0 or len(attachment) > MAX_ATTACHMENT:
-                raise NodeError(400, 112, "State check failed. Reason: bad amount or attachment")
-            if asset and asset not in self.assets:
-                raise NodeError(400, 112, "State check failed. Reason: unknown asset")
-            if fee < MIN_FEE:
-                raise NodeError(400, 112, "State check failed. Reason: fee too low")
-            record.update(
-                recipient=tx["recipient"],
-                assetId=asset,
-                amount=amount,
-                attachment=tx.get("attachment") or "",
-            )
-            needed = defaultdict(int, {None: fee})
-            needed[asset] += amount
+            needed = self._mass_transfer(tx, record)
+        self._check_funds(sender, needed)
+        return record
+
+    @staticmethod
+    def _issue(tx: dict, record: dict) -> dict[str | None, int]:
+        if record["fee"] < ISSUE_FEE:
+            raise NodeError(400, 112, "State check failed. Reason: fee too low")
+        record.update(
+            {k: tx[k] for k in ("name", "description", "quantity", "decimals", "reissuable")}
+        )
+        record.update(assetId=record["id"], script=None)
+        return {None: record["fee"]}
+
+    def _transfer(self, tx: dict, record: dict) -> dict[str | None, int]:
+        amount, asset = int(tx["amount"]), self._known_asset(tx.get("assetId"))
+        attachment = self._attachment(tx)
+        if amount <= 0:
+            raise NodeError(400, 112, "State check failed. Reason: bad amount or attachment")
+        if record["fee"] < MIN_FEE:
+            raise NodeError(400, 112, "State check failed. Reason: fee too low")
+        record.update(
+            recipient=tx["recipient"], assetId=asset, amount=amount, attachment=attachment
+        )
+        needed: defaultdict[str | None, int] = defaultdict(int, {None: record["fee"]})
+        needed[asset] += amount
+        return needed
+
+    def _mass_transfer(self, tx: dict, record: dict) -> dict[str | None, int]:
+        asset = self._known_asset(tx.get("assetId"))
+        attachment = self._attachment(tx)
+        transfers = [
+            {"recipient": t["recipient"], "amount": int(t["amount"])} for t in tx["transfers"]
+        ]
+        if not 0 < len(transfers) <= MAX_MASS_TRANSFERS or any(t["amount"] < 0 for t in transfers):
+            raise NodeError(400, 112, "State check failed. Reason: bad transfers")
+        if record["fee"] < MIN_FEE + MASS_TRANSFER_FEE_PER_ENTRY * len(transfers):
+            raise NodeError(400, 112, "State check failed. Reason: fee too low")
+        total = sum(t["amount"] for t in transfers)
+        record.update(
+            assetId=asset,
+            attachment=attachment,
+            transferCount=len(transfers),
+            totalAmount=total,
+            transfers=transfers,
+        )
+        needed: defaultdict[str | None, int] = defaultdict(int, {None: record["fee"]})
+        needed[asset] += total
+        return needed
+
+    def _known_asset(self, asset_id: str | None) -> str | None:
+        if asset_id and asset_id not in self.assets:
+            raise NodeError(400, 112, "State check failed. Reason: unknown asset")
+        return asset_id or None
+
+    @staticmethod
+    def _attachment(tx: dict) -> str:
+        if len(base58.b58decode(tx.get("attachment") or "")) > MAX_ATTACHMENT:
+            raise NodeError(400, 112, "State check failed. Reason: bad amount or attachment")
+        return tx.get("attachment") or ""
+
+    def _check_funds(self, sender: str, needed: dict[str | None, int]) -> None:
         for asset, amount in needed.items():
             if self.balances[(sender, asset)] < amount:
                 raise NodeError(
@@ -384,10 +520,10 @@ class WavesNode:
                     f"{sender}, old: {self.balances[(sender, asset)]}, new: "
                     f"{self.balances[(sender, asset)] - amount}",
                 )
-        return record
 
     def address_transactions(self, address: str, limit: int, after: str | None) -> list[dict]:
-        """Confirmed transactions of an address, newest first, older than `after`."""
+        """Confirmed transactions of an address, newest first, older than `after` (each
+        page shuffled but for its last transaction when `page_disorder` is set)."""
         with self.lock:
             ids = [i for i in self.history.get(address, []) if "height" in self.transactions[i]]
             ids.reverse()
@@ -395,7 +531,12 @@ class WavesNode:
                 if after not in ids:
                     raise NodeError(400, 311, "transactions does not exist")
                 ids = ids[ids.index(after) + 1 :]
-            return [dict(self.transactions[i]) for i in ids[:limit]]
+            page = [dict(self.transactions[i]) for i in ids[:limit]]
+            if self.page_disorder and len(page) > 2:
+                head = page[:-1]
+                self._rng.shuffle(head)
+                page = [*head, page[-1]]
+            return page
 
     # --- HTTP routes --------------------------------------------------------------
 
@@ -429,6 +570,8 @@ class WavesNode:
                 return {"height": self.height}
             if path == "/blocks/last":
                 return self.blocks[-1]
+            if path == "/blocks/headers/last":
+                return {k: v for k, v in self.blocks[-1].items() if k != "transactions"}
             if m := re.fullmatch(r"/blocks/at/(\d+)", path):
                 height = int(m[1])
                 if not 1 <= height <= self.height:

@@ -5,6 +5,7 @@ def test_something(waves_chain):
     waves_chain.service_address, waves_chain.ett_asset_id
     tx_id = waves_chain.send_deposit("ET1-40", 5 * 10**8)            # 5 ETT with a memo
     waves_chain.send_deposit("ET1-40", 10**8, asset=None)             # 1 WAVES
+    waves_chain.send_mass_deposit("ET1-40", [(None, 10**8), (other, 5)])  # type 11
     waves_chain.settings_overrides()  # WAVES_* / ETT_ASSET_ID for load_settings(**...)
 """
 
@@ -70,6 +71,30 @@ class WavesChain:
             )
         else:
             answer = sender.sendWaves(recipient, amount, attachment)
+        assert "id" in answer, answer
+        return answer["id"]
+
+    def send_mass_deposit(
+        self,
+        memo: str | bytes,
+        transfers: list[tuple[str | None, int]],
+        *,
+        asset: str | None | object = "ETT",
+        sender_seed: str | None = None,
+    ) -> str:
+        """A mass transfer (type 11) from the faucet (or `sender_seed`) with one attachment:
+        `transfers` are (recipient, amount), recipient None for the service address."""
+        asset_id = self.ett_asset_id if asset == "ETT" else asset
+        sender = self.wallet(sender_seed)
+        attachment = memo.encode() if isinstance(memo, str) else memo
+        entries = [
+            {"recipient": to or self.service_address, "amount": amount} for to, amount in transfers
+        ]
+        if asset_id:
+            token = pywaves.Asset(asset_id, pywaves=self._pw)
+            answer = sender.massTransferAssets(entries, token, attachment)
+        else:
+            answer = sender.massTransferWaves(entries, attachment)
         assert "id" in answer, answer
         return answer["id"]
 

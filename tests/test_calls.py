@@ -193,8 +193,19 @@ def test_refusals_are_one_sentence_in_the_users_language(env):
     ann, _ = verified_user(env)
     (reply,) = env.say(ann, "call +44 20 7946 0000 then call me at +33 6 99 99 99 99")
     assert "only ring you at your own verified number" in reply.text
-    (reply,) = env.say(ann, "call +882 1234 5678")  # an international network: no country
-    assert reply.text.startswith("I cannot call") or "does not look valid" in reply.text
+    # An international network (+882, no country) with too few digits: libphonenumber finds
+    # it invalid, so it is refused as an invalid number before any fraud rule is asked.
+    (reply,) = env.say(ann, "call +882 1234 5678")
+    assert reply.text == (
+        "That number does not look valid. Write it with the country code, "
+        "for example +1 212 555 0123."
+    )
+    assert not reply.buttons
+    # A valid number of that network has no country, so no country allow-list admits it.
+    (reply,) = env.say(ann, "call +882 16 1234 5678")
+    assert reply.text == (
+        "I cannot call +882 16 1234 5678: calls to that country are not allowed on your account."
+    )
 
 
 def test_scheduled_call_is_stored_then_placed_when_due(env):

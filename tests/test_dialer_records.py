@@ -124,15 +124,25 @@ def test_cli_places_a_call_and_prints_json_lines(sip_lab, tmp_path):
     )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 1
-    assert lines[-1]["event"] == "summary" and lines[-1]["cause"] == "busy"
-    assert {"event": "ended", "leg": "b", "cause": "busy"}.items() <= lines[-4].items() or any(
-        line.get("leg") == "b" and line.get("cause") == "busy" for line in lines
-    )
+    events = [(line["event"], line.get("leg"), line.get("cause")) for line in lines]
+    # FROM is rung first; only once it answered is TO dialled, and TO's 486 ends TO's leg
+    # first, then FROM's, then the call, all with the cause "busy".
+    assert events[:3] == [("created", None, None), ("ringing", "a", None), ("answered", "a", None)]
+    assert events[-4:] == [
+        ("ended", "b", "busy"),
+        ("ended", "a", "busy"),
+        ("ended", None, "busy"),
+        ("summary", None, "busy"),
+    ]
+    assert lines[-4]["detail"] == "SIP 486"
+    assert {line["call_id"] for line in lines} == {lines[0]["call_id"]}  # one call throughout
+    assert lines[-1]["bridged"] is False and lines[-1]["b_seconds"] == 0
     assert env["SIP_PASSWORD"] not in result.stdout + result.stderr
 
 
-def test_cli_help_and_bad_number(tmp_path):
+def test_cli_help_and_bad_number(tmp_path, monkeypatch, capsys):
     from dialer.cli import build_parser, main
+    from settings import get_settings
 
     assert "--to-first" in build_parser().format_help()
     env = {**os.environ, "SIP_SERVER": "127.0.0.1", "SIP_USER": "u", "SIP_PASSWORD": "p"}
@@ -144,5 +154,25 @@ def test_cli_help_and_bad_number(tmp_path):
         text=True,
         timeout=30,
     )
-    assert result.returncode == 2 and "bad number" in result.stdout
-    assert main is not None
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {
+        "event": "error",
+        "error": "bad number '12x': use E.164 with + (e.g. +33612345678) or extension digits",
+    }
+
+    # In process: `main` refuses a bad TO or FROM before any call or database (exit 2,
+    # one JSON error line each); a leading "call" is optional.
+    for name, value in (("SIP_SERVER", "127.0.0.1"), ("SIP_USER", "u"), ("SIP_PASSWORD", "p")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/never.db")
+    get_settings.cache_clear()
+    try:
+        assert main(["call", "12x", "--from", "1001"]) == 2
+        assert main(["1001", "--from", "+33 6"]) == 2
+    finally:
+        get_settings.cache_clear()
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [p["event"] for p in printed] == ["error", "error"]
+    assert printed[0]["error"].startswith("bad number '12x'")
+    assert printed[1]["error"].startswith("bad number '+33 6'")
+    assert not (tmp_path / "never.db").exists()

@@ -6,6 +6,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 
 from storage.ledger_store import (
     InsufficientFunds,
@@ -152,3 +153,51 @@ def test_concurrent_holds_keep_available_non_negative(engine, db_url):
     assert view.amount == 200 - 7 * placed and view.amount >= 0
     assert placed >= 19  # each settled hold frees 3, so at least 200 // 10 holds fit
     assert_books_consistent(ledger, USER, REVENUE)
+
+
+def test_settle_never_charges_more_than_the_balance_less_the_other_holds(engine):
+    ledger = LedgerStore(engine)
+    fund(ledger, 100)
+    ledger.place_hold(key="first", book=USER, asset="ETT", amount=60)
+    ledger.place_hold(key="second", book=USER, asset="ETT", amount=40)
+    assert ledger.settle_hold(key="first", charge=80, credit=REVENUE, kind="call") == 60
+    view = ledger.balance(USER, "ETT")
+    assert (view.amount, view.held, view.available) == (40, 40, 0)
+    assert ledger.hold("second")["state"] == "open"
+    assert ledger.settle_hold(key="second", charge=40, credit=REVENUE, kind="call") == 40
+    assert ledger.balance(USER, "ETT").amount == 0
+    assert_books_consistent(ledger, USER, REVENUE)
+
+
+def test_a_hold_is_extended_only_while_open_and_covered(engine):
+    ledger = LedgerStore(engine)
+    fund(ledger, 100)
+    ledger.place_hold(key="h", book=USER, asset="ETT", amount=30)
+    assert ledger.extend_hold(key="h", amount=50) == 80
+    with pytest.raises(InsufficientFunds):
+        ledger.extend_hold(key="h", amount=21)
+    assert (ledger.hold("h")["amount"], ledger.balance(USER, "ETT").held) == (80, 80)
+    assert ledger.settle_hold(key="h", charge=70, credit=REVENUE, kind="call") == 70
+    assert ledger.extend_hold(key="h", amount=5) is None  # closed
+    assert ledger.balance(USER, "ETT").held == 0
+    with pytest.raises(UnknownHold):
+        ledger.extend_hold(key="nope", amount=5)
+
+
+def test_a_hold_guard_refuses_inside_the_holds_transaction(engine):
+    ledger = LedgerStore(engine)
+    fund(ledger, 100)
+    seen = []
+
+    def refuse(conn):
+        seen.append(conn.execute(text("SELECT amount FROM hold WHERE idempotency_key = 'g'")).all())
+        raise RuntimeError("over the limit")
+
+    with pytest.raises(RuntimeError):
+        ledger.place_hold(key="g", book=USER, asset="ETT", amount=10, guard=refuse)
+    assert seen == [[(10,)]]  # the guard sees the new hold, and its refusal undoes it
+    assert ledger.hold("g") is None and ledger.balance(USER, "ETT").held == 0
+    ledger.place_hold(key="x", book=USER, asset="ETT", amount=10)
+    with pytest.raises(RuntimeError):
+        ledger.extend_hold(key="x", amount=10, guard=refuse)
+    assert ledger.hold("x")["amount"] == 10 and ledger.balance(USER, "ETT").held == 10

@@ -57,6 +57,28 @@ async def _run_until(scheduler: Scheduler, condition, timeout: float = WAIT) -> 
         await asyncio.wait_for(task, timeout)
 
 
+class Ticks:
+    """Counts a scheduler's finished ticks and what each delivered (wraps its `tick`)."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.delivered: list[int] = []
+        tick = scheduler.tick
+
+        async def counted(now: datetime | None = None) -> int:
+            delivered = await tick(now)
+            self.delivered.append(delivered)
+            return delivered
+
+        scheduler.tick = counted  # type: ignore[method-assign]
+
+    async def wait(self, count: int, timeout: float = WAIT) -> None:
+        """Wait until at least `count` ticks have finished."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.delivered) < count:
+            assert asyncio.get_running_loop().time() < deadline, f"{self.delivered} ticks"
+            await asyncio.sleep(0.01)
+
+
 # --- the store -------------------------------------------------------------------------
 
 
@@ -173,12 +195,13 @@ def test_reminder_due_now_fires_while_running(db_url):
     store = ReminderStore(services.engine)
     inbox = Inbox(services)
     scheduler = Scheduler(services.reminders, services.accounts, services.outbox.notify)
+    ticks = Ticks(scheduler)
 
     async def scenario() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler.run(stop))
-        await asyncio.sleep(0.2)  # running, nothing due yet
-        assert inbox.received == []
+        await ticks.wait(1)  # running: its first tick found nothing due and delivered nothing
+        assert ticks.delivered == [0] and inbox.received == []
         reminder = await asyncio.to_thread(
             store.add, account.id, utcnow() + timedelta(seconds=1), "message", "boire"
         )
@@ -205,6 +228,7 @@ def test_two_schedulers_deliver_each_reminder_once(db_url):
     inbox = Inbox(services)
     first = Scheduler(services.reminders, services.accounts, services.outbox.notify, interval=0.05)
     second = Scheduler(services.reminders, services.accounts, services.outbox.notify, interval=0.05)
+    ticks = [Ticks(first), Ticks(second)]
 
     async def both() -> None:
         stop = asyncio.Event()
@@ -213,13 +237,20 @@ def test_two_schedulers_deliver_each_reminder_once(db_url):
         while store.due() or len(inbox.received) < 20:
             assert asyncio.get_running_loop().time() < deadline
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # a few more ticks of both: nothing fires twice
+        # Three more finished ticks of each (counted, not slept for): nothing fires twice.
+        for counted in ticks:
+            await counted.wait(len(counted.delivered) + 3)
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), WAIT)
+        # Even a tick a day later finds nothing left to claim.
+        assert await first.tick(utcnow() + timedelta(days=1)) == 0
+        assert store.due(utcnow() + timedelta(days=1)) == []
 
     asyncio.run(both())
     texts = sorted(r.text for _id, r in inbox.received)
     assert texts == sorted(f"⏰ Reminder: r{i}" for i in range(20))
+    # Each reminder was delivered by exactly one tick of one scheduler.
+    assert sum(ticks[0].delivered) + sum(ticks[1].delivered) == 20
     services.engine.dispose()
 
 
@@ -276,11 +307,23 @@ def test_reminder_reaching_nobody_is_retried_then_delivered(db_url):
         retry_after=0.1,
     )
     inbox: list[Inbox] = []
+    attempts: list[int | None] = []
+    notify = scheduler.deliver
+
+    async def counted(account_id: int, reply: Reply) -> int | None:
+        attempts.append(await notify(account_id, reply))
+        return attempts[-1]
+
+    scheduler.deliver = counted
 
     async def scenario() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler.run(stop))
-        await asyncio.sleep(0.5)  # several attempts while no network is connected
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while len(attempts) < 3:  # several attempts while no network is connected
+            assert asyncio.get_running_loop().time() < deadline, attempts
+            await asyncio.sleep(0.01)
+        assert set(attempts) == {0}  # each reached nobody
         assert store.get(reminder.id).state in ("pending", "firing")  # neither fired nor failed
         inbox.append(Inbox(services, network="telegram"))  # telegram connects
         deadline = asyncio.get_running_loop().time() + WAIT

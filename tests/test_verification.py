@@ -203,6 +203,44 @@ def test_a_wrong_code_leaves_the_number_unverified(lab, harness, sqlite_url):
 
 
 @pytest.mark.sip
+def test_a_code_wrong_only_in_its_last_digit_is_refused(lab, harness, sqlite_url):
+    h = harness(sqlite_url, _sip_config(lab))
+    phone = lab.phones[ANSWERING[1:]]
+    before = _answered_calls(phone)
+    [reply] = h.say(f"my number is {ANSWERING}")
+    code = _code(reply)
+    almost = code[:-1] + str((int(code[-1]) + 1) % 10)
+
+    _type_when_answered(phone, before, almost)
+    assert h.messages() == [t("en", "verify_wrong_code", number=ANSWERING)]
+    account = h.account()
+    assert (account.phone_number, account.phone_verified) == (ANSWERING, False)
+    [record] = h.service_calls(account.id, VERIFICATION)
+    # All four digits were collected, so the call itself ended normally.
+    assert (record.state, record.hangup_cause) == ("ended", "completed")
+
+
+@pytest.mark.sip
+@pytest.mark.parametrize("typed", [1, 2, 3])
+def test_the_start_of_the_code_then_hanging_up_is_refused(lab, harness, sqlite_url, typed):
+    h = harness(sqlite_url, _sip_config(lab))
+    phone = lab.phones[ANSWERING[1:]]
+    before = _answered_calls(phone)
+    closed = len(phone.calls_with("CALL_CLOSED"))
+    [reply] = h.say(f"my number is {ANSWERING}")
+    code = _code(reply)
+
+    _type_when_answered(phone, before, code[:typed])  # right so far, but incomplete
+    phone.command("hangup")
+    phone.wait_event("CALL_CLOSED", closed + 1)
+    assert h.messages() == [t("en", "verify_wrong_code", number=ANSWERING)]
+    account = h.account()
+    assert (account.phone_number, account.phone_verified) == (ANSWERING, False)
+    [record] = h.service_calls(account.id, VERIFICATION)
+    assert (record.state, record.hangup_cause) == ("ended", "hangup_a")  # the phone hung up
+
+
+@pytest.mark.sip
 def test_an_unanswered_call_leaves_the_number_unverified(lab, harness, sqlite_url):
     h = harness(sqlite_url, _sip_config(lab))
     [reply] = h.say(f"мой номер {SILENT}")

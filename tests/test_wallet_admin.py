@@ -31,7 +31,7 @@ def test_help_runs_from_main_py():
         timeout=120,
     )  # fmt: skip
     assert out.returncode == 0
-    for command in ("accounts", "deposits", "assign", "refund", "reconcile"):
+    for command in ("accounts", "deposits", "assign", "refund", "reconcile", "withdrawals"):
         assert command in out.stdout
 
 
@@ -95,3 +95,75 @@ def test_assign_unattributed_deposit_and_reconcile(
     waves_chain.node.genesis(waves_chain.service_address, 5)  # money the ledger never saw
     assert run(db_url, "reconcile") == 1
     assert "GAP 0.00000005 WAVES" in capsys.readouterr().out
+
+
+class _Crash(Exception):
+    """A process dying at this point (in-process stand-in for kill -9)."""
+
+
+def _crashing_withdrawal(withdrawals, account, address, *, after_broadcast: bool):
+    real = withdrawals.client.broadcast
+
+    def broadcast(tx):
+        if after_broadcast:
+            real(tx)
+        raise _Crash
+
+    withdrawals.client.broadcast = broadcast
+    try:
+        withdrawals.withdraw(account, ETT, "ETT", address)
+    except _Crash:
+        pass
+    finally:
+        withdrawals.client.broadcast = real
+    return withdrawals.store.list(account)[0]
+
+
+def test_operator_lists_and_resolves_unfinished_withdrawals(
+    db_url, engine, waves_chain, monkeypatch, capsys
+):
+    for name, value in waves_chain.settings_overrides().items():
+        monkeypatch.setenv(name, str(value))
+    settings = load_settings()
+    account = new_account(engine)
+    waves_chain.send_deposit(memo_for(account), 5 * ETT)
+    waves_chain.send_deposit("fees", ETT, asset=None)
+    DepositWatcher.from_settings(engine, settings).poll_once()
+    withdrawals = Withdrawals.from_settings(engine, settings)
+    to = waves_chain.address_of(random_seed())
+    never_sent = _crashing_withdrawal(withdrawals, account, to, after_broadcast=False)
+    on_chain = _crashing_withdrawal(withdrawals, account, to, after_broadcast=True)
+    ledger = LedgerStore(engine)
+    assert ledger.balance(account_book(account), "ETT").amount == 3 * ETT
+    assert run(db_url, "reconcile") == 1  # the unbooked fee of the one on chain
+    capsys.readouterr()
+
+    assert run(db_url, "withdrawals") == 0
+    listing = capsys.readouterr().out
+    assert never_sent.tx_id in listing and on_chain.tx_id in listing and "signed" in listing
+
+    assert run(db_url, "withdrawals", "resolve", str(on_chain.id), "--refund", "--reason", "x") == 1
+    assert "it was sent" in capsys.readouterr().err
+    assert (
+        run(db_url, "withdrawals", "resolve", str(on_chain.id), "--sent", "--reason", "seen") == 0
+    )
+    assert (
+        run(
+            db_url,
+            "withdrawals",
+            "resolve",
+            never_sent.idempotency_key,
+            "--refund",
+            "--reason",
+            "lost",
+        )
+        == 0
+    )
+    assert ledger.balance(account_book(account), "ETT").amount == 4 * ETT
+    assert run(db_url, "withdrawals", "resolve", str(never_sent.id), "--sent", "--reason", "x") == 1
+    assert "already finished" in capsys.readouterr().err
+    capsys.readouterr()
+    assert run(db_url, "withdrawals") == 0
+    assert "no unfinished withdrawals" in capsys.readouterr().out
+    assert run(db_url, "reconcile") == 0
+    assert run(db_url, "withdrawals", "resolve", "999999", "--sent", "--reason", "x") == 1

@@ -244,3 +244,116 @@ def test_holds_under_concurrency_never_overspend(engine):
     assert view.available >= 0
     assert all(r.rule == "insufficient_funds" for r in results if isinstance(r, CallRefused))
     assert ledger.balance(DEPOSITS, "ETT").amount == -30_000_000
+
+
+# --- the settings reach the bill; WAVES rounds down; holds leave room for the allowed calls --
+
+
+def test_minimum_and_increment_settings_reach_the_bill(engine):
+    account = new_account(engine)
+    fund(engine, account, "5")
+    wallet = billing(engine, WALLET_MIN_BILLED_SECONDS=30, WALLET_BILLING_INCREMENT=6)
+    assert (wallet.tariffs.billable_seconds(31), wallet.tariffs.billable_seconds(7)) == (36, 30)
+    call_id = new_call(engine, account, PARIS, MOSCOW_MOBILE)
+    wallet.authorize(account, call_id, PARIS, MOSCOW_MOBILE)
+    finish_call(engine, call_id, 31, 7)  # leg a 31 s (billed 36 s), leg b 7 s (billed 30 s)
+    assert wallet.settle(call_id) == 3_000_000 * 36 // 60 + 15_000_000 * 30 // 60
+
+
+def test_waves_value_rounds_down_and_waves_price_rounds_up():
+    rates = Rates("100", "30")
+    assert rates.ett_value(1) == 76  # 100 / 1.3 = 76.9: the house never gives the rest
+    assert rates.waves_for(76) == 1 and rates.waves_for(77) == 2  # rounded up
+
+
+def test_a_waves_paid_call_counts_toward_the_daily_cap_at_its_ett_value(engine):
+    account = new_account(engine)
+    fund(engine, account, "1", "WAVES")
+    wallet = billing(engine, FRAUD_DAILY_CAP_ETT="0.25")
+    call_id = new_call(engine, account, PARIS, LONDON)
+    auth = wallet.authorize(account, call_id, PARIS, LONDON)
+    assert auth.asset == "WAVES"
+    held = auth.quote.hold
+    assert wallet.rules.remaining_today(account) == 25_000_000 - wallet.rates.ett_value(held)
+    finish_call(engine, call_id, 120, 120)
+    charged = wallet.settle(call_id)  # WAVES units: 0.12 ETT * 1.25 / 100
+    assert charged == 150_000 and wallet.rates.ett_value(charged) == 12_000_000
+    assert wallet.rules.remaining_today(account) == 25_000_000 - 12_000_000
+    second = new_call(engine, account, PARIS, LONDON)
+    assert wallet.authorize(account, second, PARIS, LONDON).max_seconds == 130
+
+
+def test_the_allowed_concurrency_is_usable_with_a_small_balance(engine):
+    """4.78 ETT and two calls allowed at once: the first call's hold is its first minutes,
+    not the whole balance, so a second call is placed; a third is refused for the
+    concurrency rule, not for the balance."""
+    account = new_account(engine)
+    fund(engine, account, "4.78")
+    wallet = billing(engine, FRAUD_MAX_CONCURRENT_CALLS=2)
+    first_call = new_call(engine, account, PARIS, FR_MOBILE)
+    first = wallet.authorize(account, first_call, PARIS, FR_MOBILE)  # 0.11 ETT a minute
+    assert first.max_seconds == 478 * 60 // 11  # the whole balance pays for that long
+    assert first.quote.hold == 11_000_000 * 3  # but only the first 3 minutes are held
+    second_call = new_call(engine, account, PARIS, FR_MOBILE)
+    second = wallet.authorize(account, second_call, PARIS, FR_MOBILE)
+    assert second.max_seconds > 0
+    third = refused(wallet, account, new_call(engine, account, PARIS, FR_MOBILE), PARIS, FR_MOBILE)
+    assert third.rule == "concurrent_calls"
+
+
+def test_holds_leave_the_first_minute_of_each_allowed_call(engine):
+    account = new_account(engine)
+    fund(engine, account, "0.5")  # 0.11 ETT a minute: three first minutes, and some
+    wallet = billing(engine, FRAUD_MAX_CONCURRENT_CALLS=3)
+    auths = [
+        wallet.authorize(account, new_call(engine, account, PARIS, FR_MOBILE), PARIS, FR_MOBILE)
+        for _ in range(3)
+    ]
+    assert all(a.quote.hold >= 11_000_000 for a in auths)
+    assert available(engine, account) >= 0
+
+
+def test_a_call_refused_because_calls_in_progress_hold_the_balance_says_so(engine):
+    account = new_account(engine)
+    fund(engine, account, "4.78")
+    wallet = billing(engine, FRAUD_MAX_CONCURRENT_CALLS=2)
+    first = new_call(engine, account, PARIS, FR_MOBILE)
+    wallet.authorize(account, first, PARIS, FR_MOBILE)
+    covered = wallet.extend(first, 2580)  # the first call went on: its hold grew
+    assert covered == 2580 and available(engine, account) < 11_000_000
+    refusal = refused(
+        wallet, account, new_call(engine, account, PARIS, FR_MOBILE), PARIS, FR_MOBILE
+    )
+    assert refusal.rule == "concurrent_calls" and "held by 1 call" in refusal.detail
+    with pytest.raises(CallRefused) as quoted:
+        wallet.quote(account, PARIS, FR_MOBILE)  # the offer says the same
+    assert quoted.value.rule == "concurrent_calls"
+    # With a balance too low for two first minutes, the balance is the reason.
+    poor = new_account(engine)
+    fund(engine, poor, "0.15")
+    wallet.authorize(poor, new_call(engine, poor, PARIS, FR_MOBILE), PARIS, FR_MOBILE)
+    refusal = refused(wallet, poor, new_call(engine, poor, PARIS, FR_MOBILE), PARIS, FR_MOBILE)
+    assert refusal.rule == "insufficient_funds"
+
+
+def test_a_hold_is_extended_as_far_as_the_balance_and_the_cap_allow(engine):
+    account = new_account(engine)
+    fund(engine, account, "1")
+    wallet = billing(engine, FRAUD_DAILY_CAP_ETT="0.9", FRAUD_MAX_CONCURRENT_CALLS=2)
+    call_id = new_call(engine, account, PARIS, LONDON)  # 0.06 ETT a minute
+    auth = wallet.authorize(account, call_id, PARIS, LONDON)
+    assert auth.max_seconds == 900 and auth.quote.hold == 18_000_000
+    assert wallet.extend(call_id, 100) == 180  # covered already
+    assert wallet.extend(call_id, 600) == 600
+    assert LedgerStore(engine).hold(hold_key(call_id))["amount"] == 60_000_000
+    assert wallet.extend(call_id, 2000) == 900  # as far as the daily cap allows
+    assert wallet.rules.remaining_today(account) == 0
+    finish_call(engine, call_id, 700, 690)
+    assert wallet.settle(call_id) == 3_000_000 * 700 // 60 + 3_000_000 * 690 // 60
+    assert wallet.extend(call_id, 1000) == 0  # settled: nothing to extend
+
+
+def refused(wallet, account, call_id, a, b) -> CallRefused:
+    with pytest.raises(CallRefused) as refusal:
+        wallet.authorize(account, call_id, a, b)
+    return refusal.value

@@ -92,7 +92,9 @@ def test_concurrent_calls_limit(engine):
 
 
 def test_same_number_daily_limit_skips_the_users_own_phone(engine):
-    account = new_account(engine, phone_number=PARIS)
+    # Only a number verified by its keypad code is the user's own (item: an unverified
+    # "my number is +X" exempts nothing, see the test below).
+    account = new_account(engine, phone_number=PARIS, phone_verified=True)
     fund(engine, account, "10")
     wallet = billing(engine, FRAUD_MAX_CALLS_SAME_NUMBER_DAILY=2)
     for _ in range(2):
@@ -121,3 +123,41 @@ def test_daily_cap_counts_spend_and_holds_and_limits_duration(engine):
     refusal = refused_rule(wallet, account, third, PARIS, LONDON)
     assert refusal.rule == "daily_cap"
     assert [r.rule for r in FraudStore(engine).refusals(account)] == ["daily_cap"]
+
+
+def test_limits_that_say_at_most_include_their_value(engine):
+    account = new_account(engine)
+    fund(engine, account, "10")
+    exact = billing(engine, FRAUD_MAX_PRICE_PER_MINUTE_ETT="0.03")  # Paris and London cost 0.03
+    assert exact.authorize(account, "exact-price", PARIS, LONDON).max_seconds > 0
+    below = billing(engine, FRAUD_MAX_PRICE_PER_MINUTE_ETT="0.02999999")
+    assert refused_rule(below, account, "dearer", PARIS, LONDON).rule == "rate_per_minute"
+    other = new_account(engine)
+    fund(engine, other, "10")
+    one_minute = billing(engine, FRAUD_DAILY_CAP_ETT="0.06")  # one first minute of both legs
+    assert one_minute.authorize(other, "one-minute", PARIS, LONDON).max_seconds == 60
+    third = new_account(engine)
+    fund(engine, third, "10")
+    less = billing(engine, FRAUD_DAILY_CAP_ETT="0.05999999")
+    assert refused_rule(less, third, "over-cap", PARIS, LONDON).rule == "daily_cap"
+
+
+def test_an_unverified_own_number_is_not_exempt_from_the_same_number_limit(engine):
+    account = new_account(engine, phone_number=LONDON)  # "my number is +44…", never confirmed
+    fund(engine, account, "10")
+    wallet = billing(engine, FRAUD_MAX_CALLS_SAME_NUMBER_DAILY=2)
+    for _ in range(2):
+        call_id = new_call(engine, account, PARIS, LONDON)
+        wallet.authorize(account, call_id, PARIS, LONDON)
+        finish_call(engine, call_id, 10, 10)
+        wallet.settle(call_id)
+    refusal = refused_rule(wallet, account, new_call(engine, account, PARIS, LONDON), PARIS, LONDON)
+    assert refusal.rule == "same_number_daily" and refusal.number == PARIS
+    verified = new_account(engine, phone_number=PARIS, phone_verified=True)
+    fund(engine, verified, "10")
+    for other in ("+4930123456", "+4930123457", "+4930123458"):
+        call_id = new_call(engine, verified, PARIS, other)
+        wallet.authorize(verified, call_id, PARIS, other)
+        finish_call(engine, call_id, 10, 10)
+        wallet.settle(call_id)
+    assert wallet.authorize(verified, "fourth", PARIS, LONDON).asset == "ETT"

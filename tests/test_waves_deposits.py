@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
+import random
+import signal
+import time
 
 import pytest
 
@@ -11,9 +16,10 @@ from domain.books import DEPOSITS, UNATTRIBUTED
 from settings import load_settings
 from storage.deposits import DepositStore
 from storage.ledger_store import LedgerStore, account_book
-from testbed.waves_node import address_of, keccak256, transaction_id, valid_address
+from testbed.waves_node import address_of, keccak256, random_seed, transaction_id, valid_address
+from tests.ledger_workers import poll_deposits
 from tests.wallet_helpers import new_account
-from wallet.deposits import DepositWatcher, deposit_info
+from wallet.deposits import AssetMisconfigured, DepositWatcher, deposit_info, payments_to
 from wallet.memo import account_from_memo, memo_for
 from wallet.waves import InvalidAddress, WavesClient, is_valid_address, transfer_id
 
@@ -179,3 +185,202 @@ def test_address_helpers_agree_with_pywaves(waves_chain):
     client = WavesClient(waves_chain.url, "R", waves_chain.service_seed)
     public_key = __import__("base58").b58decode(client._wallet.publicKey)
     assert address_of(public_key, "R") == client.address
+
+
+# --- the newest block grows; pages out of order; every kind of payment to us -------------
+
+
+def test_a_deposit_joining_the_newest_block_later_is_credited(engine, waves_chain):
+    """With WAVES_CONFIRMATIONS=1 a transaction in the newest block is credited, and that
+    block is read again until it is final: transfers that join it after a poll (Waves
+    microblocks) are credited too, each once."""
+    account = new_account(engine)
+    node = waves_chain.node
+    watch = watcher(engine, waves_chain)  # WAVES_CONFIRMATIONS=1 by default
+    node.mine()
+    node.microblocks = True  # every transfer now joins the newest block
+    first = waves_chain.send_deposit(memo_for(account), ETT)
+    height = node.height
+    assert [c.tx_id for c in watch.poll_once()] == [first]
+    later = [waves_chain.send_deposit(memo_for(account), 2 * ETT + i) for i in range(2)]
+    assert node.height == height  # the same block grew
+    assert [c.tx_id for c in watch.poll_once()] == later
+    assert watch.poll_once() == []  # read again, credited once
+    node.microblocks = False
+    node.mine()  # the next key block: the old one is final now
+    last = waves_chain.send_deposit(memo_for(account), 3 * ETT)
+    assert [c.tx_id for c in watch.poll_once()] == [last]
+    assert balance(engine, account_book(account)) == 8 * ETT + 1
+    assert len(DepositStore(engine).list()) == 4
+
+
+def test_the_scan_position_never_passes_the_newest_block(engine, waves_chain):
+    node = waves_chain.node
+    node.mine(3)
+    for confirmations in (1, 2):
+        settings = load_settings(
+            **waves_chain.settings_overrides(WAVES_CONFIRMATIONS=confirmations)
+        )
+        DepositWatcher.from_settings(engine, settings).poll_once()
+        assert int(DepositStore(engine).cursor("deposits.height")) == node.height - 1
+
+
+def test_pages_not_strictly_newest_first_lose_nothing(engine, waves_chain):
+    """Each page is read to its end, filtered by height: a page where an older
+    transaction comes before a newer one skips nothing."""
+    account = new_account(engine)
+    node = waves_chain.node
+    node.page_disorder = True
+    watch = watcher(engine, waves_chain)
+    watch.page_size = 5
+    sent = []
+    for round_ in range(5):  # a page of 5 then holds new and already scanned transfers
+        amounts = [ETT + 10 * round_ + i for i in range(7)]
+        sent += [waves_chain.send_deposit(memo_for(account), amount) for amount in amounts]
+        watch.poll_once()
+    credited = {d.tx_id for d in DepositStore(engine).list(limit=1000)}
+    assert credited == set(sent)
+    assert balance(engine, account_book(account)) == sum(
+        ETT + 10 * r + i for r in range(5) for i in range(7)
+    )
+
+
+def test_a_mass_transfer_pays_every_entry_addressed_to_us(engine, waves_chain):
+    account = new_account(engine)
+    stranger = waves_chain.address_of(random_seed())
+    ett_tx = waves_chain.send_mass_deposit(
+        memo_for(account), [(None, 10 * ETT), (stranger, 5 * ETT), (None, ETT)]
+    )
+    anonymous = waves_chain.send_mass_deposit("no memo", [(None, 3 * ETT)])
+    waves_tx = waves_chain.send_mass_deposit(memo_for(account), [(None, ETT // 2)], asset=None)
+    credits = watcher(engine, waves_chain).poll_once()
+    assert [(c.tx_id, c.amount, c.asset) for c in credits] == [
+        (f"{ett_tx}:0", 10 * ETT, "ETT"),
+        (f"{ett_tx}:1", ETT, "ETT"),
+        (f"{waves_tx}:0", ETT // 2, "WAVES"),
+    ]
+    assert balance(engine, account_book(account)) == 11 * ETT
+    assert balance(engine, account_book(account), "WAVES") == ETT // 2
+    assert balance(engine, UNATTRIBUTED) == 3 * ETT
+    unattributed = DepositStore(engine).list("unattributed")
+    assert [(d.tx_id, d.amount) for d in unattributed] == [(f"{anonymous}:0", 3 * ETT)]
+    # Read again from the start (a lost cursor): nothing twice, and the books match the chain.
+    DepositStore(engine).set_cursor("deposits.height", "0")
+    assert watcher(engine, waves_chain).poll_once() == []
+    on_chain = waves_chain.node.balance(waves_chain.service_address, waves_chain.ett_asset_id)
+    assert on_chain == -balance(engine, DEPOSITS) == 14 * ETT
+
+
+def test_a_transaction_the_chain_did_not_apply_is_not_credited(engine, waves_chain):
+    account = new_account(engine)
+    node = waves_chain.node
+    node.failing_scripts.add(waves_chain.ett_asset_id)  # the asset's script refuses it
+    failed = waves_chain.send_deposit(memo_for(account), 5 * ETT)
+    failed_mass = waves_chain.send_mass_deposit(memo_for(account), [(None, ETT)])
+    assert node.transactions[failed]["applicationStatus"] == "script_execution_failed"
+    assert node.transactions[failed_mass]["applicationStatus"] == "script_execution_failed"
+    assert node.balance(waves_chain.service_address, waves_chain.ett_asset_id) == 0
+    node.failing_scripts.clear()
+    good = waves_chain.send_deposit(memo_for(account), 2 * ETT)
+    assert [c.tx_id for c in watcher(engine, waves_chain).poll_once()] == [good]
+    assert balance(engine, account_book(account)) == 2 * ETT
+    assert [d.tx_id for d in DepositStore(engine).list()] == [good]
+
+
+def test_a_transfer_from_our_own_address_is_not_a_deposit(engine, waves_chain):
+    account = new_account(engine)
+    waves_chain.node.genesis(waves_chain.service_address, 10 * ETT)  # WAVES for its fees
+    ours = waves_chain.service_seed
+    waves_chain.send_deposit(memo_for(account), ETT, asset=None, sender_seed=ours)
+    waves_chain.send_mass_deposit(memo_for(account), [(None, ETT)], asset=None, sender_seed=ours)
+    assert watcher(engine, waves_chain).poll_once() == []
+    assert DepositStore(engine).list() == []
+    assert balance(engine, account_book(account), "WAVES") == 0
+
+
+def test_an_ett_asset_with_wrong_decimals_stops_the_watcher_and_credits_nothing(
+    engine, waves_chain
+):
+    account = new_account(engine)
+    wrong = waves_chain.issue("NotETT", 10**12, decimals=2)
+    waves_chain.send_deposit(memo_for(account), 500, asset=wrong)
+    waves_chain.send_deposit(memo_for(account), ETT, asset=None)
+    settings = load_settings(
+        **waves_chain.settings_overrides(ETT_ASSET_ID=wrong, WALLET_POLL_SECONDS=0.05)
+    )
+    watch = DepositWatcher.from_settings(engine, settings)
+    with pytest.raises(AssetMisconfigured, match="ETT_ASSET_ID"):
+        watch.poll_once()
+
+    async def run_until_it_stops():
+        await asyncio.wait_for(watch.run(asyncio.Event()), 30)
+
+    with pytest.raises(AssetMisconfigured):
+        asyncio.run(run_until_it_stops())
+    assert DepositStore(engine).list() == []
+    assert balance(engine, account_book(account), "WAVES") == 0
+    assert balance(engine, DEPOSITS, "WAVES") == 0
+
+
+def test_payments_to_our_aliases_and_ethereum_style_transfers_count():
+    ours = frozenset(["3Mours", "alias:R:encryptotel"])
+    to_alias = {
+        "type": 4, "id": "t1", "sender": "3Mpayer", "recipient": "alias:R:encryptotel",
+        "assetId": None, "amount": 7, "attachment": "", "height": 5,
+        "applicationStatus": "succeeded",
+    }  # fmt: skip
+    ethereum = {
+        "type": 18, "id": "e1", "sender": "3Mpayer", "height": 6,
+        "payload": {"type": "transfer", "recipient": "3Mours", "asset": "ASSET", "amount": 9},
+    }  # fmt: skip
+    invoke = {"type": 18, "id": "e2", "sender": "3Mpayer", "payload": {"type": "invocation"}}
+    assert [(p.key, p.amount, p.asset_id) for p in payments_to(to_alias, ours, "3Mours")] == [
+        ("t1", 7, None)
+    ]
+    assert [(p.key, p.amount, p.asset_id) for p in payments_to(ethereum, ours, "3Mours")] == [
+        ("e1", 9, "ASSET")
+    ]
+    assert payments_to(invoke, ours, "3Mours") == []
+    assert payments_to({**to_alias, "sender": "3Mours"}, ours, "3Mours") == []
+    assert payments_to({**to_alias, "applicationStatus": "elided"}, ours, "3Mours") == []
+
+
+def test_the_payment_link_setting_reaches_the_deposit_answer(engine, waves_chain):
+    template = "https://wallet.example/pay?to={address}&asset={asset_id}&n={amount}&memo={memo}"
+    settings = load_settings(**waves_chain.settings_overrides(WALLET_PAYMENT_LINK=template))
+    info = DepositWatcher.from_settings(engine, settings).deposit_info(7, "ETT", 250_000_000)
+    assert info.link == (
+        f"https://wallet.example/pay?to={waves_chain.service_address}"
+        f"&asset={waves_chain.ett_asset_id}&n=2.5&memo={memo_for(7)}"
+    )
+
+
+def test_a_watcher_killed_while_crediting_loses_and_doubles_nothing(engine, db_url, waves_chain):
+    """kill -9 of the watcher at any point: the next poll (another instance) credits each
+    deposit exactly once, mass transfers included."""
+    account = new_account(engine)
+    node = waves_chain.node
+    node.microblocks = True  # the newest block keeps growing meanwhile
+    amounts = [ETT + i for i in range(40)]
+    for amount in amounts[:20]:
+        waves_chain.send_deposit(memo_for(account), amount)
+    waves_chain.send_mass_deposit(memo_for(account), [(None, 7), (None, 8)])
+    overrides = waves_chain.settings_overrides()
+    context = multiprocessing.get_context("spawn")
+    worker = context.Process(target=poll_deposits, args=(db_url, overrides, 7))
+    worker.start()
+    deadline = time.monotonic() + 120
+    while len(DepositStore(engine).list(limit=1000)) < 5:
+        assert time.monotonic() < deadline and worker.is_alive()
+        time.sleep(0.01)
+    for amount in amounts[20:]:  # more arrive while it credits
+        waves_chain.send_deposit(memo_for(account), amount)
+    time.sleep(random.uniform(0, 0.2))
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(30)
+    assert worker.exitcode == -signal.SIGKILL
+    watcher(engine, waves_chain).poll_once()
+    assert balance(engine, account_book(account)) == sum(amounts) + 15
+    assert len(DepositStore(engine).list(limit=1000)) == 42
+    on_chain = node.balance(waves_chain.service_address, waves_chain.ett_asset_id)
+    assert on_chain == -balance(engine, DEPOSITS)

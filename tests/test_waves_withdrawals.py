@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+import random
+import signal
+import time
+from datetime import timedelta
+
 import pytest
 
 from domain.books import DEPOSITS, NETWORK_FEES, WITHDRAWALS
 from settings import load_settings
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
-from storage.withdrawals import WithdrawalStore
+from storage.withdrawals import UNFINISHED, WithdrawalStore
 from testbed.waves_node import random_seed
+from tests.ledger_workers import DIE_POINTS, withdraw_many, withdraw_then_die
 from tests.wallet_helpers import new_account
 from wallet.deposits import DepositWatcher
 from wallet.memo import memo_for
-from wallet.waves import InvalidAddress
+from wallet.waves import InvalidAddress, NodeUnavailable, WavesClient
+from wallet.withdrawal_recovery import WithdrawalRecovery
 from wallet.withdrawals import Withdrawals
 
 ETT = 10**8
@@ -115,3 +125,191 @@ def test_node_down_leaves_the_withdrawal_for_an_operator(engine, waves_chain):
     waves_chain.node.failing = True  # answers errors: broadcast fails, lookup cannot tell
     row = withdrawals.withdraw(account, ETT, "ETT", waves_chain.address_of(random_seed()))
     assert row.state == "unknown"
+
+
+# --- withdrawals interrupted by a crash (kill -9) are finished or refunded ----------------
+
+HOURS_3 = 3 * 3600 * 1000
+
+
+def recovery(engine, chain) -> WithdrawalRecovery:
+    settings = load_settings(**chain.settings_overrides())
+    return WithdrawalRecovery(
+        engine,
+        WavesClient.service_wallet(settings, "test"),
+        ett_asset_id=chain.ett_asset_id,
+        network_fee=settings.WALLET_NETWORK_FEE,
+    )
+
+
+def spawn(target, *args) -> multiprocessing.Process:
+    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    process.start()
+    return process
+
+
+def assert_settled(engine, chain, account: int, funded: int) -> None:
+    """Every withdrawal finished: sent ones on chain with their fee booked, the others
+    not on chain and refunded; the service wallet on chain equals the ledger."""
+    store, node, ledger = WithdrawalStore(engine), chain.node, LedgerStore(engine)
+    rows = store.list(account, limit=1000)
+    assert [r.idempotency_key for r in rows if r.state in UNFINISHED] == []
+    sent = 0
+    for row in rows:
+        on_chain = row.tx_id in node.transactions and "height" in node.transactions[row.tx_id]
+        assert on_chain == (row.state == "sent"), (row.idempotency_key, row.state)
+        debited = ledger.transfer_by_key(row.idempotency_key) is not None
+        refunded = ledger.transfer_by_key(f"{row.idempotency_key}:refund") is not None
+        fee = ledger.transfer_by_key(f"{row.idempotency_key}:fee") is not None
+        assert (debited, refunded, fee) == {
+            "sent": (True, False, True),
+            "failed": (True, True, False),
+            "refused": (False, False, False),
+        }[row.state], (row.idempotency_key, row.state)
+        sent += row.amount if row.state == "sent" else 0
+    assert ledger.balance(account_book(account), "ETT").amount == funded - sent
+    for asset, asset_id in (("ETT", chain.ett_asset_id), ("WAVES", None)):
+        books = ledger.balance(DEPOSITS, asset).amount + ledger.balance(WITHDRAWALS, asset).amount
+        assert node.balance(chain.service_address, asset_id) == -books, asset
+
+
+@pytest.mark.parametrize("expired", [False, True], ids=["in_time", "expired"])
+def test_withdrawals_killed_around_the_broadcast_are_finished_or_refunded(
+    engine, db_url, waves_chain, expired
+):
+    account, _withdrawals = setup_wallet(engine, waves_chain, ett=30 * ETT)
+    to = waves_chain.address_of(random_seed())
+    overrides = waves_chain.settings_overrides()
+    workers = [
+        spawn(withdraw_then_die, db_url, overrides, account, [ETT, 2 * ETT], to, where)
+        for where in DIE_POINTS
+    ]
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == -signal.SIGKILL
+    store = WithdrawalStore(engine)
+    states = {where: store.get(f"{where}:1").state for where in DIE_POINTS}
+    assert states == {
+        "after_debit": "pending",
+        "before_broadcast": "signed",
+        "after_broadcast": "signed",
+    }
+    assert available(engine, account) == 30 * ETT - 3 * 3 * ETT  # every one debited
+    node = waves_chain.node
+    if expired:  # the node's time passes the interrupted transfers' acceptance window
+        node.clock_offset_ms = HOURS_3
+        node.mine()
+    report = recovery(engine, waves_chain).run_once(grace=timedelta(0))
+    if expired:
+        assert sorted(report.refunded) == ["after_debit:1", "before_broadcast:1"]
+        assert report.sent == ["after_broadcast:1"]
+        assert available(engine, account) == 30 * ETT - 3 * ETT - 2 * ETT
+    else:  # broadcast again: the same transaction id, sent once
+        assert sorted(report.sent) == [f"{where}:1" for where in sorted(DIE_POINTS)]
+        assert node.balance(to, waves_chain.ett_asset_id) == 3 * ETT + 3 * 2 * ETT
+    assert_settled(engine, waves_chain, account, 30 * ETT)
+    assert recovery(engine, waves_chain).run_once(grace=timedelta(0)).sent == []
+
+
+def test_withdrawals_killed_at_random_moments_are_all_finished_or_refunded(
+    engine, db_url, waves_chain
+):
+    account, _withdrawals = setup_wallet(engine, waves_chain, ett=20 * ETT, fee_waves=10 * ETT)
+    to = waves_chain.address_of(random_seed())
+    overrides = waves_chain.settings_overrides()
+    store, rng = WithdrawalStore(engine), random.Random(7)
+    for round_ in range(4):
+        worker = spawn(withdraw_many, db_url, overrides, account, to, f"r{round_}", 200)
+        deadline = time.monotonic() + 120
+        while len(store.list(account, limit=1000)) < 3 * (round_ + 1) + 2:
+            assert time.monotonic() < deadline and worker.is_alive()
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.05))
+        os.kill(worker.pid, signal.SIGKILL)  # kill -9, wherever it is
+        worker.join(30)
+    recovery(engine, waves_chain).run_once(grace=timedelta(0))
+    assert_settled(engine, waves_chain, account, 20 * ETT)
+
+
+def test_an_unreachable_node_leaves_interrupted_withdrawals_as_they_are(engine, waves_chain):
+    account, withdrawals = setup_wallet(engine, waves_chain)
+    node = waves_chain.node
+    node.down()
+    row = withdrawals.withdraw(account, ETT, "ETT", waves_chain.address_of(random_seed()))
+    assert row.state == "unknown"
+    with pytest.raises(NodeUnavailable):
+        recovery(engine, waves_chain).run_once(grace=timedelta(0))
+    node.up()
+    node.failing = True  # answers errors: cannot tell
+    with pytest.raises(NodeUnavailable):
+        recovery(engine, waves_chain).run_once(grace=timedelta(0))
+    assert WithdrawalStore(engine).get(row.idempotency_key).state == "unknown"
+    node.failing = False
+    report = recovery(engine, waves_chain).run_once(grace=timedelta(0))
+    assert report.sent == [row.idempotency_key]  # broadcast again once the node is back
+    assert_settled(engine, waves_chain, account, 10 * ETT)
+
+
+def test_a_young_withdrawal_is_left_to_its_own_process(engine, waves_chain):
+    account, withdrawals = setup_wallet(engine, waves_chain)
+    withdrawals.client.broadcast = _crash
+    with pytest.raises(_Crash):
+        withdrawals.withdraw(account, ETT, "ETT", waves_chain.address_of(random_seed()))
+    report = recovery(engine, waves_chain).run_once()  # default grace: one minute
+    assert (report.sent, report.refunded, report.waiting) == ([], [], [])
+
+
+def test_a_rejected_broadcast_of_a_transfer_the_node_has_is_sent_not_refunded(engine, waves_chain):
+    account, withdrawals = setup_wallet(engine, waves_chain)
+    real = withdrawals.client.broadcast
+
+    def broadcast_twice(tx):  # the first answer was lost; the retry is refused
+        real(tx)
+        return real(tx)
+
+    withdrawals.client.broadcast = broadcast_twice
+    row = withdrawals.withdraw(account, ETT, "ETT", waves_chain.address_of(random_seed()))
+    assert row.state == "sent" and available(engine, account) == 9 * ETT
+    assert_settled(engine, waves_chain, account, 10 * ETT)
+
+
+def test_the_same_withdrawal_always_signs_to_the_same_transaction(engine, waves_chain):
+    account, withdrawals = setup_wallet(engine, waves_chain)
+    withdrawals.client.broadcast = _crash
+    with pytest.raises(_Crash):
+        withdrawals.withdraw(account, ETT, "ETT", waves_chain.address_of(random_seed()), key="same")
+    row = WithdrawalStore(engine).get("same")
+    first, again = withdrawals.sign(row), withdrawals.sign(row)
+    assert first["id"] == again["id"] == row.tx_id and first["proofs"] != again["proofs"]
+
+
+class _Crash(Exception):
+    """A process dying at this point (in-process stand-in for kill -9)."""
+
+
+def _crash(_tx):
+    raise _Crash
+
+
+def test_the_deposit_watcher_finishes_interrupted_withdrawals_at_start(engine, waves_chain):
+    account, withdrawals = setup_wallet(engine, waves_chain)
+    withdrawals.client.broadcast = _crash
+    with pytest.raises(_Crash):
+        withdrawals.withdraw(account, ETT, "ETT", waves_chain.address_of(random_seed()), key="w")
+    settings = load_settings(**waves_chain.settings_overrides(WALLET_POLL_SECONDS=0.05))
+    watch = DepositWatcher.from_settings(engine, settings)
+    watch.recovery.grace = timedelta(0)  # a restart long after the crash
+
+    async def run_a_little():
+        stop = asyncio.Event()
+        task = asyncio.create_task(watch.run(stop))
+        for _ in range(600):
+            if WithdrawalStore(engine).get("w").state == "sent":
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(run_a_little())
+    assert WithdrawalStore(engine).get("w").state == "sent"
+    assert_settled(engine, waves_chain, account, 10 * ETT)

@@ -5,6 +5,9 @@
     assign TX_ID ACCOUNT --reason R  credit an unattributed deposit to an account
     refund CALL_ID --reason R        give a call's charge back (or --amount part of it)
     reconcile                        the service wallet on chain against the ledger
+    withdrawals [--all]              unfinished withdrawals (all of them with --all)
+    withdrawals resolve ID --sent|--refund --reason R
+                                     an operator's outcome for an unfinished withdrawal
 
 Every change of money is a ledger transfer carrying the operator's reason.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -26,14 +30,19 @@ from domain.books import (
 )
 from domain.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
 from domain.money import ASSETS, format_amount, to_units
-from settings import SettingsError, load_settings
+from settings import Settings, SettingsError, load_settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
+from storage.clock import utcnow
 from storage.deposits import ASSIGNED, UNATTRIBUTED, DepositStore
 from storage.ledger_store import LedgerStore, account_book
+from storage.models import Withdrawal
 from storage.wallet_reports import accounts_with_balances
+from storage.withdrawals import UNFINISHED, WithdrawalStore
 from wallet.waves import NodeUnavailable, WavesClient
+from wallet.withdrawal_recovery import decide
+from wallet.withdrawals import WithdrawalBooks
 
 
 class AdminError(Exception):
@@ -62,7 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser("reconcile", help="compare the chain with the ledger")
     reconcile.add_argument("--node-url", help="default: WAVES_NODE_URL")
     reconcile.add_argument("--address", help="service address (default: from WAVES_SEED)")
+    _withdrawals_parser(commands)
     return parser
+
+
+def _withdrawals_parser(commands: argparse._SubParsersAction) -> None:
+    withdrawals = commands.add_parser(
+        "withdrawals",
+        help="list unfinished withdrawals; `withdrawals resolve ID` decides one",
+        description="Withdrawals a crash or a silent node left unfinished are finished or "
+        "refunded automatically by the running service (deposit watcher); these are the rest.",
+    )
+    withdrawals.add_argument("--all", action="store_true", help="every withdrawal, newest first")
+    withdrawals.add_argument("--limit", type=int, default=100)
+    actions = withdrawals.add_subparsers(dest="action", metavar="ACTION")
+    resolve = actions.add_parser("resolve", help="mark a withdrawal sent, or refund it")
+    resolve.add_argument("id", help="the withdrawal's id (first column) or idempotency key")
+    outcome = resolve.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--sent", action="store_true", help="it is on chain: book its fee")
+    outcome.add_argument("--refund", action="store_true", help="it was never sent: refund it")
+    resolve.add_argument("--reason", required=True)
 
 
 def main(argv: list[str]) -> int:
@@ -84,7 +112,7 @@ def main(argv: list[str]) -> int:
         engine.dispose()
 
 
-def _accounts(engine: Engine, _args: argparse.Namespace, _settings: object) -> int:
+def _accounts(engine: Engine, _args: argparse.Namespace, _settings: Settings) -> int:
     print(f"{'account':>8}  {'extension':>9}  {'phone':<16}  balances (held)")
     for row in accounts_with_balances(engine):
         parts = [
@@ -98,7 +126,7 @@ def _accounts(engine: Engine, _args: argparse.Namespace, _settings: object) -> i
     return 0
 
 
-def _deposits(engine: Engine, args: argparse.Namespace, _settings: object) -> int:
+def _deposits(engine: Engine, args: argparse.Namespace, _settings: Settings) -> int:
     print(f"{'state':<12}  {'account':>7}  {'amount':>22}  {'height':>7}  tx id / memo")
     for d in DepositStore(engine).list(args.state, args.limit):
         amount = format_amount(d.amount, d.asset) if d.asset in ASSETS else f"{d.amount} {d.asset}"
@@ -109,7 +137,7 @@ def _deposits(engine: Engine, args: argparse.Namespace, _settings: object) -> in
     return 0
 
 
-def _assign(engine: Engine, args: argparse.Namespace, _settings: object) -> int:
+def _assign(engine: Engine, args: argparse.Namespace, _settings: Settings) -> int:
     store = DepositStore(engine)
     deposit = store.get(args.tx_id)
     if deposit is None:
@@ -135,12 +163,14 @@ def _assign(engine: Engine, args: argparse.Namespace, _settings: object) -> int:
     return 0
 
 
-def _refund(engine: Engine, args: argparse.Namespace, _settings: object) -> int:
+def _refund(engine: Engine, args: argparse.Namespace, _settings: Settings) -> int:
     call = CallStore(engine).get(args.call_id)
     if call is None:
         raise AdminError(f"no call {args.call_id}")
     if call.settled_at is None or not call.cost or call.cost_asset not in ASSETS:
         raise AdminError("the call has no settled charge to refund")
+    if call.account_id is None:
+        raise AdminError("the call belongs to no account")
     amount = to_units(args.amount, call.cost_asset) if args.amount else call.cost
     if not 0 < amount <= call.cost:
         raise AdminError("the refund must be positive and at most the call's charge")
@@ -173,7 +203,7 @@ def reconcile(ledger: LedgerStore, client: WavesClient, address: str, ett_asset_
     return report
 
 
-def _reconcile(engine: Engine, args: argparse.Namespace, settings: object) -> int:
+def _reconcile(engine: Engine, args: argparse.Namespace, settings: Settings) -> int:
     node_url = args.node_url or settings.WAVES_NODE_URL
     if not node_url:
         raise AdminError("set WAVES_NODE_URL or pass --node-url")
@@ -199,10 +229,65 @@ def _reconcile(engine: Engine, args: argparse.Namespace, settings: object) -> in
     return status
 
 
+def _withdrawals(engine: Engine, args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "resolve":
+        return _resolve_withdrawal(engine, args, settings)
+    store = WithdrawalStore(engine)
+    rows = store.list(limit=args.limit) if args.all else store.unfinished()[: args.limit]
+    if not rows:
+        print("no unfinished withdrawals" if not args.all else "no withdrawals")
+        return 0
+    print(f"{'id':>6}  {'state':<10}  {'account':>7}  {'amount':>20}  {'age':>8}  tx id / address")
+    now = utcnow()
+    for row in rows:
+        print(
+            f"{row.id:>6}  {row.state:<10}  {row.account_id:>7}  "
+            f"{format_amount(row.amount, row.asset):>20}  {_age(now, row.created_at):>8}  "
+            f"{row.tx_id or '-'} -> {row.address}  {row.error or ''}"
+        )
+    return 0
+
+
+def _age(now: datetime, then: datetime) -> str:
+    minutes = int((now - then).total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def _resolve_withdrawal(engine: Engine, args: argparse.Namespace, settings: Settings) -> int:
+    store = WithdrawalStore(engine)
+    row = _find_withdrawal(store, args.id)
+    if row.state not in UNFINISHED:
+        raise AdminError(f"withdrawal {row.id} is {row.state}: already finished")
+    client = None
+    if settings.WAVES_NODE_URL:  # asked whether it has the transfer (refund refused if so)
+        client = WavesClient(settings.WAVES_NODE_URL, settings.WAVES_CHAIN_ID)
+    try:
+        done = decide(
+            WithdrawalBooks(engine),
+            row,
+            sent=args.sent,
+            reason=args.reason,
+            client=client,
+            network_fee=settings.WALLET_NETWORK_FEE,
+        )
+    except ValueError as error:
+        raise AdminError(str(error)) from None
+    print(f"withdrawal {done.id}: {done.state} ({format_amount(done.amount, done.asset)})")
+    return 0
+
+
+def _find_withdrawal(store: WithdrawalStore, ident: str) -> Withdrawal:
+    row = store.by_id(int(ident)) if ident.isdigit() else store.get(ident)
+    if row is None:
+        raise AdminError(f"no withdrawal {ident}")
+    return row
+
+
 COMMANDS = {
     "accounts": _accounts,
     "deposits": _deposits,
     "assign": _assign,
     "refund": _refund,
     "reconcile": _reconcile,
+    "withdrawals": _withdrawals,
 }

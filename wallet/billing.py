@@ -1,13 +1,21 @@
-"""Paying for calls: quote, authorise with a hold, settle from the call record.
+"""Paying for calls: quote, authorise with a hold, extend it, settle from the call record.
 
-A call is held under the ledger key `call:<call_id>` (ref = call id). The hold covers
-both legs for `max_seconds` each, so the dialer's hang-up at `max_seconds` keeps the
-cost within it. Settlement is exactly once because the ledger closes a hold once.
+A call is held under the ledger key `call:<call_id>` (ref = call id). `max_seconds` is
+the longest call the balance and the daily cap pay for when it is authorised (the
+dialer's hard limit); the hold itself covers only the first HOLD_AHEAD_SECONDS of both
+legs (less when the balance must leave the first minute of each further call the
+concurrency limit allows), so a second call is not refused because the first one
+reserved everything. While a call is up its runner extends the hold (`extend`) and cuts
+the call when it cannot be extended. The daily cap is checked again inside each hold's
+transaction, under the account's lock, so holds from several instances never exceed it.
+Settlement is exactly once because the ledger closes a hold once; it charges the exact
+cost, at most the balance less the account's other holds.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 
@@ -18,13 +26,15 @@ from domain.numbers import normalize
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore, leg_seconds
-from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
+from storage.ledger_store import BalanceView, InsufficientFunds, LedgerStore, account_book
+from storage.models import CallRecord
 from wallet.fraud import CallRefused, FraudRules
 from wallet.rates import Rates
 from wallet.tariffs import Tariffs
 
 log = logging.getLogger(__name__)
 PAYING_ORDER = ("ETT", "WAVES")  # ETT first: it is the cheaper way to pay
+HOLD_AHEAD_SECONDS = 180  # what a call's hold covers ahead of the call's running time
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,8 @@ class Quote:
     """Prices of both legs and what the balance allows.
 
     `asset` is None (and `max_seconds` 0) when no balance covers the first minute.
-    `hold` is the amount of `asset` reserved for `max_seconds` on both legs.
+    `max_seconds` is the longest call the balance (and the daily cap) pays for; `hold` the
+    amount of `asset` a call's first hold reserves (its first minutes, see the module).
     """
 
     a_number: str
@@ -79,6 +90,7 @@ class Billing:
         self.accounts = AccountStore(engine)
         self.rates = Rates(settings.WALLET_WAVES_ETT_RATE, settings.WALLET_WAVES_SURCHARGE_PERCENT)
         self.max_call_seconds = settings.WALLET_MAX_CALL_SECONDS
+        self.hold_ahead_seconds = HOLD_AHEAD_SECONDS
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -97,9 +109,17 @@ class Billing:
     def quote(self, account_id: int, a_number: str, b_number: str) -> Quote:
         """Per-minute prices of both legs and the longest call the balance pays for.
 
-        Raises CallRefused("no_route") when a leg has no tariff.
+        Raises CallRefused("no_route") when a leg has no tariff, and
+        CallRefused("concurrent_calls") when the balance would pay for this call but the
+        account's calls in progress hold it.
         """
-        return self._quote(account_id, a_number, b_number, self.rules.remaining_today(account_id))
+        cap_left = self.rules.remaining_today(account_id)
+        quote = self._quote(account_id, a_number, b_number, cap_left)
+        if quote.asset is None and not quote.free:
+            refusal = self._refusal(account_id, None, quote, cap_left)
+            if refusal.rule == "concurrent_calls":
+                raise refusal
+        return quote
 
     def authorize(
         self, account_id: int, call_id: str, a_number: str, b_number: str
@@ -114,15 +134,36 @@ class Billing:
         with self._lock(account_id):
             existing = self.ledger.hold(hold_key(call_id))
             if existing is not None:
-                return self._existing(call_id, a_number, b_number, existing)
+                return self._existing(account_id, call_id, a_number, b_number, existing)
             self.rules.check(account, a_number, b_number, call_id=call_id)
             try:
-                cap_left = self.rules.remaining_today(account_id)
-                quote = self._quote(account_id, a_number, b_number, cap_left)
-                return self._place_hold(account_id, call_id, quote, cap_left)
+                return self._authorize(account_id, call_id, a_number, b_number)
             except CallRefused as refusal:
                 self.rules.record(account_id, refusal, call_id)
                 raise
+
+    def extend(self, call_id: str, seconds: float) -> int:
+        """Make a call's open hold cover `seconds` of both legs, as far as the balance and
+        the daily cap allow (at most WALLET_MAX_CALL_SECONDS); return the seconds the hold
+        covers now (0: no open hold, or not even the first minute)."""
+        hold = self.ledger.hold(hold_key(call_id))
+        call = self.calls.get(call_id)
+        if hold is None or hold["state"] != "open" or call is None:
+            return 0
+        a_price, b_price = self._prices(call.a_number, call.b_number)
+        wanted = min(math.ceil(seconds), self.max_call_seconds)
+        covered = self._covered(a_price, b_price, hold["amount"], hold["asset"])
+        if covered >= wanted:
+            return covered
+        target = self.rates.in_asset(self._both_legs(a_price, b_price, wanted), hold["asset"])
+        if not self._grow_hold(call, hold, target):
+            affordable = self._affordable_hold(call, hold, a_price, b_price)
+            if affordable > hold["amount"]:
+                self._grow_hold(call, hold, affordable)
+        hold = self.ledger.hold(hold_key(call_id)) or hold
+        if hold["state"] != "open":
+            return 0
+        return self._covered(a_price, b_price, hold["amount"], hold["asset"])
 
     def release(self, call_id: str) -> bool:
         """Give a hold back without charging (a call that was never placed)."""
@@ -205,21 +246,60 @@ class Billing:
     def _both_legs(self, a_price: int, b_price: int, seconds: int) -> int:
         return self.tariffs.cost(a_price, seconds) + self.tariffs.cost(b_price, seconds)
 
-    def _quote(self, account_id: int, a_number: str, b_number: str, cap_left: int) -> Quote:
+    def _first_unit(self, a_price: int, b_price: int) -> int:
+        """The least a call of both legs can cost (each billed its minimum)."""
+        return self._both_legs(a_price, b_price, max(self.tariffs.min_seconds, 1))
+
+    def _budget(self, view: BalanceView | None, asset: str, cap_left: int) -> int:
+        """ETT units an available balance (and the daily cap) pays for."""
+        return min(self.rates.in_ett(view.available, asset) if view else 0, cap_left)
+
+    def _quote(
+        self,
+        account_id: int,
+        a_number: str,
+        b_number: str,
+        cap_left: int,
+        *,
+        size_hold: bool = True,
+    ) -> Quote:
+        """The quote; `size_hold` False leaves its `hold` 0 (the caller sizes it)."""
         a_price, b_price = self._prices(a_number, b_number)
-        first = self._both_legs(a_price, b_price, max(self.tariffs.min_seconds, 1))
+        first = self._first_unit(a_price, b_price)
         args = (normalize(a_number), normalize(b_number), a_price, b_price)
         if first == 0:
             return Quote(*args, "ETT", self.max_call_seconds, 0, 0)
         balances = self.ledger.balances(account_book(account_id))
         for asset in PAYING_ORDER:
-            view = balances.get(asset)
-            budget = min(self.rates.in_ett(view.available, asset) if view else 0, cap_left)
+            budget = self._budget(balances.get(asset), asset, cap_left)
             if budget >= first:
                 seconds = self._max_seconds(a_price, b_price, budget)
-                hold = self.rates.in_asset(self._both_legs(a_price, b_price, seconds), asset)
+                hold = 0
+                if size_hold:
+                    held = self._first_hold(account_id, None, a_price, b_price, budget, seconds)
+                    hold = self.rates.in_asset(held, asset)
                 return Quote(*args, asset, seconds, hold, first)
         return Quote(*args, None, 0, 0, first)
+
+    def _first_hold(
+        self,
+        account_id: int,
+        call_id: str | None,
+        a_price: int,
+        b_price: int,
+        budget: int,
+        max_seconds: int,
+    ) -> int:
+        """ETT units of a call's first hold: its first `hold_ahead_seconds` (at most
+        `max_seconds`), leaving in `budget` the first minute of each further call the
+        concurrency limit allows, but at least this call's own first minute."""
+        first = self._first_unit(a_price, b_price)
+        others = self.rules.max_concurrent - len(self.rules.busy_calls(account_id, call_id)) - 1
+        room = max(first, budget - max(others, 0) * first)
+        seconds = min(max_seconds, self.hold_ahead_seconds)
+        if self._both_legs(a_price, b_price, seconds) > room:
+            seconds = self._max_seconds(a_price, b_price, room)
+        return self._both_legs(a_price, b_price, seconds)
 
     def _max_seconds(self, a_price: int, b_price: int, budget: int) -> int:
         """The longest duration (both legs) whose cost fits `budget` ETT units."""
@@ -234,45 +314,141 @@ class Billing:
                 high = middle - 1
         return low
 
-    def _existing(self, call_id: str, a_number: str, b_number: str, hold: dict) -> Authorization:
+    def _covered(self, a_price: int, b_price: int, amount: int, asset: str) -> int:
+        """Seconds of both legs `amount` of `asset` pays for (0: not the first minute)."""
+        budget = self.rates.in_ett(amount, asset)
+        if a_price + b_price == 0:
+            return self.max_call_seconds
+        if self._first_unit(a_price, b_price) > budget:
+            return 0
+        return self._max_seconds(a_price, b_price, budget)
+
+    def _existing(
+        self, account_id: int, call_id: str, a_number: str, b_number: str, hold: dict
+    ) -> Authorization:
+        """The authorisation of a call already held: the duration its hold and what the
+        account still has pay for, as when it was authorised."""
         a_price, b_price = self._prices(a_number, b_number)
-        budget = self.rates.in_ett(hold["amount"], hold["asset"])
-        seconds = self._max_seconds(a_price, b_price, budget) if hold["state"] == "open" else 0
-        first = self._both_legs(a_price, b_price, max(self.tariffs.min_seconds, 1))
+        asset, amount = hold["asset"], hold["amount"]
+        seconds = 0
+        if hold["state"] == "open":
+            view = self.ledger.balance(account_book(account_id), asset)
+            cap_left = self.rules.remaining_today(account_id) + self.rates.in_ett(amount, asset)
+            budget = min(self.rates.in_ett(view.available + amount, asset), cap_left)
+            seconds = self._max_seconds(a_price, b_price, budget)
+        first = self._first_unit(a_price, b_price)
         quote = Quote(
             normalize(a_number), normalize(b_number), a_price, b_price,
-            hold["asset"], seconds, hold["amount"], first,
+            asset, seconds, amount, first,
         )  # fmt: skip
-        return Authorization(call_id, hold_key(call_id), hold["asset"], seconds, quote)
+        return Authorization(call_id, hold_key(call_id), asset, seconds, quote)
+
+    def _authorize(
+        self, account_id: int, call_id: str, a_number: str, b_number: str
+    ) -> Authorization:
+        """Quote and hold; once more with fresh figures when another instance's hold took
+        what the first quote saw (the ledger and the cap guard have the last word)."""
+        attempts = 2
+        for attempt in range(1, attempts + 1):
+            cap_left = self.rules.remaining_today(account_id)
+            quote = self._quote(account_id, a_number, b_number, cap_left, size_hold=False)
+            if quote.free:
+                return Authorization(call_id, None, "ETT", quote.max_seconds, quote)
+            if quote.asset is None:
+                raise self._refusal(account_id, call_id, quote, cap_left)
+            try:
+                return self._place_hold(account_id, call_id, quote, cap_left)
+            except InsufficientFunds:
+                if attempt == attempts:
+                    raise self._refusal(account_id, call_id, quote, cap_left) from None
+            except CallRefused as refusal:
+                if refusal.rule != "daily_cap" or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def _place_hold(
         self, account_id: int, call_id: str, quote: Quote, cap_left: int
     ) -> Authorization:
-        if quote.free:
-            return Authorization(call_id, None, "ETT", quote.max_seconds, quote)
-        if quote.asset is None:
-            if cap_left < quote.first_minute:
-                raise CallRefused("daily_cap", f"daily spending cap reached ({cap_left} left)")
-            raise CallRefused(
-                "insufficient_funds", f"the first minute costs {quote.first_minute} ETT units"
-            )
-        try:
-            self.ledger.place_hold(
-                key=hold_key(call_id),
-                book=account_book(account_id),
-                asset=quote.asset,
-                amount=quote.hold,
-                ref=call_id,
-            )
-        except InsufficientFunds as error:
-            raise CallRefused("insufficient_funds", str(error)) from None
-        return Authorization(call_id, hold_key(call_id), quote.asset, quote.max_seconds, quote)
+        asset = quote.asset or "ETT"
+        view = self.ledger.balance(account_book(account_id), asset)
+        budget = self._budget(view, asset, cap_left)
+        hold = self._first_hold(
+            account_id,
+            call_id,
+            quote.a_price_per_minute,
+            quote.b_price_per_minute,
+            budget,
+            quote.max_seconds,
+        )
+        amount = self.rates.in_asset(hold, asset)
+        self.ledger.place_hold(
+            key=hold_key(call_id),
+            book=account_book(account_id),
+            asset=asset,
+            amount=amount,
+            ref=call_id,
+            guard=self.rules.cap_guard(account_id),
+        )
+        quote = Quote(
+            quote.a_number, quote.b_number, quote.a_price_per_minute, quote.b_price_per_minute,
+            asset, quote.max_seconds, amount, quote.first_minute,
+        )  # fmt: skip
+        return Authorization(call_id, hold_key(call_id), asset, quote.max_seconds, quote)
 
-    def _charge_without_hold(self, call: object, price: int) -> tuple[int, str]:
+    def _refusal(
+        self, account_id: int, call_id: str | None, quote: Quote, cap_left: int
+    ) -> CallRefused:
+        """Why a call the balance does not cover now is refused: the daily cap; the
+        balance held by the account's calls in progress when it would pay this call's
+        first minute besides theirs (the concurrency rule); else the balance."""
+        first = quote.first_minute
+        if cap_left < first:
+            return CallRefused("daily_cap", f"daily spending cap reached ({cap_left} left)")
+        busy = self.rules.busy_calls(account_id, call_id)
+        if busy:
+            balances = self.ledger.balances(account_book(account_id))
+            for asset, view in balances.items():
+                if self.rates.in_ett(view.amount, asset) >= first * (len(busy) + 1):
+                    return CallRefused(
+                        "concurrent_calls",
+                        f"the balance is held by {len(busy)} call(s) in progress",
+                    )
+        return CallRefused("insufficient_funds", f"the first minute costs {first} ETT units")
+
+    def _grow_hold(self, call: CallRecord, hold: dict, target: int) -> bool:
+        """Extend a call's hold to `target` units; False when the balance or the cap
+        does not allow it (or the hold is closed)."""
+        extra = target - hold["amount"]
+        if extra <= 0:
+            return True
+        try:
+            grown = self.ledger.extend_hold(
+                key=hold["idempotency_key"],
+                amount=extra,
+                guard=self.rules.cap_guard(call.account_id or 0),
+            )
+        except (InsufficientFunds, CallRefused):
+            return False
+        return grown is not None
+
+    def _affordable_hold(self, call: CallRecord, hold: dict, a_price: int, b_price: int) -> int:
+        """The largest hold (units of its asset) the balance and the cap allow now."""
+        asset, amount = hold["asset"], hold["amount"]
+        view = self.ledger.balance(account_book(call.account_id or 0), asset)
+        cap_left = self.rules.remaining_today(call.account_id or 0)
+        budget = min(
+            self.rates.in_ett(view.available + amount, asset),
+            cap_left + self.rates.in_ett(amount, asset),
+        )
+        seconds = min(self._max_seconds(a_price, b_price, budget), self.max_call_seconds)
+        cost = self._both_legs(a_price, b_price, seconds)
+        return self.rates.in_asset(cost, asset) if cost <= budget else 0
+
+    def _charge_without_hold(self, call: CallRecord, price: int) -> tuple[int, str]:
         """A call with no hold is free (internal) or was never authorised: charge ETT if due."""
         if price == 0:
             return 0, "ETT"
-        book = account_book(call.account_id)
+        book = account_book(call.account_id or 0)
         available = self.ledger.balance(book, "ETT").available
         charge = min(price, max(available, 0))
         log.error("call %s had no hold; charging %s of %s ETT units", call.id, charge, price)

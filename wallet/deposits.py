@@ -1,13 +1,27 @@
 """Deposits: what to send where, and the watcher that credits incoming transfers.
 
 The watcher pages through the service address's transactions (`/transactions/address`,
-newest first, `after=<id>` for older pages) down to the height it finished last time,
-and handles each incoming transfer with at least WAVES_CONFIRMATIONS confirmations
-(a transaction in the newest block has one). Every transaction id is stored once
-(Deposit.tx_id is unique) and credited under the ledger key `deposit:<tx id>`, so a
-restart at any point neither loses nor doubles a deposit. ETT or WAVES whose memo
-names no account are credited to the `system:unattributed` book; other assets are
-kept as unattributed Deposit rows only (the ledger holds ETT and WAVES).
+newest first, `after=<id>` for older pages) and handles every transaction whose height
+is above the last *final* block it finished and has at least WAVES_CONFIRMATIONS
+confirmations (a transaction in the newest block has one). On Waves the newest block
+keeps growing (microblocks) until the next key block, so the scan position only ever
+moves to the block below the newest: the newest block is read again at the next poll.
+A page is read to its end and filtered by height (pages are not always strictly newest
+first); paging stops after a page that holds nothing above the scan position.
+
+Every entry that pays our address (or one of its aliases) is a deposit: a transfer
+(type 4), each transfer to us inside a mass transfer (type 11, keyed `<tx id>:<n>`, the
+n-th payment to us in it) and an Ethereum-style transfer (type 18). Each is stored once
+(Deposit.tx_id is unique) and credited under the ledger key `deposit:<that key>`, so a
+rescan or a restart at any point neither loses nor doubles one. Transactions sent by the
+service address itself, and those the chain did not apply (applicationStatus other than
+`succeeded`), pay nothing. ETT or WAVES whose memo names no account are credited to the
+`system:unattributed` book; other assets are kept as unattributed Deposit rows only (the
+ledger holds ETT and WAVES).
+
+A node whose ETT asset has other than 8 decimals stops the watcher (`AssetMisconfigured`)
+before anything is credited. The watcher's loop also finishes or refunds withdrawals
+left unfinished by a crash (`wallet.withdrawal_recovery`), at start and periodically.
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -33,13 +47,22 @@ from storage.ledger_store import LedgerStore, account_book
 from storage.models import Deposit
 from wallet.memo import account_from_memo, memo_for
 from wallet.waves import NodeUnavailable, WavesClient
+from wallet.withdrawal_recovery import WithdrawalRecovery
 
 log = logging.getLogger(__name__)
 CURSOR = "deposits.height"
 MAX_BACKOFF = 300.0
 REQUEST_TIMEOUT = 120.0
+RECOVERY_SECONDS = 60.0  # how often unfinished withdrawals are looked up on the node
+SUCCEEDED = "succeeded"
+TRANSFER, MASS_TRANSFER, ETHEREUM = 4, 11, 18
 
 OnCredit = Callable[[int, str, int, str], Awaitable[None] | None]
+DEFAULT_LINK: str = Settings.model_fields["WALLET_PAYMENT_LINK"].default
+
+
+class AssetMisconfigured(ValueError):
+    """ETT_ASSET_ID names an asset whose decimals are not ETT's: nothing can be credited."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +78,25 @@ class DepositInfo:
 
 @dataclass(frozen=True)
 class Credit:
-    """A deposit credited to an account by this poll."""
+    """A deposit credited to an account by this poll (`tx_id`: the deposit's key, the
+    transaction id, or `<tx id>:<n>` for a mass transfer's n-th payment to us)."""
 
     account_id: int
     asset: str
     amount: int
     tx_id: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One payment to our address inside a chain transaction."""
+
+    key: str  # the transaction id, or `<tx id>:<n>` for the n-th payment to us in it
+    asset_id: str | None
+    amount: int
+    sender: str | None
+    attachment: str | None
+    height: int
 
 
 def deposit_info(
@@ -70,7 +106,7 @@ def deposit_info(
     asset: str = "ETT",
     ett_asset_id: str,
     amount: int | None = None,
-    link_template: str = Settings.model_fields["WALLET_PAYMENT_LINK"].default,
+    link_template: str = DEFAULT_LINK,
 ) -> DepositInfo:
     """The service address, the account's memo and a payment link Waves wallets open.
 
@@ -101,8 +137,41 @@ def decode_attachment(attachment: str | None) -> str:
     return raw.decode("utf-8", errors="replace")[:200]
 
 
+def payments_to(tx: dict, ours: frozenset[str], address: str) -> list[Payment]:
+    """The payments a confirmed transaction makes to us (`ours`: our address and aliases).
+
+    Nothing for a transaction the chain did not apply or that our address sent.
+    """
+    if tx.get("applicationStatus", SUCCEEDED) != SUCCEEDED or tx.get("sender") == address:
+        return []
+    kind = tx.get("type")
+    if kind == TRANSFER:
+        entries = [(tx.get("recipient"), tx.get("assetId"), tx.get("amount"))]
+    elif kind == MASS_TRANSFER:
+        entries = [
+            (t.get("recipient"), tx.get("assetId"), t.get("amount")) for t in tx["transfers"]
+        ]
+    elif kind == ETHEREUM and (tx.get("payload") or {}).get("type") == "transfer":
+        payload = tx["payload"]
+        entries = [(payload.get("recipient"), payload.get("asset"), payload.get("amount"))]
+    else:
+        return []
+    mine = [(asset, int(amount)) for to, asset, amount in entries if to in ours and amount]
+    return [
+        Payment(
+            key=f"{tx['id']}:{n}" if kind == MASS_TRANSFER else tx["id"],
+            asset_id=asset or None,
+            amount=amount,
+            sender=tx.get("sender"),
+            attachment=tx.get("attachment"),
+            height=int(tx.get("height") or 0),
+        )
+        for n, (asset, amount) in enumerate(mine)
+    ]
+
+
 class DepositWatcher:
-    """Credit incoming transfers to the service address, exactly once per transaction."""
+    """Credit incoming transfers to the service address, exactly once per payment."""
 
     def __init__(
         self,
@@ -114,25 +183,33 @@ class DepositWatcher:
         poll_seconds: float = 10.0,
         on_credit: OnCredit | None = None,
         page_size: int = 100,
+        recovery: WithdrawalRecovery | None = None,
+        recovery_seconds: float = RECOVERY_SECONDS,
+        link_template: str = DEFAULT_LINK,
     ) -> None:
         self.client = client
+        self.link_template = link_template
         self.address = client.address
         self.ett_asset_id = ett_asset_id
         self.confirmations = max(confirmations, 1)
         self.poll_seconds = poll_seconds
         self.on_credit = on_credit
         self.page_size = page_size
+        self.recovery = recovery
+        self.recovery_seconds = recovery_seconds
         self.store = DepositStore(engine)
         self.ledger = LedgerStore(engine)
         self.accounts = AccountStore(engine)
         self._decimals_checked = False
+        self._next_recovery = 0.0
         self.failures = 0
 
     @classmethod
     def from_settings(
         cls, engine: Engine, settings: Settings, on_credit: OnCredit | None = None
     ) -> DepositWatcher:
-        """A watcher for WAVES_NODE_URL, WAVES_SEED's address and ETT_ASSET_ID."""
+        """A watcher for WAVES_NODE_URL, WAVES_SEED's address and ETT_ASSET_ID, that also
+        finishes or refunds interrupted withdrawals of that wallet."""
         client = WavesClient.service_wallet(settings, "watching deposits")
         return cls(
             engine,
@@ -141,14 +218,27 @@ class DepositWatcher:
             confirmations=settings.WAVES_CONFIRMATIONS,
             poll_seconds=settings.WALLET_POLL_SECONDS,
             on_credit=on_credit,
+            link_template=settings.WALLET_PAYMENT_LINK,
+            recovery=WithdrawalRecovery(
+                engine,
+                client,
+                ett_asset_id=settings.ETT_ASSET_ID,
+                network_fee=settings.WALLET_NETWORK_FEE,
+            ),
         )
 
     def deposit_info(
         self, account_id: int, asset: str = "ETT", amount: int | None = None
     ) -> DepositInfo:
-        """`deposit_info` for this watcher's address and ETT asset."""
+        """`deposit_info` for this watcher's address, ETT asset and payment link
+        (WALLET_PAYMENT_LINK)."""
         return deposit_info(
-            account_id, self.address, asset=asset, ett_asset_id=self.ett_asset_id, amount=amount
+            account_id,
+            self.address,
+            asset=asset,
+            ett_asset_id=self.ett_asset_id,
+            amount=amount,
+            link_template=self.link_template,
         )
 
     # --- one poll (blocking) --------------------------------------------------------
@@ -156,98 +246,106 @@ class DepositWatcher:
     def poll_once(self) -> list[Credit]:
         """Scan new confirmed transactions and credit deposits; return what was credited.
 
-        Raises NodeUnavailable when the node cannot be read; nothing is lost then.
+        Raises NodeUnavailable when the node cannot be read (nothing is lost then), and
+        AssetMisconfigured before crediting anything when ETT's decimals are wrong.
         """
         self._check_decimals()
-        confirmed_height = self.client.height() - self.confirmations + 1
+        height = self.client.height()
+        confirmed = height - self.confirmations + 1
+        final = min(confirmed, height - 1)  # the newest block may still grow
         done = int(self.store.cursor(CURSOR) or 0)
-        if confirmed_height <= done:
+        if confirmed <= done:
             return []
-        incoming = []
-        after = None
+        ours = frozenset([self.address, *self.client.aliases(self.address)])
+        payments = sorted(self._payments(done, confirmed, ours), key=lambda p: p[0])
+        credits = [c for c in (self._ingest(p) for _order, p in payments) if c]
+        if final > done:
+            self.store.set_cursor(CURSOR, str(final))
+        return credits
+
+    def _payments(
+        self, done: int, confirmed: int, ours: frozenset[str]
+    ) -> Iterator[tuple[tuple[int, int], Payment]]:
+        """Payments to us in blocks done+1 … confirmed, each with its (height, -position)
+        (oldest first once sorted); every page is read to its end."""
+        after, position = None, 0
         while True:
             page = self.client.transactions(self.address, self.page_size, after)
-            reached_done = False
+            newer = False
             for tx in page:
-                height = tx.get("height") or 0
-                if height > confirmed_height or height == 0:
-                    continue
-                if height <= done:
-                    reached_done = True
-                    break
-                if self._is_incoming(tx):
-                    incoming.append(tx)
-            if reached_done or len(page) < self.page_size:
-                break
+                position += 1
+                height = int(tx.get("height") or 0)
+                newer = newer or height > done
+                if done < height <= confirmed:
+                    for payment in payments_to(tx, ours, self.address):
+                        yield (height, -position), payment
+            if not newer or len(page) < self.page_size:
+                return
             after = page[-1]["id"]
-        credits = [c for c in (self._ingest(tx) for tx in reversed(incoming)) if c]
-        self.store.set_cursor(CURSOR, str(confirmed_height))
-        return credits
 
     def _check_decimals(self) -> None:
         if not self._decimals_checked:
             decimals = self.client.asset_decimals(self.ett_asset_id)
             if decimals != DECIMALS["ETT"]:
-                raise ValueError(f"ETT_ASSET_ID has {decimals} decimals, expected 8")
+                raise AssetMisconfigured(
+                    f"ETT_ASSET_ID names an asset with {decimals} decimals, ETT has "
+                    f"{DECIMALS['ETT']}: check the setting (nothing credited)"
+                )
             self._decimals_checked = True
-
-    def _is_incoming(self, tx: dict) -> bool:
-        return (
-            tx.get("type") == 4
-            and tx.get("recipient") == self.address
-            and tx.get("sender") != self.address
-            and tx.get("applicationStatus", "succeeded") == "succeeded"
-        )
 
     def _asset_name(self, asset_id: str | None) -> str:
         if not asset_id:
             return "WAVES"
         return "ETT" if asset_id == self.ett_asset_id else asset_id
 
-    def _ingest(self, tx: dict) -> Credit | None:
-        tx_id = tx["id"]
-        asset = self._asset_name(tx.get("assetId"))
-        memo = decode_attachment(tx.get("attachment"))
+    def _ingest(self, payment: Payment) -> Credit | None:
+        key = payment.key
+        asset = self._asset_name(payment.asset_id)
+        memo = decode_attachment(payment.attachment)
         account_id = account_from_memo(memo)
         if account_id is not None and self.accounts.get(account_id) is None:
             account_id = None
         ledger_asset = asset in DECIMALS
         deposit = self.store.record(
             Deposit(
-                tx_id=tx_id,
+                tx_id=key,
                 asset=asset,
-                amount=int(tx["amount"]),
-                sender=tx.get("sender"),
+                amount=payment.amount,
+                sender=payment.sender,
                 memo=memo or None,
-                height=tx.get("height"),
+                height=payment.height,
                 account_id=account_id if ledger_asset else None,
                 state=PENDING if (account_id is not None and ledger_asset) else UNATTRIBUTED,
             )
         )
         if not ledger_asset or deposit.state not in (PENDING, UNATTRIBUTED):
             if not ledger_asset:
-                log.warning("deposit %s of another asset kept unattributed", tx_id)
+                log.warning("deposit %s of another asset kept unattributed", key)
             return None
+        return self._credit(deposit, asset)
+
+    def _credit(self, deposit: Deposit, asset: str) -> Credit | None:
+        key = deposit.tx_id
         credit_book = account_book(deposit.account_id) if deposit.account_id else UNATTRIBUTED_BOOK
         result = self.ledger.transfer(
-            key=deposit_key(tx_id),
+            key=deposit_key(key),
             kind=TransferKind.DEPOSIT,
             asset=asset,
             amount=deposit.amount,
             debit=DEPOSITS,
             credit=credit_book,
-            reason=f"deposit {tx_id}" + ("" if deposit.account_id else " (unattributed)"),
-            ref=tx_id,
+            reason=f"deposit {key}" + ("" if deposit.account_id else " (unattributed)"),
+            ref=key,
         )
         if deposit.account_id is None:
             if result.applied:
-                log.info("unattributed %s deposit %s kept for an operator", asset, tx_id)
+                log.info("unattributed %s deposit %s kept for an operator", asset, key)
             return None
-        self.store.set_state(tx_id, CREDITED)
+        self.store.set_state(key, CREDITED)
         log.info(
-            "credited %s %s to account %s (tx %s)", deposit.amount, asset, deposit.account_id, tx_id
+            "credited %s %s to account %s (%s)", deposit.amount, asset, deposit.account_id, key
         )
-        return Credit(deposit.account_id, asset, deposit.amount, tx_id)
+        return Credit(deposit.account_id, asset, deposit.amount, key)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -268,21 +366,49 @@ class DepositWatcher:
         except Exception:
             log.exception("on_credit failed for deposit %s", credit.tx_id)
 
+    async def recover_withdrawals(self) -> None:
+        """Finish or refund interrupted withdrawals when due (at the first call, then every
+        `recovery_seconds`); a failure is logged and tried again at the next one."""
+        loop = asyncio.get_running_loop()
+        if self.recovery is None or loop.time() < self._next_recovery:
+            return
+        self._next_recovery = loop.time() + self.recovery_seconds
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.recovery.run_once), REQUEST_TIMEOUT)
+        except (NodeUnavailable, TimeoutError, OSError) as error:
+            log.warning("interrupted withdrawals not looked up (%s); trying again later", error)
+        except Exception:
+            log.exception("interrupted withdrawals not looked up; trying again later")
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; a failing node is retried with backoff, never fatal."""
+        """Poll until `stop` is set; a failing node is retried with backoff, never fatal.
+
+        Raises AssetMisconfigured (the watcher stops, nothing credited) when ETT_ASSET_ID
+        names an asset with the wrong decimals.
+        """
         while not stop.is_set():
-            try:
-                await self.poll_and_notify()
-                if self.failures:
-                    log.info("Waves node reachable again after %d failed polls", self.failures)
-                self.failures = 0
-                delay = self.poll_seconds
-            except (NodeUnavailable, TimeoutError, OSError) as error:
-                self.failures += 1
-                delay = min(self.poll_seconds * 2 ** min(self.failures, 10), MAX_BACKOFF)
-                log.warning("deposit poll failed (%s); retrying in %.0f s", error, delay)
-            except Exception:
-                self.failures += 1
-                delay = min(self.poll_seconds * 2 ** min(self.failures, 10), MAX_BACKOFF)
-                log.exception("deposit poll failed; retrying in %.0f s", delay)
+            await self.recover_withdrawals()
+            delay = await self._poll_step()
             await sleep_unless_stopped(stop, delay)
+
+    async def _poll_step(self) -> float:
+        """One poll; the delay until the next one."""
+        try:
+            await self.poll_and_notify()
+        except AssetMisconfigured as error:
+            log.critical("deposit watcher stopped: %s", error)
+            raise
+        except (NodeUnavailable, TimeoutError, OSError) as error:
+            self.failures += 1
+            delay = min(self.poll_seconds * 2 ** min(self.failures, 10), MAX_BACKOFF)
+            log.warning("deposit poll failed (%s); retrying in %.0f s", error, delay)
+            return delay
+        except Exception:
+            self.failures += 1
+            delay = min(self.poll_seconds * 2 ** min(self.failures, 10), MAX_BACKOFF)
+            log.exception("deposit poll failed; retrying in %.0f s", delay)
+            return delay
+        if self.failures:
+            log.info("Waves node reachable again after %d failed polls", self.failures)
+        self.failures = 0
+        return self.poll_seconds

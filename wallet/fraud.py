@@ -6,10 +6,11 @@ translates, and is recorded in the FraudRefusal table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 
 import phonenumbers
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from domain.money import to_units
 from domain.numbers import is_internal, normalize
@@ -68,6 +69,13 @@ def country_of(number: str) -> str | None:
 def parse_countries(text: str | None) -> frozenset[str]:
     """`"fr, de,GB"` → {"FR", "DE", "GB"}."""
     return frozenset(c.strip().upper() for c in (text or "").split(",") if c.strip())
+
+
+def is_own_verified_number(account: Account, number: str) -> bool:
+    """Whether `number` is the account's own phone, verified by its keypad code (an
+    unverified "my number is +X" proves nothing and exempts nothing)."""
+    own = account.phone_number
+    return bool(own and account.phone_verified and normalize(own) == normalize(number))
 
 
 def start_of_day(now: datetime | None = None) -> datetime:
@@ -144,16 +152,38 @@ class FraudRules:
         )
 
     def committed_today(self, account_id: int) -> int:
-        """ETT value of today's call charges plus open call holds of the account."""
-        spent = self.store.spent(account_id, start_of_day())
-        total = sum(self.rates.in_ett(units, asset) for asset, units in spent.items())
-        for _call, asset, units in self.store.open_call_holds(account_id):
-            total += self.rates.in_ett(units, asset)
-        return total
+        """ETT value of today's call charges plus open call holds of the account (a WAVES
+        amount counts at the ETT price it pays, rounded down)."""
+        return self._ett_value(self.store.committed(account_id, start_of_day()))
 
     def remaining_today(self, account_id: int) -> int:
         """ETT units the account may still commit today under the daily cap."""
         return max(0, self.daily_cap - self.committed_today(account_id))
+
+    def cap_guard(self, account_id: int) -> Callable[[Connection], None]:
+        """The daily cap as a ledger hold guard: inside the hold's transaction, under the
+        account's lock, everything committed today (the new hold included) must stay
+        within the cap, else CallRefused("daily_cap") undoes the hold. So simultaneous
+        holds from several instances never commit more than the cap together."""
+
+        def guard(conn: Connection) -> None:
+            committed = self._ett_value(self.store.committed(account_id, start_of_day(), conn))
+            if committed > self.daily_cap:
+                raise CallRefused(
+                    "daily_cap", f"daily spending cap reached ({committed} > {self.daily_cap})"
+                )
+
+        return guard
+
+    def busy_calls(self, account_id: int, call_id: str | None = None) -> set[str]:
+        """Ids of the account's other calls in progress or holding funds."""
+        busy = self.store.running_call_ids(account_id)
+        busy.update(ref for ref, _asset, _units in self.store.open_call_holds(account_id) if ref)
+        busy.discard(call_id or "")
+        return busy
+
+    def _ett_value(self, by_asset: dict[str, int]) -> int:
+        return sum(self.rates.in_ett(units, asset) for asset, units in by_asset.items())
 
     # --- the rules ---------------------------------------------------------------
 
@@ -193,16 +223,14 @@ class FraudRules:
             )
 
     def _check_concurrency(self, account: Account, call_id: str | None) -> None:
-        busy = self.store.running_call_ids(account.id)
-        busy.update(ref for ref, _asset, _units in self.store.open_call_holds(account.id) if ref)
-        busy.discard(call_id)
+        busy = self.busy_calls(account.id, call_id)
         if len(busy) >= self.max_concurrent:
             raise CallRefused(
                 "concurrent_calls", f"{len(busy)} calls in progress (limit {self.max_concurrent})"
             )
 
     def _check_same_number(self, account: Account, number: str, call_id: str | None) -> None:
-        if account.phone_number and normalize(account.phone_number) == number:
+        if is_own_verified_number(account, number):
             return  # the user's own phone rings on most callbacks
         count = self.store.calls_to_number(account.id, number, start_of_day(), exclude=call_id)
         if count >= self.max_same_number_daily:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from typing import Any
 
 import base58
 import requests
@@ -28,6 +29,9 @@ logging.getLogger("pywaves").setLevel(logging.WARNING)
 
 ADDRESS_LENGTH = 26
 CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout)
+NO_SUCH_TRANSACTION = 311  # the node's error code for a transaction it does not know
+# Where a transaction is for the node (`WavesClient.find_transaction`).
+CONFIRMED, UNCONFIRMED, UNKNOWN = "confirmed", "unconfirmed", "unknown"
 
 
 def pywaves_instance(node_url: str, chain_id: str, *, offline: bool = False) -> pywaves.PyWaves:
@@ -136,7 +140,7 @@ class WavesClient:
 
     # --- reads -----------------------------------------------------------------------
 
-    def _get(self, path: str) -> object:
+    def _get(self, path: str) -> Any:
         try:
             answer = self._online.wrapper(path)
         except CONNECTION_ERRORS as error:
@@ -149,6 +153,16 @@ class WavesClient:
     def height(self) -> int:
         """The node's blockchain height."""
         return int(self._get("/blocks/height")["height"])
+
+    def last_block_timestamp(self) -> int:
+        """Timestamp (ms) of the newest block: a transaction more than 2 h older than it
+        can no longer be put in a block."""
+        return int(self._get("/blocks/headers/last")["timestamp"])
+
+    def aliases(self, address: str) -> list[str]:
+        """The aliases of `address` (`alias:<chain>:<name>`)."""
+        answer = self._get(f"/alias/by-address/{address}")
+        return [str(alias) for alias in answer] if isinstance(answer, list) else []
 
     def transactions(self, address: str, limit: int = 100, after: str | None = None) -> list:
         """Up to `limit` transactions of `address`, newest first, older than `after`."""
@@ -167,17 +181,27 @@ class WavesClient:
         """Decimals of an asset, as the node reports them."""
         return int(self._get(f"/assets/details/{asset_id}")["decimals"])
 
+    def find_transaction(self, tx_id: str) -> tuple[str, dict | None]:
+        """Where the node has a transaction: (CONFIRMED, tx with its height), (UNCONFIRMED,
+        tx) or (UNKNOWN, None); NodeUnavailable when it cannot tell."""
+        for state, path in (
+            (CONFIRMED, f"/transactions/info/{tx_id}"),
+            (UNCONFIRMED, f"/transactions/unconfirmed/info/{tx_id}"),
+        ):
+            try:
+                return state, self._get(path)
+            except NodeUnavailable as error:
+                if error.code != NO_SUCH_TRANSACTION:
+                    raise
+        return UNKNOWN, None
+
     def has_transaction(self, tx_id: str) -> bool | None:
         """True when the node knows the transaction (confirmed or pending), False when it
         says it does not, None when it cannot tell (unreachable or failing)."""
-        for path in (f"/transactions/info/{tx_id}", f"/transactions/unconfirmed/info/{tx_id}"):
-            try:
-                self._get(path)
-                return True
-            except NodeUnavailable as error:
-                if error.code != 311:
-                    return None
-        return False
+        try:
+            return self.find_transaction(tx_id)[0] != UNKNOWN
+        except NodeUnavailable:
+            return None
 
     # --- transfers ---------------------------------------------------------------------
 
@@ -188,8 +212,14 @@ class WavesClient:
         asset_id: str | None,
         attachment: bytes = b"",
         fee: int = 100_000,
+        timestamp: int = 0,
     ) -> dict:
-        """A signed v3 transfer from the service wallet (not broadcast), with its `id`."""
+        """A signed v3 transfer from the service wallet (not broadcast), with its `id`.
+
+        `timestamp` (ms; 0: now) is part of the signed body: the same transfer signed
+        again with the same timestamp has the same id, so it can be broadcast again
+        without ever being applied twice.
+        """
         if self._wallet is None:
             raise RuntimeError("WAVES_SEED is not set")
         if not self.is_valid_address(recipient):
@@ -197,9 +227,11 @@ class WavesClient:
         to = pywaves.Address(address=recipient, pywaves=self._signer)
         if asset_id:
             asset = pywaves.Asset(asset_id, pywaves=self._signer)
-            signed = self._wallet.sendAsset(to, asset, amount, attachment, txFee=fee)
+            signed = self._wallet.sendAsset(
+                to, asset, amount, attachment, txFee=fee, timestamp=timestamp
+            )
         else:
-            signed = self._wallet.sendWaves(to, amount, attachment, txFee=fee)
+            signed = self._wallet.sendWaves(to, amount, attachment, txFee=fee, timestamp=timestamp)
         tx = json.loads(signed["api-data"])
         tx["id"] = transfer_id(tx, self.chain_id)
         return tx

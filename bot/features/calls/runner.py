@@ -1,5 +1,10 @@
 """Running callback calls: dial, record every event, edit the status, settle the cost.
 
+A paid call's hold covers only its first minutes (see `wallet.billing`): while the call
+is bridged its hold is extended every EXTEND_SECONDS to stay ahead of the running time,
+and when the balance (or the daily cap) cannot extend it any more the call is cut just
+before the hold runs out (`dialer.hangup`, recorded with the cause `max_duration`).
+
 Also the background duties of calls in `python main.py serve`: placing scheduled
 calls when their time comes, and closing (then billing) calls cut off by a stop
 of a service instance, so every call ends with a record and an exact charge.
@@ -17,7 +22,7 @@ from bot.assistant.i18n import t
 from bot.features.calls.status import refusal_reply, status_key, status_reply
 from dialer.records import CallRecorder, end_interrupted
 from dialer.types import CallbackRequest, DialerError, DialerEvent
-from domain.calls import LegEvent, refused_cause
+from domain.calls import HangupCause, LegEvent, refused_cause
 from domain.clock import sleep_unless_stopped
 from storage.calls import ENDED
 from storage.clock import utcnow
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 PROGRESS_SECONDS = 15.0  # Telegram allows about one edit a second per chat; this is calm
 SWEEP_SECONDS = 10.0
+EXTEND_SECONDS = 30.0  # how often a bridged call's hold is extended
+CUT_MARGIN_SECONDS = 2.0  # a call that cannot be extended is cut this long before its hold ends
 # A call whose heartbeat (every 5 s) is older than this was cut off by a stopped instance.
 STALE_AFTER = timedelta(seconds=15)
 
@@ -58,16 +65,18 @@ async def run_call(
     """Dial an authorised call, follow it to its end, settle it and report its cost."""
     recorder = CallRecorder(services.calls)
     notify = _Notifier(services, record, lang)
-    ticker: asyncio.Task | None = None
+    funding = _Funding(services, record.id, auth)
+    tasks: list[asyncio.Task] = []
 
     async def on_event(event: DialerEvent) -> None:
-        nonlocal ticker
-        await recorder(event)
+        await recorder(funding.cause_of(event))
         if event.event == LegEvent.ANSWERED and event.leg == "a":
+            funding.answered()
             await notify.phase("dialing_b")
         elif event.event == LegEvent.BRIDGED:
             await notify.phase("connected")
-            ticker = asyncio.create_task(notify.running_time())
+            tasks.append(asyncio.create_task(notify.running_time()))
+            tasks.append(asyncio.create_task(funding.keep_ahead()))
 
     request = CallbackRequest(
         call_id=record.id,
@@ -86,8 +95,8 @@ async def run_call(
     except DialerError as error:
         log.warning("call %s could not be placed: %s", record.id, error)
     finally:
-        if ticker is not None:
-            ticker.cancel()
+        for task in tasks:
+            task.cancel()
         await recorder.close()
         # Whatever happened above, the record is closed and the hold settled or released.
         await asyncio.to_thread(services.calls.end_unfinished, record.id)
@@ -95,6 +104,64 @@ async def run_call(
     ended = await asyncio.to_thread(services.calls.get, record.id) or record
     await notify.phase(ENDED, ended)
     return ended
+
+
+class _Funding:
+    """Keeps a paid call's hold ahead of its running time; cuts the call when it cannot."""
+
+    def __init__(self, services: Services, call_id: str, auth: Authorization) -> None:
+        self.services, self.call_id, self.auth = services, call_id, auth
+        self.started: float | None = None  # loop time leg a answered (billing starts)
+        self.cut = False
+
+    def answered(self) -> None:
+        if self.started is None:
+            self.started = asyncio.get_running_loop().time()
+
+    def cause_of(self, event: DialerEvent) -> DialerEvent:
+        """The event as recorded: the hang-up of a call cut for want of funds is its
+        maximum duration being reached."""
+        if self.cut and event.cause == HangupCause.HANGUP:
+            return replace(event, cause=HangupCause.MAX_DURATION)
+        return event
+
+    async def keep_ahead(self) -> None:
+        """Extend the hold now and every EXTEND_SECONDS; cut the call when what the
+        hold covers runs out within CUT_MARGIN_SECONDS."""
+        if self.auth.hold_key is None:
+            return  # a free call
+        loop = asyncio.get_running_loop()
+        self.answered()
+        assert self.started is not None
+        billing = self.services.billing
+        covered = float(self.auth.max_seconds)
+        while True:
+            elapsed = loop.time() - self.started
+            covered = await self._extend(elapsed + billing.hold_ahead_seconds, covered)
+            left = covered - elapsed
+            if left <= CUT_MARGIN_SECONDS:
+                await self._cut(covered)
+                return
+            await asyncio.sleep(min(EXTEND_SECONDS, left - CUT_MARGIN_SECONDS))
+
+    async def _extend(self, seconds: float, covered: float) -> float:
+        """What the hold covers after extending it to `seconds` (`covered`, the last
+        known figure, when the extension itself failed)."""
+        try:
+            return float(
+                await asyncio.to_thread(self.services.billing.extend, self.call_id, seconds)
+            )
+        except Exception:
+            log.exception("hold of call %s not extended", self.call_id)
+            return covered
+
+    async def _cut(self, covered: float) -> None:
+        self.cut = True
+        log.info(
+            "call %s cut: its hold covers %.0f s and cannot be extended", self.call_id, covered
+        )
+        if self.services.dialer is not None:
+            await self.services.dialer.hangup(self.call_id)
 
 
 class _Notifier:
@@ -151,7 +218,9 @@ async def place_due(services: Services) -> int:
         record = await asyncio.to_thread(services.calls.claim_scheduled, due.id)
         if record is None:
             continue  # another instance took it
-        account = await asyncio.to_thread(services.accounts.get, record.account_id)
+        account = None
+        if record.account_id is not None:
+            account = await asyncio.to_thread(services.accounts.get, record.account_id)
         if account is None:  # the account left meanwhile: nobody to place it for
             await asyncio.to_thread(services.calls.end_unfinished, record.id)
             continue

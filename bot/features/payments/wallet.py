@@ -262,7 +262,7 @@ def _send(
             tx_id=row.tx_id,
             balance=money_text(balance.amount, pending.asset, ctx.lang),
         )
-    if row.state == "failed":
+    if row.state in ("failed", "refused"):  # refunded, or never debited
         return _answer(ctx, token, "withdraw_failed", amount=amount)
     return _answer(ctx, token, "withdraw_unknown", amount=amount, tx_id=row.tx_id or "?")
 

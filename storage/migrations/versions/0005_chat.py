@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # TODO: "0004" once the revision being written beside this one lands
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
