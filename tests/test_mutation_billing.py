@@ -132,3 +132,87 @@ def test_a_leg_whose_route_disappeared_is_billed_nothing(engine, tmp_path: Path,
     assert [r.getMessage() for r in caplog.records if r.name == "wallet.billing"] == [
         f"call {call_id} leg b: no tariff any more, billed 0"
     ]
+
+
+def test_authorizing_again_returns_the_same_authorization(engine):
+    account = new_account(engine)
+    fund(engine, account, "10")
+    wallet = billing(engine, FRAUD_DAILY_CAP_ETT="0.5")  # the cap, not the balance, limits
+    call_id = new_call(engine, account, PARIS, LONDON)
+    first = wallet.authorize(account, call_id, PARIS, LONDON)
+    again = wallet.authorize(account, call_id, "+33 1 42 68 53 00", LONDON)
+    assert (again.call_id, again.hold_key, again.asset) == (call_id, hold_key(call_id), "ETT")
+    assert again.max_seconds == first.max_seconds == 500  # 0.5 ETT at 0.06 ETT/min
+    assert again.quote == first.quote
+    assert (again.quote.a_number, again.quote.hold) == (PARIS, first.quote.hold)
+    # Once the hold is closed, the call may last no longer.
+    wallet.release(call_id)
+    closed = wallet.authorize(account, call_id, PARIS, LONDON)
+    assert closed.max_seconds == 0 and closed.quote.max_seconds == 0
+
+
+def test_settle_pending_counts_each_call_and_logs_one_that_fails(engine, caplog):
+    account = new_account(engine)
+    fund(engine, account, "5")
+    wallet = billing(engine)
+    calls = [new_call(engine, account, PARIS, LONDON) for _ in range(3)]
+    for call_id in calls:
+        wallet.authorize(account, call_id, PARIS, LONDON)
+        finish_call(engine, call_id, 61, 61)
+    settle = wallet.settle
+
+    def failing(call_id: str) -> int:
+        if call_id == calls[1]:
+            raise RuntimeError("ledger unavailable")
+        return settle(call_id)
+
+    wallet.settle = failing  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="wallet.billing"):
+        assert wallet.settle_pending() == 2
+    assert [r.getMessage() for r in caplog.records if r.name == "wallet.billing"] == [
+        f"could not settle call {calls[1]}"
+    ]
+    assert CallStore(engine).get(calls[1]).settled_at is None
+
+
+def test_a_quote_with_calls_in_progress_and_enough_money_is_a_quote(engine):
+    account = new_account(engine)
+    fund(engine, account, "10")
+    wallet = billing(engine)
+    running = new_call(engine, account, PARIS, LONDON)
+    wallet.authorize(account, running, PARIS, LONDON)
+    quote = wallet.quote(account, PARIS, LONDON)
+    assert quote.asset == "ETT" and quote.max_seconds > 0
+
+
+def test_a_quote_counts_what_the_account_committed_today(engine):
+    account = new_account(engine)
+    fund(engine, account, "10")
+    wallet = billing(engine, FRAUD_DAILY_CAP_ETT="0.5")
+    assert wallet.quote(account, PARIS, LONDON).max_seconds == 500
+    running = new_call(engine, account, PARIS, LONDON)
+    held = wallet.authorize(account, running, PARIS, LONDON).quote.hold
+    left = 50_000_000 - held
+    assert wallet.quote(account, PARIS, LONDON).max_seconds == left * 60 // (2 * PER_MINUTE)
+
+
+def test_extend_without_an_open_hold_covers_nothing(engine):
+    account = new_account(engine)
+    fund(engine, account, "5")
+    wallet = billing(engine)
+    assert wallet.extend("no-such-call", 600) == 0
+    call_id = new_call(engine, account, PARIS, LONDON)
+    wallet.authorize(account, call_id, PARIS, LONDON)
+    assert wallet.extend(call_id, 60) >= 60
+    wallet.release(call_id)
+    assert wallet.extend(call_id, 600) == 0
+
+
+def test_a_hold_is_never_extended_past_the_daily_cap(engine):
+    account = new_account(engine)
+    fund(engine, account, "10")  # the balance would pay for far more
+    wallet = billing(engine, FRAUD_DAILY_CAP_ETT="0.5")
+    call_id = new_call(engine, account, PARIS, LONDON)
+    wallet.authorize(account, call_id, PARIS, LONDON)
+    assert wallet.extend(call_id, 3000) == 500  # 0.5 ETT at 0.06 ETT/min
+    assert LedgerStore(engine).hold(hold_key(call_id))["amount"] == 50_000_000

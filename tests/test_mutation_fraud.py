@@ -9,6 +9,7 @@ import pytest
 
 from domain.books import hold_key
 from domain.money import to_units
+from storage.accounts import AccountStore
 from storage.clock import utcnow
 from storage.fraud import FraudStore
 from storage.ledger_store import LedgerStore, account_book
@@ -17,6 +18,8 @@ from wallet.billing import Billing
 from wallet.fraud import CallRefused, start_of_day
 
 PARIS = "+33142685300"
+LONDON = "+442079460958"
+JAMAICA = "+18765550100"  # 0.45 ETT/min
 ETT = to_units("1", "ETT")
 
 
@@ -88,3 +91,45 @@ def test_busy_calls_are_the_accounts_running_calls_and_call_holds_but_this_one(e
     assert fraud.busy_calls(account, running) == {held}
     assert fraud.busy_calls(account, held) == {running}
     assert fraud.busy_calls(new_account(engine)) == set()
+
+
+def _refused(fraud, account: int, a_number: str, b_number: str) -> CallRefused:
+    account_row = AccountStore(fraud.store.engine).get(account)
+    with pytest.raises(CallRefused) as refused:
+        fraud.check(account_row, a_number, b_number, call_id="c")
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "b_number", "rule", "detail"),
+    [
+        (
+            {"FRAUD_DEFAULT_COUNTRIES": "FR"},
+            LONDON,
+            "country_not_allowed",
+            "calls to GB are not allowed",
+        ),
+        (
+            {"FRAUD_DEFAULT_COUNTRIES": "FR,JM", "FRAUD_MAX_PRICE_PER_MINUTE_ETT": "0.4"},
+            JAMAICA,
+            "rate_per_minute",
+            "price per minute 45000000 exceeds the limit 40000000",
+        ),
+    ],
+)
+def test_number_refusals_name_the_number_and_say_why(engine, overrides, b_number, rule, detail):
+    account = new_account(engine)
+    refusal = _refused(rules(engine, **overrides), account, PARIS, b_number)
+    assert (refusal.rule, refusal.detail, refusal.number) == (rule, detail, b_number)
+
+
+def test_a_destination_without_tariff_is_refused_as_no_route(engine, tmp_path):
+    only_france = tmp_path / "tariffs.csv"
+    only_france.write_text("prefix,ett_per_minute,destination\n33,0.03,France\n", "utf-8")
+    fraud = rules(engine, WALLET_TARIFFS_FILE=str(only_france), FRAUD_DEFAULT_COUNTRIES="FR,GB")
+    refusal = _refused(fraud, new_account(engine), PARIS, LONDON)
+    assert (refusal.rule, refusal.detail, refusal.number) == (
+        "no_route",
+        "no tariff for this destination",
+        LONDON,
+    )

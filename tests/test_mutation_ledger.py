@@ -160,6 +160,13 @@ def test_hold_refusals_name_book_asset_available_and_wanted(engine):
         ledger.extend_hold(key="h", amount=45)
     _refusal(refused.value, ANN, "ETT", 40, 45)
     assert ledger.hold("h2") is None and ledger.balance(ANN, "ETT") == BalanceView(100, 60)
+    fund(ledger, ANN, 9, asset="WAVES")  # a second asset of the same book
+    with pytest.raises(InsufficientFunds) as refused:
+        ledger.place_hold(key="w", book=ANN, asset="WAVES", amount=10)
+    _refusal(refused.value, ANN, "WAVES", 9, 10)
+    with pytest.raises(InsufficientFunds) as refused:  # a book that never moved
+        ledger.place_hold(key="c", book=CAROL, asset="ETT", amount=1)
+    _refusal(refused.value, CAROL, "ETT", 0, 1)
 
 
 def test_bad_arguments_are_refused_with_their_reason(engine):
@@ -222,6 +229,13 @@ def test_settling_to_a_user_book_credits_it_and_records_the_hold_ref(engine):
     assert ledger.hold("h")["state"] == "settled" and ledger.hold("h")["closed_at"] is not None
     # Again: nothing more, the first charge is returned.
     assert ledger.settle_hold(key="h", charge=25, credit=BOB, kind="gift") == 25
+    # The reason is cut to 255 characters, and empty when none is given.
+    ledger.place_hold(key="long", book=ANN, asset="ETT", amount=5)
+    ledger.settle_hold(key="long", charge=5, credit=REVENUE, kind="call", reason="y" * 300)
+    assert ledger.transfer_by_key("settle:long")["reason"] == "y" * 255
+    ledger.place_hold(key="bare", book=ANN, asset="ETT", amount=5)
+    ledger.settle_hold(key="bare", charge=5, credit=REVENUE, kind="call")
+    assert ledger.transfer_by_key("settle:bare")["reason"] == ""
 
 
 def test_settling_for_nothing_releases_the_hold_and_returns_zero(engine):
