@@ -252,7 +252,7 @@ class Withdrawal(SQLModel, table=True):
     asset: str = Field(max_length=8)
     amount: int = _money()
     address: str = Field(max_length=64)
-    tx_id: str | None = Field(default=None, max_length=64)
+    tx_id: str | None = Field(default=None, max_length=64, unique=True)
     state: str = Field(default="pending", max_length=16)
     error: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow)

@@ -282,13 +282,23 @@ def options_ping(host: str, port: int, timeout: float = 1.0) -> bool:
             f"To: <sip:{host}:{port}>\r\nCall-ID: {uuid.uuid4().hex}\r\n"
             "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
         )
-        sock.settimeout(timeout)
-        try:
-            sock.sendto(request.encode(), (host, port))
-            data, _ = sock.recvfrom(4096)
-        except OSError:
-            return False
-    return data.startswith(b"SIP/2.0 ")
+        # Over UDP a client retransmits until an answer or the deadline: Timer E starts at
+        # T1 = 0.5 s and doubles up to T2 = 4 s (RFC 3261 §17.1.2.2). A server flooded
+        # with datagrams may have dropped the first copy from its full receive buffer.
+        deadline = time.monotonic() + timeout
+        interval = 0.5
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                sock.sendto(request.encode(), (host, port))
+                sock.settimeout(min(interval, left))
+                data, _ = sock.recvfrom(4096)
+            except TimeoutError:
+                interval = min(interval * 2, 4.0)
+                continue
+            except OSError:
+                return False
+            return data.startswith(b"SIP/2.0 ")
+    return False
 
 
 @dataclass

@@ -5,7 +5,10 @@ states): the Withdrawal row is stored under its idempotency key, the account is 
 under the same key, the transfer is signed and its id stored (`signed`), then it is
 broadcast. The transfer's timestamp is the row's `created_at` to the millisecond, so the
 same row always signs to the same transaction id: a transfer interrupted before its
-broadcast can be rebuilt and broadcast again, and never applies twice on chain.
+broadcast can be rebuilt and broadcast again, and never applies twice on chain. Its
+attachment is a digest of the idempotency key, so two withdrawals of the same amount to
+the same address in the same millisecond still sign two transfers (a transaction id is
+the hash of the body: without it the node would take one and call the other a repeat).
 
 A refusal by the node refunds the debit under `<key>:refund`, unless the node has the
 transaction after all (a second broadcast of one it already took). When the node cannot
@@ -21,6 +24,7 @@ A refund is decided before it is paid (state `refunding`, then the refund transf
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -56,6 +60,13 @@ def now_to_the_millisecond() -> datetime:
     """The current time, truncated to a whole millisecond (a withdrawal's created_at)."""
     now = utcnow()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def transfer_attachment(key: str) -> bytes:
+    """The 8-byte attachment of a withdrawal's transfer: the start of the SHA-256 of its
+    idempotency key. Public on chain, it tells nothing of the key, the account or how many
+    withdrawals there were; it only makes distinct withdrawals distinct transfers."""
+    return hashlib.sha256(key.encode()).digest()[:8]
 
 
 def transfer_timestamp(row: Withdrawal) -> int:
@@ -212,6 +223,7 @@ class Withdrawals:
             row.address,
             row.amount,
             asset_id,
+            transfer_attachment(row.idempotency_key),
             fee=self.network_fee,
             timestamp=transfer_timestamp(row),
         )
@@ -268,5 +280,6 @@ __all__ = [
     "WithdrawalBooks",
     "Withdrawals",
     "now_to_the_millisecond",
+    "transfer_attachment",
     "transfer_timestamp",
 ]
