@@ -81,13 +81,15 @@ class ForwardOff(Command):
 class Call(Command):
     """A callback: ring `source` (E.164, or "me": the requester's own number), then `to`.
 
-    `to`/`source` are None when absent or not a valid number. `at`: when to place it
+    `to`/`source` are None when absent or not a valid number. `dtmf`: the digits to dial
+    once `to` answers (its extension, "ext. 456"), "" for none. `at`: when to place it
     (aware, in the user's zone), None for now.
     """
 
     intent: ClassVar[str] = "call"
     to: str | None = None
     source: str | None = "me"
+    dtmf: str = ""
     anonymous: bool = False
     record: bool = False
     at: datetime | None = None
@@ -158,6 +160,10 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _digits(value: object) -> str:
+    return value if isinstance(value, str) and value.isdigit() and value.isascii() else ""
+
+
 def _amount(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
@@ -182,6 +188,7 @@ def command_of(parsed: dict) -> Command:
                 lang=lang,
                 to=_text(parsed.get("to")),
                 source=_text(parsed.get("from")),
+                dtmf=_digits(parsed.get("dtmf")),
                 anonymous=bool(parsed.get("anonymous")),
                 record=bool(parsed.get("record")),
                 at=_moment(parsed.get("at")),

@@ -97,6 +97,7 @@ def _call_slots(req: _Request) -> dict:
     out = {
         "to": to,
         "from": frm,
+        "dtmf": slots.extension_of(msg, to),
         "anonymous": slots.flag(c, cues.ANON),
         "record": slots.flag(c, cues.RECORD),
         "at": _iso(req.when().at),

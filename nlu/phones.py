@@ -15,14 +15,27 @@ _DATE = re.compile(
     r"^(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})(?!\d)"
 )
 MIN_DIGITS = 6
+# A number's extension, right after it, as written in the three languages: "ext. 456",
+# "extension 456", "x456", "#456", "poste 12", "p. 12", "доб. 123", "добавочный 123",
+# "вн. 12". Text is folded (nlu.normalize.fold): lower case, no accents. Digits followed
+# by a time unit ("x 15h", "ext 9 am") are not an extension.
+_EXTENSION = re.compile(
+    r"\s*,?\s*(?:ext(?:n|ension)?\b\.?|x(?=\s?\d)|#|poste\b|p\.|"
+    r"доб(?:авочн\w*)?\b\.?|вн(?:утренн\w*)?\b\.?)"
+    r"\s*(?:(?:n[o°]|№)\.?\s*|:\s*)?(\d{1,16})(?!\d|\s?(?:h\b|h\d|[:.]\d|am\b|pm\b|ч\b))"
+)
 
 
 class Phone(NamedTuple):
-    """A number found at text[start:end]; `e164` is None when it is not a valid number."""
+    """A number found at text[start:end]; `e164` is None when it is not a valid number.
+
+    `extension`: the digits written after it as its extension ("ext. 456"), dialled as
+    DTMF once the number answers; the span covers them too."""
 
     start: int
     end: int
     e164: str | None
+    extension: str | None = None
 
 
 def to_e164(raw: str, region: str | None) -> str | None:
@@ -66,5 +79,8 @@ def find_phones(text: str, region: str | None = None) -> list[Phone]:
                 if e is not None:
                     e164, end = e, start + len(cut)
                     break
-        out.append(Phone(start, end, e164))
+        extension = None
+        if e164 is not None and (ext := _EXTENSION.match(text, end)):
+            extension, end = ext.group(1), ext.end()
+        out.append(Phone(start, end, e164, extension))
     return out

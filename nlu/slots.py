@@ -71,6 +71,13 @@ def call_parties(msg: Message) -> tuple[str | None, str | None]:
     return to, frm
 
 
+def extension_of(msg: Message, number: str | None) -> str | None:
+    """The extension written after `number` in the message ("ext. 456"), or None."""
+    if number is None:
+        return None
+    return next((p.extension for p in msg.phones if p.e164 == number and p.extension), None)
+
+
 def _forward_role(window: str) -> str | None:
     """The role of a number in a forwarding rule ("to", "caller"), by the words before it."""
     if _TO_BEFORE.search(window):

@@ -167,6 +167,8 @@ class CallRecord(SQLModel, table=True):
     )
     a_number: str = Field(max_length=64)
     b_number: str = Field(max_length=64)
+    # Digits dialled on leg b once it answers (its extension), "" for none.
+    dtmf: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     state: str = Field(default="created", max_length=32, index=True)
     anonymous: bool = False
     record: bool = False

@@ -149,11 +149,16 @@ def test_an_old_or_forged_quote_is_not_placed(env):
     ann, account_id = verified_user(env)
     data = confirm_button(env.say(ann, "call +44 20 7946 0000"))
     assert len(data.encode()) <= 64  # Telegram's limit on callback data
-    *head, offered = data.split(":")
-    stale = ":".join([*head, base36(int(offered, 36) - 601)])
+    fields = data.split(":")  # call:nonce:leg:to:flags:epoch:offered:dtmf
+
+    def with_field(index: int, value: str) -> str:
+        return ":".join([*fields[:index], value, *fields[index + 1 :]])
+
+    stale = with_field(6, base36(int(fields[6], 36) - 601))
     assert env.press(ann, stale)[0].text.startswith("This price was offered more than 10")
-    forged = ":".join([*head, "not-a-time!"])
-    assert env.press(ann, forged)[0].text == "This choice is no longer available."
+    for index, value in ((6, "not-a-time!"), (5, "?"), (7, "12a"), (7, "123456789"), (7, "²")):
+        forged = with_field(index, value)
+        assert env.press(ann, forged)[0].text == "This choice is no longer available.", forged
     assert env.press(ann, "call:x:m:+442079460000")[0].text == "This choice is no longer available."
     assert env.services.calls.history(account_id) == []
     assert env.services.ledger.balance(account_book(account_id), "ETT").held == 0
@@ -232,6 +237,57 @@ def test_scheduled_call_is_stored_then_placed_when_due(env):
     env.wait_idle()
     assert env.services.calls.get(call_id).settled_at is not None
     assert env.services.ledger.balance(account_book(account_id), "ETT").held == 0
+
+
+def test_a_numbers_extension_is_quoted_stored_and_dialled_after_it_answers(env, lab):
+    ann, _ = verified_user(env)
+    callee = lab.phones[CALLEE[1:]]
+    pressed = len(callee.calls_with("CALL_DTMF_START"))
+    (offer,) = env.say(ann, "call +44 20 7946 0000 ext. 42 tomorrow at 9")
+    assert f"Call {CALLEE_SHOWN} ext. 42, after ringing you" in offer.text
+    assert f"After {CALLEE_SHOWN} answers, I dial 42 on its keypad" in offer.text
+    (scheduled,) = env.press(ann, confirm_button([offer]))
+    assert scheduled.text.startswith(f"Scheduled: I will call you, then {CALLEE_SHOWN} ext. 42")
+    call_id = scheduled.key.removeprefix("call:")
+    assert env.services.calls.get(call_id).dtmf == "42"
+    with transaction(env.services.engine) as session:  # tomorrow 9:00 has come
+        session.exec(
+            update(CallRecord)
+            .where(CallRecord.id == call_id)
+            .values(scheduled_at=utcnow() - timedelta(seconds=1))
+        )
+    assert env.run(call_runner.place_due(env.services)) == 1
+    env.wait_pushed(ann, lambda r: r.text.startswith(f"📞 Connected with {CALLEE_SHOWN} ext. 42"))
+    callee.wait_event("CALL_DTMF_END", pressed + 2)
+    keys = [e["param"] for e in callee.calls_with("CALL_DTMF_START")[pressed:]]
+    assert keys == ["4", "2"]
+    env.say(ann, "hang up")
+    env.wait_pushed(ann, lambda r: "ended after" in r.text)
+    env.wait_idle()
+    (history,) = env.say(ann, "history")
+    assert f"→ {CALLEE_SHOWN} ext. 42:" in history.text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "shown"),
+    [
+        ("appelle le +44 20 7946 0000 poste 7", "fr", f"{CALLEE_SHOWN} poste 7"),
+        ("позвони на +44 20 7946 0000 доб. 7", "ru", f"{CALLEE_SHOWN} доб. 7"),
+    ],
+)
+def test_an_extension_is_quoted_in_the_users_words(env, text, lang, shown):
+    ann, _ = verified_user(env, lang=lang)
+    (offer,) = env.say(ann, text)
+    assert shown in offer.text and len(confirm_button([offer]).encode()) <= 64
+
+
+def test_an_extension_too_long_for_the_button_is_refused_not_dropped(env):
+    ann, account_id = verified_user(env)
+    (reply,) = env.say(ann, "call +44 20 7946 0000 ext. 1234567890")
+    assert reply.text.startswith("An extension of up to 8 digits") and not reply.buttons
+    (offer,) = env.say(ann, "call +44 20 7946 0000 ext. 12345678 anonymously and record it")
+    assert len(confirm_button([offer]).encode()) <= 64
+    assert env.services.calls.history(account_id) == []
 
 
 def test_hang_up_cancels_a_scheduled_call(env):

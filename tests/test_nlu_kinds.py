@@ -7,7 +7,8 @@
 - a reminder relative to an event ("rappelle-moi 1h avant");
 - short and noun forms ("rappel : …", "mon num", "solde ?");
 - questions about past calls, and hiding one's number said in other words;
-- calendar corner cases ("on saturday" on a Saturday, "the 5th" in late December).
+- calendar corner cases ("on saturday" on a Saturday, "the 5th" in late December);
+- a number's extension ("ext. 456", "poste 12", "доб. 123") is kept, never dropped.
 """
 
 from __future__ import annotations
@@ -361,3 +362,58 @@ def test_calendar_corner_cases(text, now, at):
 def test_a_local_number_takes_the_region_of_the_users_own_number():
     assert ask("call 06 12 34 56 78", region="FR")["to"] == "+33612345678"
     assert ask("call 06 12 34 56 78", region=None)["to"] is None
+
+
+# --- 11. a number's extension ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "to", "dtmf"),
+    [
+        ("call +44 20 7946 0123 ext. 456", "+442079460123", "456"),
+        ("call +44 20 7946 0123 ext 456", "+442079460123", "456"),
+        ("call +44 20 7946 0123, extension 4567", "+442079460123", "4567"),
+        ("call +44 20 7946 0123 x456", "+442079460123", "456"),
+        ("call +1 212 555 0123 #12", "+12125550123", "12"),
+        ("call +1 212 555 0123 ext. no. 12", "+12125550123", "12"),
+        ("appelle le +33 1 23 45 67 89 poste 12", "+33123456789", "12"),
+        ("appelle le 01 23 45 67 89 p. 204", "+33123456789", "204"),
+        ("appelle le +33 1 23 45 67 89 poste n° 7", "+33123456789", "7"),
+        ("позвони на +7 495 123 45 67 доб. 123", "+74951234567", "123"),
+        ("позвони на +7 495 123 45 67, добавочный 123", "+74951234567", "123"),
+        ("позвони на +7 495 123 45 67 вн. 21", "+74951234567", "21"),
+        ("call +1 212 555 0123 then call me at +33 6 12 34 56 78", "+12125550123", None),
+        ("call me at +33 6 12 34 56 78 ext. 9 then call +1 212 555 0123", "+12125550123", None),
+    ],
+)
+def test_a_numbers_extension_is_dialled_not_dropped(text, to, dtmf):
+    got = ask(text)
+    assert (got["intent"], got["to"], got["dtmf"]) == ("call", to, dtmf), got
+    assert command_of(got).dtmf == (dtmf or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [  # the extension's digits are never a time, and a time is never an extension
+        ("call +44 20 7946 0123 ext. 456 at 3pm", "2026-11-28T15:00:00+01:00"),
+        ("appelle le +33 1 23 45 67 89 poste 12 demain à 10h", "2026-11-29T10:00:00+01:00"),
+        ("позвони на +7 495 123 45 67 доб. 123 завтра в 9", "2026-11-29T09:00:00+01:00"),
+    ],
+)
+def test_an_extension_beside_a_time(text, at):
+    got = ask(text)
+    assert got["dtmf"] and same_moment(got["at"], at), got
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("call +1 212 555 0123 x 15h", "2026-11-28T15:00:00+01:00"),
+        ("call +1 212 555 0123 ext 9 am", "2026-11-29T09:00:00+01:00"),
+        ("call +1 212 555 0123", None),
+    ],
+)
+def test_digits_that_are_a_time_are_not_an_extension(text, at):
+    got = ask(text)
+    assert (got["to"], got["dtmf"]) == ("+12125550123", None), got
+    assert same_moment(got["at"], at) if at else got["at"] is None, got

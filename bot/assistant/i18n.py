@@ -56,3 +56,11 @@ def number_text(number: str | None) -> str:
     except phonenumbers.NumberParseException:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def dialled_text(lang: str, number: str | None, dtmf: str = "") -> str:
+    """A number to call and the extension dialled once it answers, as people write them:
+    "+44 20 7946 0123 ext. 456" (fr "poste", ru "доб."); the number alone without one."""
+    if not dtmf:
+        return number_text(number)
+    return t(lang, "number_extension", number=number_text(number), digits=dtmf)

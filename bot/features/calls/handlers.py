@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.assistant import Context, Reply, Router
-from bot.assistant.i18n import t
+from bot.assistant.i18n import dialled_text, t
 from bot.features.calls import offer
 from bot.features.calls.status import (
     HangupData,
@@ -37,7 +37,7 @@ def call(ctx: Context, cmd: Call) -> list[Reply]:
     when = t(ctx.lang, "call_at", at=cmd.at.strftime("%Y-%m-%d %H:%M")) if cmd.at else ""
     understood = ctx.say(
         "call_understood",
-        to=number_text(cmd.to),
+        to=dialled_text(ctx.lang, cmd.to, cmd.dtmf),
         **{"from": t(ctx.lang, "call_me") if source == "me" else number_text(source)},
         when=when,
         flags=flags,
@@ -76,7 +76,7 @@ def history(ctx: Context, _cmd: History) -> list[Reply]:
         values = {
             "when": ctx.local_time(record.created_at),
             "a": number_text(record.a_number),
-            "b": number_text(record.b_number),
+            "b": dialled_text(lang, record.b_number, record.dtmf),
             "state": state_text(lang, record),
             "cost": money_text(record.cost, record.cost_asset or "ETT", lang),
         }

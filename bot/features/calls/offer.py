@@ -1,23 +1,25 @@
 """Callback calls asked for in the chat: quote, confirmation, start, hang-up.
 
 "call +X" is answered with the price and a confirmation button whose data carries
-the whole request (`ConfirmCallData`: `call:<nonce>:<from>:<to>:<flags>:<when>:<offered>`,
-at most 58 of Telegram's 64 bytes), so a press works on any instance and after a
-restart, for `OFFER_SECONDS`; every rule is checked again when it is pressed. The call
-id is `<account>-<nonce>`: pressing twice places one call. The running call itself is
-followed by `runner`.
+the whole request (`ConfirmCallData`:
+`call:<nonce>:<from>:<to>:<flags>:<when>:<offered>:<dtmf>`, at most Telegram's 64
+bytes: hence an extension of at most `MAX_DTMF` digits), so a press works on any
+instance and after a restart, for `OFFER_SECONDS`; every rule is checked again when it
+is pressed. The call id is `<account>-<nonce>`: pressing twice places one call. The
+running call itself is followed by `runner`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.assistant import Button, Context, Refusal, Reply
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import money_text, number_text, t
+from bot.assistant.i18n import dialled_text, money_text, number_text, t
 from bot.assistant.router import CancelData
 from bot.features.calls.runner import start
 from bot.features.calls.status import refusal_reply, status_key
@@ -34,6 +36,9 @@ OWN_NUMBER = "m"  # the first leg is the requester's verified number, checked ag
 # A time within this of now means "now"; later, the call is stored and placed then.
 NOW_GRACE = timedelta(seconds=60)
 OFFER_SECONDS = 600  # how long a quote can be confirmed
+# The longest extension a quote's button can carry: 64 bytes less the other fields at
+# their longest (a 6-digit extension as first leg, a 15-digit number, both flags).
+MAX_DTMF = 8
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,8 @@ class ConfirmCallData(ButtonData, prefix="call"):
     """The Call button of a quote: the whole request, so any instance can place it.
 
     `leg`: the first leg (`OWN_NUMBER` or a number); `flags`: "a" anonymous, "r" record;
-    `epoch`: when to place it (Unix seconds, "" for now); `offered`: when it was quoted
-    (Unix seconds, base 36).
+    `epoch`: when to place it (Unix seconds, base 36, "" for now); `offered`: when it was
+    quoted (Unix seconds, base 36); `dtmf`: the extension dialled once `to` answers.
     """
 
     nonce: str
@@ -51,6 +56,7 @@ class ConfirmCallData(ButtonData, prefix="call"):
     flags: str
     epoch: str
     offered: str
+    dtmf: str = ""
 
 
 def offer(ctx: Context, cmd: Call) -> list[Reply]:
@@ -60,6 +66,8 @@ def offer(ctx: Context, cmd: Call) -> list[Reply]:
     if not to:
         has_digits = any(ch.isdigit() for ch in ctx.text)
         raise Refusal("call_invalid_number" if has_digits else "call_need_number")
+    if len(cmd.dtmf) > MAX_DTMF:
+        raise Refusal("call_extension_too_long", limit=MAX_DTMF, digits=cmd.dtmf)
     first = first_leg(ctx, cmd.source)
     when = ctx.in_user_zone(cmd.at) if cmd.at else None
     if when is not None and when < ctx.now - NOW_GRACE:
@@ -78,8 +86,9 @@ def offer(ctx: Context, cmd: Call) -> list[Reply]:
         leg=OWN_NUMBER if first == ctx.account.phone_number else first,
         to=to,
         flags=("a" if cmd.anonymous else "") + ("r" if cmd.record else ""),
-        epoch=str(int(when.timestamp())) if when else "",
+        epoch=base36(int(when.timestamp())) if when else "",
         offered=base36(int(ctx.now.timestamp())),
+        dtmf=cmd.dtmf,
     )
     key = f"offer:{data.nonce}"
     buttons = (
@@ -95,7 +104,11 @@ def _quote_lines(
 ) -> list[str]:
     lang = ctx.lang
     at = t(lang, "call_at", at=ctx.local_time(when)) if when else ""
-    lines = [t(lang, "call_offer", to=number_text(to), a=number_text(first), when=at)]
+    lines = [
+        t(lang, "call_offer", to=dialled_text(lang, to, cmd.dtmf), a=number_text(first), when=at)
+    ]
+    if cmd.dtmf:
+        lines.append(t(lang, "call_extension_dialled", to=number_text(to), digits=cmd.dtmf))
     if quote.free:
         lines.append(t(lang, "call_price_free"))
     else:
@@ -157,13 +170,16 @@ def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
     first = first_leg(ctx, data.leg)
     call_id = f"{ctx.account.id}-{data.nonce}"
     key = status_key(call_id)
-    when = datetime.fromtimestamp(int(data.epoch), UTC) if data.epoch.isdigit() else None
+    if not re.fullmatch(f"[0-9]{{0,{MAX_DTMF}}}", data.dtmf):
+        raise Refusal("choice_expired")
+    when = _moment(data.epoch)
     scheduled = when is not None and when > ctx.now + NOW_GRACE
     record = CallRecord(
         id=call_id,
         account_id=ctx.account.id,
         a_number=first,
         b_number=data.to,
+        dtmf=data.dtmf,
         anonymous="a" in data.flags,
         record="r" in data.flags,
         state=(CallState.SCHEDULED if scheduled else CallState.CREATED).value,
@@ -173,7 +189,8 @@ def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
         return [ctx.keyed(key, "call_already")]
     if scheduled:
         assert when is not None
-        text = t(ctx.lang, "call_scheduled", to=number_text(data.to), at=ctx.local_time(when))
+        to = dialled_text(ctx.lang, data.to, data.dtmf)
+        text = t(ctx.lang, "call_scheduled", to=to, at=ctx.local_time(when))
         return [Reply(text, key=key, lang=ctx.lang)]
     return [start(services, ctx.account, record, ctx.lang)]
 
@@ -192,7 +209,8 @@ def hangup(ctx: Context) -> list[Reply]:
         replies.append(ctx.say("hangup_done"))
     for call in cancelled:
         at = ctx.local_time(call.scheduled_at or call.created_at)
-        text = t(ctx.lang, "call_cancelled", to=number_text(call.b_number), at=at)
+        to = dialled_text(ctx.lang, call.b_number, call.dtmf)
+        text = t(ctx.lang, "call_cancelled", to=to, at=at)
         replies.append(Reply(text, key=status_key(call.id), lang=ctx.lang))
     return replies or [ctx.say("hangup_none")]
 
@@ -207,6 +225,16 @@ def press_hangup(ctx: Context, call_id: str) -> list[Reply]:
         raise Refusal("hangup_none")
     ctx.services.background.spawn(dialer.hangup(call_id), name=f"hangup {call_id}")
     return [ctx.say("hangup_done")]
+
+
+def _moment(epoch: str) -> datetime | None:
+    """A button's `epoch` (Unix seconds, base 36; "" for now) as a UTC time."""
+    if not epoch:
+        return None
+    try:
+        return datetime.fromtimestamp(int(epoch, 36), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise Refusal("choice_expired") from None
 
 
 def base36(number: int) -> str:

@@ -83,6 +83,7 @@ async def run_call(
         from_number=record.a_number,
         to_number=record.b_number,
         max_seconds=auth.max_seconds,
+        dtmf=record.dtmf,
         anonymous=record.anonymous,
     )
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.assistant import Button, Reply
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import money_text, number_text, t
+from bot.assistant.i18n import dialled_text, money_text, number_text, t
 from domain.calls import REFUSED_PREFIX, HangupCause
 from storage.calls import leg_seconds
 from storage.models import CallRecord
@@ -82,7 +82,7 @@ def status_reply(lang: str, call: CallRecord, phase: str, elapsed: float = 0.0) 
         lang,
         key,
         a=number_text(call.a_number),
-        b=number_text(call.b_number),
+        b=dialled_text(lang, call.b_number, call.dtmf),
         elapsed=duration_text(lang, elapsed),
         word=word,
     )
@@ -99,13 +99,13 @@ def ended_text(lang: str, call: CallRecord) -> str:
         return t(
             lang,
             "call_status_ended",
-            b=number_text(call.b_number),
+            b=dialled_text(lang, call.b_number, call.dtmf),
             duration=duration_text(lang, seconds),
             cost=cost,
             cause=cause,
         )
     who = "a" if call.a_answered_at is None else "b"
-    a, b = number_text(call.a_number), number_text(call.b_number)
+    a, b = number_text(call.a_number), dialled_text(lang, call.b_number, call.dtmf)
     return t(lang, f"call_status_failed_{who}", a=a, b=b, cause=cause, cost=cost)
 
 
