@@ -28,7 +28,7 @@ from bot.assistant.background import Background
 from bot.assistant.outbox import Outbox
 from bot.assistant.services import CallPlacer, DepositDesk, WithdrawalDesk
 from bot.features.calls import runner as call_runner
-from bot.features.payments import PendingWithdrawals, credit_notifier
+from bot.features.payments import PendingWithdrawals, credit_notifier, withdrawal_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
@@ -122,7 +122,10 @@ def _wallet(
         log.warning("WAVES_NODE_URL is set without WAVES_SEED: deposits and withdrawals are off")
         return None, None
     watcher = DepositWatcher.from_settings(
-        engine, settings, on_credit=credit_notifier(accounts, ledger, outbox)
+        engine,
+        settings,
+        on_credit=credit_notifier(accounts, ledger, outbox),
+        on_withdrawal=withdrawal_notifier(accounts, ledger, outbox),
     )
     return watcher, Withdrawals.from_settings(engine, settings)
 

@@ -213,6 +213,17 @@ def test_refusals_are_one_sentence_in_the_users_language(env):
     )
 
 
+def test_a_message_delivered_late_is_quoted_when_it_is_answered(env):
+    """Telegram keeps undelivered updates for a day: a "call +X" sent two hours ago gets a
+    quote that can be confirmed for the next 10 minutes, not one born expired."""
+    ann, _ = verified_user(env)
+    offer = env.assistant.handle_sync(
+        ann, "call +44 20 7946 0000", sent=utcnow() - timedelta(hours=2)
+    )
+    offered = int(confirm_button(offer).split(":")[6], 36)
+    assert abs(utcnow().timestamp() - offered) < 60
+
+
 def test_scheduled_call_is_stored_then_placed_when_due(env):
     ann, account_id = verified_user(env)
     offer = env.say(ann, "call +44 20 7946 0000 tomorrow at 9")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from bot.app import build_assistant, build_services
 from bot.assistant import Assistant, Sender
@@ -288,4 +290,47 @@ def test_node_refusal_refunds_and_node_down_is_reported(db_url, waves_chain):
         waves_chain.node.up()
     [row] = [w for w in assistant.services.withdrawals.store.list(account) if w.state == "unknown"]
     assert answer == t("en", "withdraw_unknown", amount="1 ETT", tx_id=row.tx_id)
+    assistant.services.engine.dispose()
+
+
+def test_withdrawals_left_unknown_are_finished_and_the_user_told(db_url, waves_chain):
+    """The node stops answering during the broadcast: the user reads that the outcome is
+    not known yet; once the recovery decides, they are told how it ended."""
+    assistant = wallet_assistant(db_url, waves_chain)
+    account = funded(assistant, waves_chain, ANN)
+    told: list[str] = []
+
+    async def collect(external_id: str, reply) -> None:
+        told.append(reply.text)
+
+    assistant.services.outbox.register("console", collect)
+    watcher, node = assistant.services.deposits, waves_chain.node
+    watcher.recovery.grace, watcher.recovery_seconds = timedelta(0), 0
+    to = waves_chain.address_of(random_seed())
+
+    def withdraw_while_the_node_is_down(text: str) -> None:
+        yes = ask(assistant, ANN, text).buttons[0].data
+        node.down()
+        try:
+            assert press(assistant, ANN, yes).text.startswith("The Waves node did not answer")
+        finally:
+            node.up()
+
+    withdraw_while_the_node_is_down(f"withdraw 1 ETT to {to}")
+    asyncio.run(watcher.recover_withdrawals())  # the transfer reaches the node now
+    [sent] = assistant.services.withdrawals.store.list(account)
+    assert told == [
+        t("en", "withdraw_finished_sent", amount="1 ETT", address=to, tx_id=sent.tx_id,
+          balance="9 ETT")
+    ]  # fmt: skip
+    withdraw_while_the_node_is_down(f"withdraw 2 ETT to {to}")
+    node.clock_offset_ms = 3 * 3600 * 1000  # past the transfer's acceptance window
+    node.mine()
+    asyncio.run(watcher.recover_withdrawals())
+    assert told[1:] == [
+        t("en", "withdraw_finished_refunded", amount="2 ETT", address=to, balance="9 ETT")
+    ]
+    assert available(assistant, account) == 9 * ETT and len(transfers_to(waves_chain, to)) == 1
+    asyncio.run(watcher.recover_withdrawals())
+    assert len(told) == 2  # each outcome told once
     assistant.services.engine.dispose()

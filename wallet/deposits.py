@@ -44,7 +44,8 @@ from settings import Settings
 from storage.accounts import AccountStore
 from storage.deposits import CREDITED, PENDING, UNATTRIBUTED, DepositStore
 from storage.ledger_store import LedgerStore, account_book
-from storage.models import Deposit
+from storage.models import Deposit, Withdrawal
+from storage.withdrawals import FAILED, SENT
 from wallet.memo import account_from_memo, memo_for
 from wallet.waves import NodeUnavailable, WavesClient
 from wallet.withdrawal_recovery import WithdrawalRecovery
@@ -58,6 +59,8 @@ SUCCEEDED = "succeeded"
 TRANSFER, MASS_TRANSFER, ETHEREUM = 4, 11, 18
 
 OnCredit = Callable[[int, str, int, str], Awaitable[None] | None]
+# Told of each withdrawal the recovery finished: its row, `sent` or `failed` (refunded).
+OnWithdrawal = Callable[[Withdrawal], Awaitable[None] | None]
 DEFAULT_LINK: str = Settings.model_fields["WALLET_PAYMENT_LINK"].default
 
 
@@ -186,6 +189,7 @@ class DepositWatcher:
         recovery: WithdrawalRecovery | None = None,
         recovery_seconds: float = RECOVERY_SECONDS,
         link_template: str = DEFAULT_LINK,
+        on_withdrawal: OnWithdrawal | None = None,
     ) -> None:
         self.client = client
         self.link_template = link_template
@@ -197,6 +201,7 @@ class DepositWatcher:
         self.page_size = page_size
         self.recovery = recovery
         self.recovery_seconds = recovery_seconds
+        self.on_withdrawal = on_withdrawal
         self.store = DepositStore(engine)
         self.ledger = LedgerStore(engine)
         self.accounts = AccountStore(engine)
@@ -206,10 +211,15 @@ class DepositWatcher:
 
     @classmethod
     def from_settings(
-        cls, engine: Engine, settings: Settings, on_credit: OnCredit | None = None
+        cls,
+        engine: Engine,
+        settings: Settings,
+        on_credit: OnCredit | None = None,
+        on_withdrawal: OnWithdrawal | None = None,
     ) -> DepositWatcher:
         """A watcher for WAVES_NODE_URL, WAVES_SEED's address and ETT_ASSET_ID, that also
-        finishes or refunds interrupted withdrawals of that wallet."""
+        finishes or refunds interrupted withdrawals of that wallet (telling
+        `on_withdrawal` of each)."""
         client = WavesClient.service_wallet(settings, "watching deposits")
         return cls(
             engine,
@@ -218,6 +228,7 @@ class DepositWatcher:
             confirmations=settings.WAVES_CONFIRMATIONS,
             poll_seconds=settings.WALLET_POLL_SECONDS,
             on_credit=on_credit,
+            on_withdrawal=on_withdrawal,
             link_template=settings.WALLET_PAYMENT_LINK,
             recovery=WithdrawalRecovery(
                 engine,
@@ -366,6 +377,22 @@ class DepositWatcher:
         except Exception:
             log.exception("on_credit failed for deposit %s", credit.tx_id)
 
+    async def _notify_withdrawals(self, keys: list[str]) -> None:
+        """Tell `on_withdrawal` of each withdrawal of `keys` the recovery sent or refunded
+        (one stored without a debit, closed `refused`, moved no money: not told)."""
+        if self.on_withdrawal is None or self.recovery is None:
+            return
+        for key in keys:
+            try:
+                row = await asyncio.to_thread(self.recovery.store.get, key)
+                if row is None or row.state not in (SENT, FAILED):
+                    continue
+                result = self.on_withdrawal(row)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("on_withdrawal failed for withdrawal %s", key)
+
     async def recover_withdrawals(self) -> None:
         """Finish or refund interrupted withdrawals when due (at the first call, then every
         `recovery_seconds`); a failure is logged and tried again at the next one."""
@@ -374,11 +401,16 @@ class DepositWatcher:
             return
         self._next_recovery = loop.time() + self.recovery_seconds
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.recovery.run_once), REQUEST_TIMEOUT)
+            report = await asyncio.wait_for(
+                asyncio.to_thread(self.recovery.run_once), REQUEST_TIMEOUT
+            )
         except (NodeUnavailable, TimeoutError, OSError) as error:
             log.warning("interrupted withdrawals not looked up (%s); trying again later", error)
+            return
         except Exception:
             log.exception("interrupted withdrawals not looked up; trying again later")
+            return
+        await self._notify_withdrawals([*report.sent, *report.refunded])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; a failing node is retried with backoff, never fatal.

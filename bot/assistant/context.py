@@ -42,6 +42,9 @@ class Context:
     text: str
     # When the message was sent: reminders in the past are refused against it.
     now: datetime = field(default_factory=utcnow)
+    # When it is answered (later than `now` for a message delivered late): what the
+    # user is shown now, such as a quote, is dated by it.
+    received: datetime = field(default_factory=utcnow)
 
     def say(self, key: str, **values: object) -> Reply:
         """A reply from the catalogue in the request's language."""

@@ -173,7 +173,7 @@ class Assistant:
                 return None
             if found.lang is not None:  # the command's own words ("solde", "lier")
                 lang = self._note_language(account, found.lang)
-            context = Context(account, lang, self.services, sender, text, sent)
+            context = Context(account, lang, self.services, sender, text, sent, now)
             return self._remember(sender, self.dispatcher.run_command(context, found))
         region = _region_of(account.phone_number)
         parsed = nlu.parse(text, now=sent, tz=account.timezone, region=region)
@@ -181,7 +181,7 @@ class Assistant:
             return None
         lang = self._words_language(account, lang, text, parsed.get("lang"), region)
         command = nlu.command_of(parsed)
-        context = Context(account, lang, self.services, sender, text, sent)
+        context = Context(account, lang, self.services, sender, text, sent, now)
         if (passed := _moment_passed(context, command, now)) is not None:
             return [passed]
         return self._remember(sender, self.dispatcher.dispatch(context, command))

@@ -87,7 +87,7 @@ def offer(ctx: Context, cmd: Call) -> list[Reply]:
         to=to,
         flags=("a" if cmd.anonymous else "") + ("r" if cmd.record else ""),
         epoch=base36(int(when.timestamp())) if when else "",
-        offered=base36(int(ctx.now.timestamp())),
+        offered=base36(int(ctx.received.timestamp())),  # a late message: quoted now
         dtmf=cmd.dtmf,
     )
     key = f"offer:{data.nonce}"

@@ -26,6 +26,8 @@ from domain.money import ASSETS, to_units
 from nlu.commands import Deposit, Withdraw
 from storage.accounts import AccountStore
 from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
+from storage.models import Withdrawal
+from storage.withdrawals import SENT
 from wallet.waves import InvalidAddress, NodeUnavailable
 
 log = logging.getLogger(__name__)
@@ -176,6 +178,36 @@ def _credit_reply(
         "deposit_received",
         amount=money_text(amount, asset, lang),
         balance=money_text(balance, asset, lang),
+    )
+    return Reply(text, lang=lang)
+
+
+def withdrawal_notifier(
+    accounts: AccountStore, ledger: LedgerStore, outbox: Outbox
+) -> Callable[[Withdrawal], Awaitable[None]]:
+    """The watcher's `on_withdrawal(row)`: tell the account, in its language, how a
+    withdrawal left unfinished (a crash, a silent node) ended: sent, or refunded."""
+
+    async def on_withdrawal(row: Withdrawal) -> None:
+        reply = await asyncio.to_thread(_withdrawal_reply, accounts, ledger, row)
+        delivered = await outbox.notify(row.account_id, reply)
+        log.info("withdrawal %s outcome told to %d chats", row.id, delivered)
+
+    return on_withdrawal
+
+
+def _withdrawal_reply(accounts: AccountStore, ledger: LedgerStore, row: Withdrawal) -> Reply:
+    account = accounts.get(row.account_id)
+    lang = account.language if account else DEFAULT_LANGUAGE
+    balance = ledger.balance(account_book(row.account_id), row.asset).amount
+    key = "withdraw_finished_sent" if row.state == SENT else "withdraw_finished_refunded"
+    text = t(
+        lang,
+        key,
+        amount=money_text(row.amount, row.asset, lang),
+        address=row.address,
+        tx_id=row.tx_id or "",
+        balance=money_text(balance, row.asset, lang),
     )
     return Reply(text, lang=lang)
 
