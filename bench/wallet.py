@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pywaves
 
 from domain.books import DEPOSITS, hold_key
+from domain.clock import utcnow
 from settings import load_settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
-from storage.clock import utcnow
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import CallRecord
 from testbed.dbs import BACKENDS, isolated_database

@@ -86,9 +86,9 @@ def main(argv: list[str]) -> int:
 
 
 async def _call(args: argparse.Namespace, config: SipConfig, database_url: str) -> int:
+    from domain.clock import utcnow
     from storage import open_database
     from storage.calls import CallStore
-    from storage.clock import utcnow
     from storage.models import CallRecord
 
     engine = open_database(database_url)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import FastRead, read, transaction
 from storage.models import Account, Identity, LinkCode
 

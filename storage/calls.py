@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from domain.calls import CallKind, CallState, HangupCause, LegEvent
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import transaction
 from storage.models import CallEvent, CallRecord
 

@@ -1,10 +1,8 @@
-"""The one clock of the storage layer: timezone-aware UTC datetimes."""
+"""The storage layer's clock is `domain.clock.utcnow`; this name stays for the modules
+that still import it from here (storage/ledger_store.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from domain.clock import utcnow
 
-
-def utcnow() -> datetime:
-    """The current time in UTC (how every table stores time)."""
-    return datetime.now(UTC)
+__all__ = ["utcnow"]

@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel, col, select
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import transaction
 from storage.models import Deposit, WalletCursor
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, delete
 from sqlmodel import col, select
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import transaction
 from storage.models import SipDialog
 

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, Select, func, literal, or_, select, u
 from sqlmodel import col
 
 from domain.books import CALL_HOLD_PREFIX, TransferKind
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import read, transaction
 from storage.ledger_store import account_book
 from storage.models import Account, CallRecord, FraudRefusal, Hold, LedgerEntry, LedgerTransfer

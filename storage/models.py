@@ -1,6 +1,6 @@
 """Tables of everything the service keeps.
 
-Times are timezone-aware UTC datetimes (`storage.clock.utcnow()`) on SQLite and
+Times are timezone-aware UTC datetimes (`domain.clock.utcnow()`) on SQLite and
 PostgreSQL. Money is an integer in the asset's smallest unit (8 decimals for ETT
 and WAVES).
 """
@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, UniqueConstra
 from sqlmodel import Field, SQLModel
 
 from domain.calls import CallKind
-from storage.clock import utcnow
+from domain.clock import utcnow
 
 # What a call record is (CallRecord.kind, domain.calls.CallKind): a callback the user
 # asked for, or one of the free calls the service places to the user's own phone.

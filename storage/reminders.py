@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import transaction
 from storage.models import Reminder
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from domain.clock import utcnow
 from storage.calls import ENDED, REMINDER, VERIFICATION
-from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import Account, CallEvent, CallRecord
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import is_sqlite
 from storage.models import ChatUpdate
 

@@ -18,9 +18,9 @@ from sqlmodel import update
 from bot.features.calls import runner as call_runner
 from bot.features.calls.offer import base36
 from domain.books import REVENUE
+from domain.clock import utcnow
 from domain.money import to_units
 from storage.calls import leg_seconds
-from storage.clock import utcnow
 from storage.db import transaction
 from storage.ledger_store import account_book
 from storage.models import CallRecord

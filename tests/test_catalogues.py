@@ -13,9 +13,9 @@ from bot.assistant import Sender
 from bot.assistant.i18n import LANGUAGES, catalogue, t
 from bot.features.account import skills
 from bot.features.calls import status
+from domain.clock import utcnow
 from domain.money import to_units
 from nlu import parse
-from storage.clock import utcnow
 from storage.models import CallRecord
 from tests.conftest_chat import service_settings
 

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from bot.app import build_assistant, build_services
 from bot.assistant import Sender
 from bot.assistant.i18n import t
+from domain.clock import utcnow
 from storage import open_database
 from storage.accounts import (
     LINK_ATTEMPT_WINDOW,
@@ -20,7 +21,6 @@ from storage.accounts import (
     LinkOutcome,
     _attempt,
 )
-from storage.clock import utcnow
 from tests.conftest_chat import service_settings, telegram_settings
 
 GUESSES = [f"{n:08d}" for n in range(10_000_000, 10_000_010)]

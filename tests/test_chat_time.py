@@ -10,9 +10,9 @@ import pytest
 from bot.app import build_assistant, build_services
 from bot.assistant import Sender
 from bot.assistant.i18n import t
+from domain.clock import utcnow
 from storage import open_database
 from storage.accounts import AccountStore
-from storage.clock import utcnow
 from storage.reminders import ReminderStore
 from tests.conftest_chat import service_settings, telegram_settings
 

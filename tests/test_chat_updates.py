@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import insert
 
 from bot.assistant.i18n import t
+from domain.clock import utcnow
 from storage import open_database
 from storage.accounts import AccountStore
-from storage.clock import utcnow
 from storage.reminders import ReminderStore
 from storage.updates import KEEP, SeenUpdates, _update
 from testbed.prosody_lab import free_port

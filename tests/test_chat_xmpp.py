@@ -11,8 +11,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from bot.assistant.i18n import t
+from domain.clock import utcnow
 from storage.accounts import AccountStore
-from storage.clock import utcnow
 from storage.reminders import ReminderStore
 from testbed.prosody_lab import ROOMS
 from tests.conftest_chat import xmpp_settings

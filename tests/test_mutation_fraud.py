@@ -8,9 +8,9 @@ from datetime import UTC, datetime, time
 import pytest
 
 from domain.books import hold_key
+from domain.clock import utcnow
 from domain.money import to_units
 from storage.accounts import AccountStore
-from storage.clock import utcnow
 from storage.fraud import FraudStore
 from storage.ledger_store import LedgerStore, account_book
 from tests.wallet_helpers import fund, new_account, new_call, wallet_settings

@@ -15,8 +15,8 @@ import pytest
 from bot.app import build_assistant, build_services
 from bot.assistant import Assistant, Reply, Sender, Services
 from bot.features.reminders.scheduler import Scheduler
+from domain.clock import utcnow
 from storage.accounts import AccountStore
-from storage.clock import utcnow
 from storage.reminders import ReminderStore
 from tests.conftest_chat import service_settings
 

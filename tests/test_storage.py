@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
+from domain.clock import utcnow
 from storage.accounts import AccountStore
 from storage.calls import CallStore, leg_seconds
-from storage.clock import utcnow
 from storage.models import CallRecord
 
 

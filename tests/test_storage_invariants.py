@@ -14,10 +14,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 
+from domain.clock import utcnow
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CALLBACK, REMINDER, VERIFICATION, CallStore
-from storage.clock import utcnow
 from storage.ledger_store import InsufficientFunds, LedgerStore, _KeptConnections, account_book
 from storage.models import CallRecord
 from storage.service_calls import ServiceCallStore

@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
+from domain.clock import utcnow
 from storage.calls import CALLBACK, REMINDER, VERIFICATION, CallStore
-from storage.clock import utcnow
 from storage.db import make_engine
 from storage.ledger_store import LedgerStore, account_book
 from storage.migrate import alembic_config, downgrade, upgrade

@@ -25,9 +25,9 @@ from bot.features.reminders.scheduler import Scheduler
 from bot.features.verification.verify import CALLS_PER_WINDOW
 from dialer import Dialer, SipConfig
 from dialer.speech import synthesize
+from domain.clock import utcnow
 from settings import load_settings
 from storage import open_database
-from storage.clock import utcnow
 from storage.db import transaction
 from storage.models import CallRecord
 from storage.reminders import ReminderStore

@@ -6,11 +6,11 @@ import uuid
 from datetime import timedelta
 
 from domain.books import DEPOSITS
+from domain.clock import utcnow
 from domain.money import to_units
 from settings import load_settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
-from storage.clock import utcnow
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import CallRecord
 

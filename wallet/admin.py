@@ -29,12 +29,12 @@ from domain.books import (
     call_refund_key,
 )
 from domain.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
+from domain.clock import utcnow
 from domain.money import ASSETS, format_amount, to_units
 from settings import Settings, SettingsError, load_settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
-from storage.clock import utcnow
 from storage.deposits import ASSIGNED, UNATTRIBUTED, DepositStore
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import Withdrawal

@@ -12,10 +12,10 @@ from datetime import datetime, time
 import phonenumbers
 from sqlalchemy import Connection, Engine
 
+from domain.clock import utcnow
 from domain.money import to_units
 from domain.numbers import is_internal, normalize
 from settings import Settings
-from storage.clock import utcnow
 from storage.fraud import FraudStore
 from storage.models import Account
 from wallet.rates import Rates

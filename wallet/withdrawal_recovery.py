@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.models import Withdrawal
 from storage.withdrawals import PENDING, REFUNDING, SIGNED, UNDECIDED, UNKNOWN
 from wallet.waves import CONFIRMED, UNCONFIRMED, NodeUnavailable, TransferRejected, WavesClient

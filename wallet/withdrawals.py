@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from domain.books import NETWORK_FEES, WITHDRAWALS, TransferKind, fee_key, refund_key
+from domain.clock import utcnow
 from domain.money import ASSETS
 from settings import Settings
-from storage.clock import utcnow
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import Withdrawal
 from storage.withdrawals import (

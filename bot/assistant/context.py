@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.assistant.i18n import t
 from bot.assistant.replies import Reply, Sender
 from bot.assistant.services import Services
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.models import Account
 
 

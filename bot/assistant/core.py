@@ -48,10 +48,10 @@ from bot.assistant.i18n import LANGUAGES, t
 from bot.assistant.replies import Reply, Sender
 from bot.assistant.router import Dispatcher, Router
 from bot.assistant.services import Services
+from domain.clock import utcnow
 from nlu.commands import Command
 from nlu.lang import detect
 from nlu.message import prepare
-from storage.clock import utcnow
 from storage.db import is_sqlite
 from storage.models import Account
 

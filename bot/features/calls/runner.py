@@ -23,9 +23,8 @@ from bot.features.calls.status import refusal_reply, status_key, status_reply
 from dialer.records import CallRecorder, end_interrupted
 from dialer.types import CallbackRequest, DialerError, DialerEvent
 from domain.calls import HangupCause, LegEvent, refused_cause
-from domain.clock import sleep_unless_stopped
+from domain.clock import sleep_unless_stopped, utcnow
 from storage.calls import ENDED
-from storage.clock import utcnow
 from storage.dialogs import DialogStore
 from storage.models import Account, CallRecord
 from wallet.billing import Authorization

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from bot.assistant import Button, Context, Reply, Router
 from bot.assistant.buttons import ButtonData
 from bot.assistant.i18n import t
-from storage.clock import utcnow
+from domain.clock import utcnow
 
 router = Router("onboarding")
 
