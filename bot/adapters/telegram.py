@@ -55,6 +55,7 @@ from aiohttp import web
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from domain.clock import sleep_unless_stopped
 from settings import Settings
 from storage.updates import SeenUpdates
 
@@ -216,7 +217,7 @@ class TelegramAdapter:
                     raise
             except Exception as error:  # getMe failed: the Bot API is unreachable
                 log.error("Telegram polling failed (%s); retrying", type(error).__name__)
-                await _sleep_unless(stop, RESTART_DELAY)
+                await sleep_unless_stopped(stop, RESTART_DELAY)
         await self._drain()
         await self._confirm_offset()
 
@@ -247,7 +248,7 @@ class TelegramAdapter:
                     break
                 except Exception as error:  # the Bot API is unreachable: try again
                     log.error("setWebhook failed (%s); retrying", type(error).__name__)
-                    await _sleep_unless(stop, RESTART_DELAY)
+                    await sleep_unless_stopped(stop, RESTART_DELAY)
             self.ready.set()
             await stop.wait()
         finally:
@@ -510,10 +511,3 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
             [InlineKeyboardButton(text=b.label, callback_data=b.data)] for b in reply.buttons
         ]
     )
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
