@@ -10,7 +10,7 @@ import logging
 import re
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +57,25 @@ class Settings(BaseSettings):
     SIP_STRIP_PLUS: bool = False
     SIP_DIAL_PREFIX: str = ""
     SIP_RING_TIMEOUT: int = Field(default=30, ge=1, le=600)
+
+    # The exchange (exchange/): kamailio and rtpengine, started as children of `serve`.
+    PBX_ENABLED: bool = True
+    PBX_ENGINES: Literal["children", "external"] = "children"
+    PBX_DOMAIN: str = "127.0.0.1"
+    PBX_LISTEN_IP: str = "127.0.0.1"
+    PBX_SIP_PORT: int = Field(default=5060, ge=1, le=65535)
+    PBX_TLS_PORT: int = Field(default=5061, ge=1, le=65535)
+    PBX_TLS_CERT: str | None = None
+    PBX_TLS_KEY: str | None = None
+    # Below 32768: the kernel's ephemeral ports (TLS connections of phones) stay clear.
+    PBX_RTP_PORTS: str = "30000-30999"
+    PBX_SRTP: Literal["optional", "mandatory"] = "optional"
+    PBX_RUN_DIR: str = "data/exchange"
+    # Loopback ports between the engines and us: our control API, kamailio's JSON-RPC,
+    # rtpengine's ng protocol.
+    PBX_CONTROL_PORT: int = Field(default=5090, ge=1, le=65535)
+    PBX_RPC_PORT: int = Field(default=5091, ge=1, le=65535)
+    PBX_RTPENGINE_PORT: int = Field(default=2223, ge=1, le=65535)
 
     WAVES_NODE_URL: str | None = None
     WAVES_CHAIN_ID: str = "W"
@@ -111,7 +130,7 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("SIP_RTP_PORTS")
+    @field_validator("SIP_RTP_PORTS", "PBX_RTP_PORTS")
     @classmethod
     def _rtp_ports(cls, value: str) -> str:
         low, _, high = value.partition("-")
@@ -164,6 +183,12 @@ class Settings(BaseSettings):
     def rtp_port_range(self) -> tuple[int, int]:
         """SIP_RTP_PORTS as (low, high), both inclusive."""
         low, _, high = self.SIP_RTP_PORTS.partition("-")
+        return int(low), int(high)
+
+    @property
+    def pbx_rtp_port_range(self) -> tuple[int, int]:
+        """PBX_RTP_PORTS as (low, high), both inclusive."""
+        low, _, high = self.PBX_RTP_PORTS.partition("-")
         return int(low), int(high)
 
     @property

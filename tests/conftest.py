@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from storage import open_database
 from testbed.dbs import BACKENDS, isolated_database
 
 pytest_plugins = ["tests.conftest_waves", "tests.conftest_chat", "tests.conftest_sip"]
+
+# Services started by tests (also `main.py` in a subprocess) run chat-only unless a test
+# of the exchange turns it on: kamailio and rtpengine are started by those tests alone.
+os.environ.setdefault("PBX_ENABLED", "false")
 
 
 @pytest.fixture(params=BACKENDS)
