@@ -4,7 +4,8 @@ python main.py [serve]     run the assistant (console chat when nothing else is 
 python main.py console     chat with the assistant on this terminal
 python main.py parse …     show how a message is understood (see nlu/cli.py)
 python main.py call …      place one callback through the SIP server (see dialer/cli.py)
-python main.py admin …     operators' tools: accounts, deposits, refunds (see wallet/admin.py)
+python main.py admin …     operators' tools: accounts, deposits, refunds (see wallet/admin.py),
+                           softphone credentials (admin softphone …, see exchange/admin.py)
 python main.py migrate     apply database migrations and exit
 """
 
@@ -20,8 +21,13 @@ import sys
 DELEGATED = {
     "parse": ("nlu.cli", "show how a message is understood, as JSON"),
     "call": ("dialer.cli", "place one callback through the SIP server"),
-    "admin": ("wallet.admin", "operators' tools: accounts, deposits, refunds, reconcile"),
+    "admin": (
+        "wallet.admin",
+        "operators' tools: accounts, deposits, refunds, reconcile, softphone credentials",
+    ),
 }
+# `admin` commands that are not the wallet's, by the module that runs them.
+ADMIN_ROUTES = {"softphone": "exchange.admin"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; return the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in DELEGATED:
-        module = importlib.import_module(DELEGATED[argv[0]][0])
+        name = DELEGATED[argv[0]][0]
+        if argv[0] == "admin":
+            name = ADMIN_ROUTES.get(_admin_command(argv[1:]) or "", name)
+        module = importlib.import_module(name)
         return module.main(argv[1:])
     args = build_parser().parse_args(argv)
     settings = _settings_or_exit()
@@ -55,6 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     from bot.app import serve
 
     return asyncio.run(serve(settings, console=True if command == "console" else None))
+
+
+def _admin_command(argv: list[str]) -> str | None:
+    """The command word of `admin` arguments (after `--database URL` if given), or None
+    when an option comes first (`--help`)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--database":
+            next(words, None)
+        elif not word.startswith("--database="):
+            return None if word.startswith("-") else word
+    return None
 
 
 def _settings_or_exit():

@@ -6,6 +6,7 @@ appear in a repr, a log line or a validation error.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from decimal import Decimal
@@ -67,15 +68,16 @@ class Settings(BaseSettings):
     PBX_TLS_PORT: int = Field(default=5061, ge=1, le=65535)
     PBX_TLS_CERT: str | None = None
     PBX_TLS_KEY: str | None = None
-    # Below 32768: the kernel's ephemeral ports (TLS connections of phones) stay clear.
-    PBX_RTP_PORTS: str = "30000-30999"
+    # Below 32768: the kernel's ephemeral ports (TLS connections of phones) stay clear; and
+    # apart from Debian's rtpengine service defaults (30000-40000, ng 2223-2225).
+    PBX_RTP_PORTS: str = "20000-20999"
     PBX_SRTP: Literal["optional", "mandatory"] = "optional"
     PBX_RUN_DIR: str = "data/exchange"
     # Loopback ports between the engines and us: our control API, kamailio's JSON-RPC,
     # rtpengine's ng protocol.
     PBX_CONTROL_PORT: int = Field(default=5090, ge=1, le=65535)
     PBX_RPC_PORT: int = Field(default=5091, ge=1, le=65535)
-    PBX_RTPENGINE_PORT: int = Field(default=2223, ge=1, le=65535)
+    PBX_RTPENGINE_PORT: int = Field(default=22222, ge=1, le=65535)
 
     WAVES_NODE_URL: str | None = None
     WAVES_CHAIN_ID: str = "W"
@@ -136,6 +138,25 @@ class Settings(BaseSettings):
         low, _, high = value.partition("-")
         if not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
             raise ValueError("must be a port range such as 40000-40999")
+        return value
+
+    @field_validator("PBX_LISTEN_IP")
+    @classmethod
+    def _listen_ip(cls, value: str) -> str:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError("must be an IP address, for example 127.0.0.1") from None
+        if address.is_unspecified:
+            raise ValueError("must be the address phones reach, not 0.0.0.0 (it goes in SDP)")
+        return value
+
+    @field_validator("PBX_DOMAIN")
+    @classmethod
+    def _pbx_domain(cls, value: str) -> str:
+        # Written into kamailio's configuration and phones' URIs: a host name or an address.
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", value):
+            raise ValueError("must be a host name or an IPv4 address, for example pbx.example.org")
         return value
 
     @field_validator("TELEGRAM_WEBHOOK_LISTEN")

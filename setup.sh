@@ -4,20 +4,41 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(kamailio baresip prosody espeak-ng sox openssl postgresql-client)
+# The exchange's engines, run by the service itself (./run.sh), with the kamailio
+# modules its configuration loads (deploy/exchange/kamailio.cfg: tls, http_client, jansson).
+EXCHANGE_PACKAGES=(kamailio kamailio-tls-modules kamailio-extra-modules kamailio-utils-modules
+  rtpengine-daemon)
+# The other real peers the tests start.
+TEST_PACKAGES=(baresip prosody espeak-ng sox openssl postgresql-client)
 
-if [[ "${1:-}" == "--test" ]]; then
-  missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+missing_packages() {
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
   done
+}
+
+apt_install() {
+  echo "installing $*" >&2
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  # The packages start their own daemons on the standard ports: the service (and the
+  # tests) start their own, so the packaged ones are stopped and not started at boot.
+  for service in kamailio rtpengine-daemon prosody; do
+    if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1; then
+      $SUDO systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+  done
+}
+
+mapfile -t missing < <(missing_packages "${EXCHANGE_PACKAGES[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  mapfile -t missing_tests < <(missing_packages "${TEST_PACKAGES[@]}")
+  missing+=("${missing_tests[@]}")
   if ((${#missing[@]})); then
-    echo "installing ${missing[*]}" >&2
-    SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
   fi
-  # The packages start their own daemons on the standard ports; the tests start their own.
+  # Daemons of packages installed earlier, still running: the tests start their own.
   for service in kamailio prosody; do
     if pgrep -x "$service" >/dev/null && [[ -x /etc/init.d/$service ]]; then
       /etc/init.d/$service stop >/dev/null 2>&1 || pkill -x "$service" || true
@@ -25,6 +46,12 @@ if [[ "${1:-}" == "--test" ]]; then
   done
   REQUIREMENTS=requirements-dev.txt
 else
+  if ((${#missing[@]})); then
+    # Without them the assistant runs chat-only (it says so); PBX_ENABLED=false skips this.
+    if [[ "${PBX_ENABLED:-true}" != "false" ]]; then
+      apt_install "${missing[@]}" || echo "could not install ${missing[*]}: the exchange stays off" >&2
+    fi
+  fi
   REQUIREMENTS=requirements.txt
 fi
 

@@ -1,9 +1,10 @@
 """The composition root: builds every collaborator once and runs the service.
 
 `build_services` opens the database and makes the stores, billing, outbox, background
-runner, dialer, reminder scheduler, deposit watcher and withdrawals, each once, and
-hands them to what needs them; `build_assistant` gives the assistant every feature's
-router; `serve` runs the chat adapters and the background duties on one event loop.
+runner, softphone credentials, dialer, reminder scheduler, deposit watcher and
+withdrawals, each once, and hands them to what needs them; `build_assistant` gives the
+assistant every feature's router; `serve` runs the chat adapters and the background
+duties on one event loop.
 Nothing else in the project constructs these.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 import signal
 import sys
 import threading
@@ -33,6 +35,11 @@ from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
 from domain.clock import sleep_unless_stopped
+from exchange.config import DIALER_USER, ExchangeConfig, callback_dialer
+from exchange.control import ControlServer
+from exchange.engines import EngineError, Engines
+from exchange.service import Exchange
+from exchange.softphones import Softphones, digest_ha1
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -105,6 +112,7 @@ def build_services(
         service_calls=service_calls,
         outbox=outbox,
         background=Background(),
+        softphones=Softphones(accounts, settings),
         dialer=dialer,
         scheduler=reminder_scheduler,
         deposits=deposits,
@@ -159,7 +167,8 @@ async def serve(
     # The assistant works in threads beside the event loop; a shorter GIL switch interval
     # than the default 5 ms lets the loop (chats, RTP relay) run again sooner.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    services = build_services(settings, scheduler=True)
+    dialer, exchange_users = _exchange_dialer(settings)
+    services = build_services(settings, scheduler=True, dialer=dialer)
     assistant = build_assistant(services)
     stop = stop or asyncio.Event()
     await _prepare(services, stop)
@@ -173,7 +182,7 @@ async def serve(
     if not tasks:
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
-    tasks += _start_duties(services, stop)
+    tasks += _start_duties(services, stop, exchange_users)
     # Everything built so far lives as long as the service: out of the collector's way,
     # so a full collection does not walk the parser's and the ORM's large heaps again
     # and again (measured in bench/bots.py: about 15 % of the CPU of a busy chat).
@@ -218,17 +227,75 @@ def _start_chats(
     return tasks
 
 
-def _start_duties(services: Services, stop: asyncio.Event) -> list[asyncio.Task]:
-    """The service's background duties: reminders, deposits, calls, the dialer."""
+def _exchange_dialer(settings: Settings) -> tuple[Dialer | None, dict[str, str]]:
+    """With the exchange on and no other SIP server (SIP_SERVER), the callback dialer
+    registers to our own kamailio as DIALER_USER with a password made for this run: the
+    dialer, and the exchange's service users (name -> HA1)."""
+    if not settings.PBX_ENABLED or settings.sip_enabled:
+        return None, {}
+    password = secrets.token_urlsafe(24)
+    users = {DIALER_USER: digest_ha1(DIALER_USER, settings.PBX_DOMAIN, password)}
+    return Dialer(callback_dialer(settings, password)), users
+
+
+def _start_duties(
+    services: Services, stop: asyncio.Event, exchange_users: dict[str, str] | None = None
+) -> list[asyncio.Task]:
+    """The service's background duties: reminders, deposits, calls, the dialer, the
+    exchange (its service users: name -> HA1)."""
     tasks = []
     if services.scheduler is not None:
         tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
     if services.deposits is not None:
         tasks.append(asyncio.create_task(services.deposits.run(stop), name="deposits"))
     tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))
+    # A dialer registered to our own exchange starts once the exchange is up.
+    exchange_up = asyncio.Event()
+    if services.settings.PBX_ENABLED:
+        exchange = _run_exchange(services, stop, exchange_users or {}, exchange_up)
+        tasks.append(asyncio.create_task(exchange, name="exchange"))
     if services.dialer is not None:
-        tasks.append(asyncio.create_task(_run_dialer(services.dialer, stop), name="dialer"))
+        after = exchange_up if exchange_users else None
+        dialer = _run_dialer(services.dialer, stop, after)
+        tasks.append(asyncio.create_task(dialer, name="dialer"))
     return tasks
+
+
+async def _run_exchange(
+    services: Services, stop: asyncio.Event, service_users: dict[str, str], up: asyncio.Event
+) -> None:
+    """The exchange until `stop`: our control API, and kamailio and rtpengine as children
+    (restarted when one exits) unless PBX_ENGINES=external. When the engines cannot start
+    the service goes on without the exchange and says why."""
+    settings = services.settings
+    exchange = Exchange(
+        services.accounts,
+        services.calls,
+        Softphones(services.accounts, settings),
+        srtp=settings.PBX_SRTP,
+        max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
+        service_users=service_users,
+    )
+    control = ControlServer(exchange, settings.PBX_CONTROL_PORT)
+    engines = Engines(ExchangeConfig.from_settings(settings))
+    children = settings.PBX_ENGINES == "children"
+    try:
+        await control.start()
+        if children:
+            await engines.start()
+    except (EngineError, OSError) as error:
+        log.error("the exchange did not start (PBX_ENABLED=false runs chat-only): %s", error)
+        await control.stop()
+        return
+    up.set()
+    try:
+        if children:
+            await engines.watch(stop)
+        else:
+            await stop.wait()
+    finally:
+        await engines.stop()
+        await control.stop()
 
 
 async def _wind_down(services: Services, tasks: list[asyncio.Task]) -> None:
@@ -250,8 +317,17 @@ def _settle_ended_calls(services: Services) -> None:
         log.info("settled %d calls ended before the last stop", settled)
 
 
-async def _run_dialer(dialer: CallPlacer, stop: asyncio.Event) -> None:
-    """Keep the dialer registered with the SIP server until `stop`; retry while it is down."""
+async def _run_dialer(
+    dialer: CallPlacer, stop: asyncio.Event, after: asyncio.Event | None = None
+) -> None:
+    """Keep the dialer registered with the SIP server until `stop`; retry while it is down.
+    With `after`, registration starts once that event is set (our own exchange is up)."""
+    if after is not None:
+        waiting = asyncio.create_task(after.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        stopping.cancel()
     while not stop.is_set():
         try:
             await dialer.start()

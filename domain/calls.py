@@ -16,6 +16,7 @@ class CallKind(StrEnum):
     CALLBACK = "callback"  # asked for in the chat: two legs bridged, billed
     VERIFICATION = "verification"  # own-number verification by DTMF, free
     REMINDER = "reminder"  # a reminder spoken on the user's phone, free
+    INTERNAL = "internal"  # between two extensions of the exchange, free
 
 
 class CallState(StrEnum):

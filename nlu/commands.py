@@ -7,6 +7,7 @@ so a slot's name or type is checked where it is read, not guessed from a dict ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -147,6 +148,14 @@ class SetNumber(Command):
     number: str | None = None
 
 
+@dataclass(frozen=True)
+class Softphone(Command):
+    """The softphone (SIP) credentials; `reset`: with a new password (the old one ends)."""
+
+    intent: ClassVar[str] = "softphone"
+    reset: bool = False
+
+
 def _moment(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -171,6 +180,21 @@ def _amount(value: object) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+def _set_number(lang: str, parsed: dict) -> Command:
+    return SetNumber(lang, _text(parsed.get("number")))
+
+
+def _softphone(lang: str, parsed: dict) -> Command:
+    return Softphone(lang, reset=parsed.get("reset") is True)
+
+
+# Intents of one slot, each read by its function.
+_ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
+    "set_number": _set_number,
+    "softphone": _softphone,
+}
 
 
 def command_of(parsed: dict) -> Command:
@@ -217,8 +241,10 @@ def command_of(parsed: dict) -> Command:
                 _text(parsed.get("asset")),
                 _text(parsed.get("address")),
             )
-        case "set_number":
-            return SetNumber(lang, _text(parsed.get("number")))
+    if not isinstance(intent, str):  # never hashed: a list or a dict is no intent
+        intent = "unknown"
+    if intent in _ONE_SLOT:
+        return _ONE_SLOT[intent](lang, parsed)
     simple = {cls.intent: cls for cls in (Help, Balance, History, Extension, Hangup, ForwardOff)}
     if intent in simple:
         return simple[intent](lang)

@@ -155,6 +155,25 @@ EXTENSION = _rx(
     r"\bnumero\s+(?:interne|court|de\s+poste)\b|\bposte\b|\bligne\s+interne\b",
     r"\bвнутренн\w*|\bвнутр\b|\bдобавочн\w*|\bкоротк\w+\s+номер\w*",
 )
+# The softphone (SIP) account: its settings, user name and password ("my SIP account",
+# "mes identifiants SIP", "настройки SIP"), softphone apps named by their brand; the
+# softphone's password is the only password the service has.
+SOFTPHONE = _rx(
+    r"\bsoft\s*-?\s*(?:phone|fone)s?\b|\bsip\b|\bvoip\b|\bzoiper\b|\blinphone\b|\bmicrosip\b"
+    r"|\bpasswords?\b",
+    r"\btelephone\s+logiciel\b|\blogiciel\s+de\s+telephon\w*|\bmots?\s+de\s+passe\b",
+    r"\bсофтфон\w*|\bсип\b|\bвоип\b|\bip[-\s]телефон\w*|\bпарол\w*",
+)
+# A new password asked for (the softphone's is the only password the service has).
+PASSWORD_RESET = _rx(
+    r"\breset\w*|\bnew\s+(?:\w+\s+){0,2}(?:password|credentials)\b|\b(?:change|renew|regenerat"
+    r"|rotat|replac|forg[eo]t|lost)\w*\s+(?:\w+\s+){0,3}password\b",
+    r"\breinitialis\w*|\bnouveaux?\s+(?:\w+\s+){0,2}(?:mot\s+de\s+passe|identifiants)\b"
+    r"|\b(?:change|renouvel|regener|remplace|oubli|perdu)\w*\s+(?:\w+\s+){0,3}mot\s+de\s+passe\b"
+    r"|\bmot\s+de\s+passe\s+(?:\w+\s+){0,2}(?:oublie|perdu)\b",
+    r"\bнов\w*\s+(?:\w+\s+){0,2}парол\w*|\b(?:сброс|смен|поменя|измен|обнов|замен|забыл|потерял)"
+    r"\w*\s+(?:\w+\s+){0,3}парол\w*|\bпарол\w*\s+(?:\w+\s+){0,2}(?:сброс\w*|забыл\w*)",
+)
 QUESTION = _rx(r"\bwhat\b|\bwhat'?s\b|\bwhich\b|\bshow\b|\bquel\w*|\bc'est\s+quoi\b|\bкак\w+\b|\?")
 BALANCE = _rx(
     r"\bbalance\w*|\bbal\b|\bhow\s+much\s+(?:money|funds|ett|waves|credit|do\s+i\s+have|is\s+left"
@@ -306,9 +325,25 @@ def _set_number_or_extension(signals: _Signals) -> str | None:
     return None
 
 
+# Words that make a message about SIP something else: a reminder's text, or a question
+# about money or calls ("the balance of my SIP account").
+_NOT_SOFTPHONE = (REMIND, WAKE, REMIND_NOUN, BALANCE, HISTORY, DEPOSIT, WITHDRAW_STRONG)
+
+
+def _softphone(signals: _Signals) -> str | None:
+    """The softphone credentials: a SIP word, or a new password asked for; with no phone
+    number, and not about a reminder, money or past calls."""
+    if signals.n_phones or not (signals.has(SOFTPHONE) or signals.has(PASSWORD_RESET)):
+        return None
+    if any(signals.has(rx) for rx in _NOT_SOFTPHONE):
+        return None
+    return None if signals.has(TIME_CUES) and signals.has_time else "softphone"
+
+
 # The intent is the first these rules give; "unknown" when none does.
 _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
     _forward_or_off,
+    _softphone,  # before "hangup": "сбросить пароль SIP" resets a password
     lambda s: "hangup" if s.has(HANGUP) else None,
     lambda s: "remind" if s.has(REMIND) or s.has(WAKE) else None,
     lambda s: "remind" if not s.n_phones and s.has(REMIND_NOUN) else None,

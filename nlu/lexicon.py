@@ -84,7 +84,7 @@ envoie numero interne raccroche raccrocher enregistre enregistrer enregistrement
 anonyme anonymement demain aujourd'hui apres-demain matin soir midi minuit minutes
 heures heure semaine lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier
 avril juillet septembre octobre novembre decembre desactive desactiver arrete arreter
-supprime annule aide commandes portefeuille
+supprime annule aide commandes portefeuille softphone password credentials identifiants
 позвони позвоните позвонить звякни звякните набери наберите соедини соедините вызови
 напомни напомните напомнить напоминание напоминалку переадресуй переадресуйте
 переадресация переадресацию переадресацией переадресовывай перенаправь перенаправьте
@@ -95,7 +95,7 @@ supprime annule aide commandes portefeuille
 завтра сегодня послезавтра утра утром вечера вечером ночи ночью полдень полночь
 минут минуты минуту часов часа через понедельник вторник среду четверг пятницу субботу
 воскресенье будням выходным выключи выключите отключи отключите отмени отмените убери
-удали прекрати помощь помоги команды умеешь можешь кошелек
+удали прекрати помощь помоги команды умеешь можешь кошелек софтфон пароль
 """.split()
 
 # --- language markers (folded) ---------------------------------------------------------
@@ -106,7 +106,8 @@ EN_WORDS = frozenset(
     deposit extension hang hangup record hide hidden next morning evening afternoon
     weekdays weekends am pm o'clock don't let forget ring dial phone connect about
     how much money wallet get give tell set new every day days after before until
-    between only mine your yes no hi hello good buy milk""".split()
+    between only mine your yes no hi hello good buy milk settings password reset
+    credentials""".split()
 )
 FR_WORDS = frozenset(
     """le la les de du des moi mon ma mes a au aux et puis demain est vers dans sur pour
@@ -118,5 +119,6 @@ FR_WORDS = frozenset(
     enregistre arrete desactive supprime annule depuis chez lui elle nous votre vos
     son sa ses en y il elle faire telephone compose minutes svp stp aide-moi
     apres-demain dis donne montre affiche oublie oublier penser jusqu'a entre recharger
-    rechargez alimenter historique""".split()
+    rechargez alimenter historique identifiants parametres reglages nouveau passe
+    reinitialise""".split()
 )

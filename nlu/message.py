@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from nlu.fuzzy import WORD_RE, correct
 from nlu.normalize import clean, fold
-from nlu.phones import Phone, find_phones
+from nlu.phones import Phone, find_extensions, find_phones
 
 PHONE_MARK = "\x01"
 ADDR_MARK = "\x02"
@@ -55,6 +55,13 @@ class Message:
         return self.low[:a] + ADDR_MARK * (b - a) + self.low[b:]
 
 
+def _mask(text: str, phones: list[Phone]) -> str:
+    chars = list(text)
+    for p in phones:
+        chars[p.start : p.end] = PHONE_MARK * (p.end - p.start)
+    return "".join(chars)
+
+
 def prepare(text: object, region: str | None) -> Message:
     """Build the Message for `text` (never raises on odd input)."""
     raw = clean(text)
@@ -69,10 +76,11 @@ def prepare(text: object, region: str | None) -> Message:
         masked = masked[: m.start()] + ADDR_MARK * (m.end() - m.start()) + masked[m.end() :]
     phones = find_phones(masked, region)
     if phones:
-        chars = list(masked)
-        for p in phones:
-            chars[p.start : p.end] = PHONE_MARK * (p.end - p.start)
-        masked = "".join(chars)
+        masked = _mask(masked, phones)
+    extensions = find_extensions(masked)
+    if extensions:
+        masked = _mask(masked, extensions)
+        phones = sorted(phones + extensions)
     # Canonical words: typos corrected (lengths may change, so keep an offset map).
     pieces: list[str] = []
     omap: list[int] = []

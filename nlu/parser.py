@@ -138,6 +138,12 @@ def _set_number_slots(req: _Request) -> dict:
     return {"number": req.msg.phones[0].e164 if req.msg.phones else None}
 
 
+def _softphone_slots(req: _Request) -> dict:
+    c = req.msg.c
+    reset = bool(cues.PASSWORD_RESET.search(c)) and not negated(c, (cues.PASSWORD_RESET,))
+    return {"reset": reset}
+
+
 def _unknown_slots(req: _Request) -> dict:
     return {"error": "not understood"}
 
@@ -150,6 +156,7 @@ _SLOTS: dict[str, Callable[[_Request], dict]] = {
     "deposit": _deposit_slots,
     "withdraw": _withdraw_slots,
     "set_number": _set_number_slots,
+    "softphone": _softphone_slots,
     "unknown": _unknown_slots,
 }
 

@@ -26,6 +26,44 @@ _EXTENSION = re.compile(
 )
 
 
+# An internal extension (2-6 digits, as domain.numbers.EXTENSION) is read only where the
+# words say it is a number to call: after a call verb ("call 1002", "appelle le 1002",
+# "позвони на 1002"), after "me at" ("call me at 1001", "rappelle-moi au 1001"), or after
+# "extension" / "poste" / "внутренний"; never digits followed by a time or a unit.
+_CALL_WORD = re.compile(
+    r"\b(?:call|ring|dial|phone|connect|r?appelle[rz]?|appel|compose[rz]?|joindre|joins|"
+    r"позвони(?:те)?|набери(?:те)?|звони(?:те)?|соедини(?:те)?|перезвони(?:те)?)\b"
+)
+_EXTENSION_CUE = re.compile(
+    r"(?:\b(?:call|ring|dial|phone|connect|r?appelle[rz]?|compose[rz]?|joindre|joins|"
+    r"позвони(?:те)?|набери(?:те)?|звони(?:те)?|соедини(?:те)?|перезвони(?:те)?)"
+    r"(?:[\s-]+(?:me|moi|мне|меня)[\s-]+(?:back\s+)?(?:at|on|au|sur|на|по))?"
+    r"|\b(?:to|and|then|vers|et|puis|и|на|с|со))"
+    r"(?:\s+(?:the|le|la|l'|my|mon|ma|мой|мне|number|numero|номер\w*))*"
+    r"(?:\s+(?:extension|ext\.?|poste|внутренн\w*|добавочн\w*))?"
+    r"\s*(\d{2,6})"
+    r"|\b(?:extension|ext\.?|poste|внутренн\w*|добавочн\w*)\s*(?:n[o°]\.?|№|:)?\s*(\d{2,6})"
+)
+_NOT_AN_EXTENSION = re.compile(
+    r"\d|\s*(?:\d|[:.,/]\d|h\b|h\d|am\b|pm\b|ч\b|час|мин|сек|min|sec|hour|hr|heure|jour|day|"
+    r"день|дн|week|semaine|недел|%|€|\$|eur|usd|ett|waves|rub|руб)"
+)
+
+
+def find_extensions(text: str) -> list[Phone]:
+    """Internal extensions to call in `text` (see the cue words above), as Phones whose
+    `e164` holds the extension's digits; none unless the text has a call verb."""
+    if not _CALL_WORD.search(text):
+        return []
+    out = []
+    for m in _EXTENSION_CUE.finditer(text):
+        group = 1 if m.group(1) is not None else 2
+        if _NOT_AN_EXTENSION.match(text, m.end(group)):
+            continue
+        out.append(Phone(m.start(group), m.end(group), m.group(group)))
+    return out
+
+
 class Phone(NamedTuple):
     """A number found at text[start:end]; `e164` is None when it is not a valid number.
 

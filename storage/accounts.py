@@ -8,6 +8,7 @@ a link made by another instance is seen by the next message.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,18 @@ _SET_LANGUAGE = (
     .where(_account.c.id == bindparam("account_id"))
     .values(language=bindparam("language"))
 )
+# Softphones: the HA1 a REGISTER's digest is checked against, by extension (the unique
+# index), on every request kamailio authenticates; and its change.
+_FAST_SIP_HA1 = FastRead(
+    core_select(_account.c.sip_ha1).where(_account.c.extension == bindparam("extension"))
+)
+_SET_SIP_HA1 = (
+    update(_account)
+    .where(_account.c.id == bindparam("account_id"))
+    .values(sip_ha1=bindparam("ha1"), sip_password_at=bindparam("made_at"))
+)
+_FIRST_SIP_HA1 = _SET_SIP_HA1.where(_account.c.sip_ha1.is_(None))
+_HA1 = re.compile(r"^[0-9a-f]{32}$")
 _IDENTITIES = core_select(_identity).where(_identity.c.account_id == bindparam("account_id"))
 
 
@@ -208,6 +221,34 @@ class AccountStore:
         """The account that owns an internal number."""
         with read(self.engine) as connection:
             return _one_account(connection, _BY_EXTENSION, extension=extension)
+
+    def set_sip_ha1(self, account_id: int, ha1: str, *, only_if_none: bool = False) -> bool:
+        """Store the digest HA1 of the account's softphone password (32 lowercase hex
+        digits, see `Account.sip_ha1`), stamped now in `sip_password_at`; the HA1 it
+        replaces no longer authenticates.
+
+        `only_if_none`: store it only when the account has none yet, so that of two first
+        requests at once only one password is kept. True when stored. Raises ValueError
+        for a malformed HA1, KeyError for an unknown account.
+        """
+        if not isinstance(ha1, str) or not _HA1.match(ha1):
+            raise ValueError("an HA1 is 32 lowercase hexadecimal digits")
+        statement = _FIRST_SIP_HA1 if only_if_none else _SET_SIP_HA1
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                statement, {"account_id": account_id, "ha1": ha1, "made_at": utcnow()}
+            )
+        if result.rowcount == 1:
+            return True
+        if self.get(account_id) is None:
+            raise KeyError(account_id)
+        return False
+
+    def sip_ha1(self, extension: str) -> str | None:
+        """The softphone HA1 of the account whose internal number is `extension`; None
+        when no account has it or the account has no softphone password. One indexed read."""
+        rows = _FAST_SIP_HA1.rows(self.engine, extension=extension)
+        return rows[0][0] if rows else None
 
     def new_link_code(self, account_id: int) -> str:
         """A one-time code that links another network to this account."""

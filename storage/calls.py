@@ -27,6 +27,7 @@ CAUSE_INTERRUPTED = HangupCause.INTERRUPTED.value
 CALLBACK = CallKind.CALLBACK.value
 VERIFICATION = CallKind.VERIFICATION.value
 REMINDER = CallKind.REMINDER.value
+INTERNAL = CallKind.INTERNAL.value
 LEG_EVENTS = (LegEvent.RINGING.value, LegEvent.ANSWERED.value, LegEvent.ENDED.value)
 
 
@@ -156,7 +157,8 @@ class CallStore:
         return closed
 
     def history(self, account_id: int, limit: int = 10) -> list[CallRecord]:
-        """The account's newest callbacks (not the verification and reminder calls)."""
+        """The account's newest callbacks and calls from its extension (not the
+        verification and reminder calls)."""
         with transaction(self.engine) as session:
             return list(
                 session.exec(
@@ -164,7 +166,7 @@ class CallStore:
                     .where(
                         CallRecord.account_id == account_id,
                         CallRecord.state != SCHEDULED,
-                        CallRecord.kind == CALLBACK,
+                        col(CallRecord.kind).in_([CALLBACK, INTERNAL]),
                     )
                     .order_by(col(CallRecord.created_at).desc())
                     .limit(limit)

@@ -48,6 +48,11 @@ class Account(SQLModel, table=True):
     extension: str | None = Field(default=None, max_length=16, unique=True)
     allowed_countries: str | None = Field(default=None, max_length=512)
     created_at: datetime = Field(default_factory=utcnow)
+    # Softphones (exchange/softphones.py): the digest HA1 of the SIP password, 32 lowercase
+    # hex digits of MD5(extension ":" PBX_DOMAIN ":" password) (RFC 8760, RFC 2617), and when
+    # that password was made. The password itself is never stored.
+    sip_ha1: str | None = Field(default=None, max_length=32)
+    sip_password_at: datetime | None = None
 
 
 class Identity(SQLModel, table=True):

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from exchange.probes import options_ping
+
 REPO = Path(__file__).resolve().parent.parent
 KAMAILIO_CFG = REPO / "deploy" / "kamailio" / "kamailio.cfg"
 SIP_PORT_BASE = 25060
@@ -269,38 +271,6 @@ class Kamailio:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def options_ping(host: str, port: int, timeout: float = 1.0) -> bool:
-    """True when a SIP server answers an OPTIONS request over UDP."""
-    branch = "z9hG4bK" + uuid.uuid4().hex
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        local = sock.getsockname()[1]
-        request = (
-            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch={branch};rport\r\n"
-            f"From: <sip:lab@127.0.0.1>;tag={uuid.uuid4().hex[:8]}\r\n"
-            f"To: <sip:{host}:{port}>\r\nCall-ID: {uuid.uuid4().hex}\r\n"
-            "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        )
-        # Over UDP a client retransmits until an answer or the deadline: Timer E starts at
-        # T1 = 0.5 s and doubles up to T2 = 4 s (RFC 3261 §17.1.2.2). A server flooded
-        # with datagrams may have dropped the first copy from its full receive buffer.
-        deadline = time.monotonic() + timeout
-        interval = 0.5
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                sock.sendto(request.encode(), (host, port))
-                sock.settimeout(min(interval, left))
-                data, _ = sock.recvfrom(4096)
-            except TimeoutError:
-                interval = min(interval * 2, 4.0)
-                continue
-            except OSError:
-                return False
-            return data.startswith(b"SIP/2.0 ")
-    return False
-
-
 @dataclass
 class Phone:
     """One headless baresip phone registered to the lab's kamailio."""
@@ -310,6 +280,11 @@ class Phone:
     server_port: int
     behaviour: str = ANSWER
     tone_hz: float = 440.0
+    # "tls": register and call over TLS (server_port is then the TLS port), with the CA
+    # file `ca_file`; `mediaenc` a baresip media encryption ("srtp-mand", "srtp", "").
+    transport: str = "udp"
+    mediaenc: str = ""
+    ca_file: Path | None = None
     sip_port: int = 0
     ctrl_port: int = 0
     workdir: Path | None = None
@@ -364,10 +339,18 @@ module_app uuid.so
 ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 snd_path {self.recordings_dir}
 """
+        aor = f"sip:{self.user}@127.0.0.1:{self.server_port}"
+        extra = ""
+        if self.transport == "tls":
+            config += f"sip_cafile {self.ca_file}\n"
+            aor += ";transport=tls"
+        if self.mediaenc:  # loaded before account.so, which looks the encryption up
+            config = config.replace("module account.so", "module srtp.so\nmodule account.so")
+            extra = f";mediaenc={self.mediaenc}"
         (self.workdir / "config").write_text(config)
         (self.workdir / "accounts").write_text(
-            f"<sip:{self.user}@127.0.0.1:{self.server_port}>;auth_pass={self.password};"
-            f"answermode={answermode};regint=600;audio_codecs=PCMU,PCMA\n"
+            f"<{aor}>;auth_pass={self.password};"
+            f"answermode={answermode};regint=600;audio_codecs=PCMU,PCMA{extra}\n"
         )
         (self.workdir / "contacts").write_text("")
         self.log_path = self.workdir / "baresip.log"

@@ -81,7 +81,8 @@ CASES = [
     call("call +33 6 12 34 56 78 at 18:00", "+33612345678", at=at_(28, "18:00")),
     call("call +44 20 7946 0123 2 hours from now", "+442079460123", at=at_(28, "12:00")),
     call("call mom at +33 6 12 34 56 78 on Monday at 9", "+33612345678", at=at_(30, "09:00")),
-    call("call 12345", None),
+    call("call 12345", "12345"),  # an internal extension (2-6 digits after a call verb)
+    call("call 1234567", None),
     call("call +33 6 12 34", None),
     call("call 06 12 34 56 78", None),
     call("call 06 12 34 56 78", "+33612345678", region="FR"),

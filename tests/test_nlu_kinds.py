@@ -417,3 +417,45 @@ def test_digits_that_are_a_time_are_not_an_extension(text, at):
     got = ask(text)
     assert (got["to"], got["dtmf"]) == ("+12125550123", None), got
     assert same_moment(got["at"], at) if at else got["at"] is None, got
+
+
+# --- 12. internal extensions of the exchange -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "to", "frm"),
+    [
+        ("call 1002 then call me at 1001", "1002", "1001"),
+        ("call 1002", "1002", "me"),
+        ("call extension 1002", "1002", "me"),
+        ("connect 1001 to 1002", "1002", "1001"),
+        ("appelle le 1002", "1002", "me"),
+        ("appelle le poste 1002 puis appelle-moi au 1001", "1002", "1001"),
+        ("позвони на 1002", "1002", "me"),
+        ("позвони на 1002, потом мне на 1001", "1002", "1001"),
+        ("call +44 20 7946 0123 then call me at 1001", "+442079460123", "1001"),
+    ],
+)
+def test_an_extension_is_a_number_to_call(text, to, frm):
+    got = ask(text)
+    assert (got["intent"], got["to"], got["from"]) == ("call", to, frm), got
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("call 1002 at 15:30", "2026-11-28T15:30:00+01:00"),
+        ("call +44 20 7946 0123 at 15h", "2026-11-28T15:00:00+01:00"),
+    ],
+)
+def test_an_extension_never_takes_the_digits_of_a_time(text, at):
+    got = ask(text)
+    assert got["to"] is not None and same_moment(got["at"], at), got
+
+
+@pytest.mark.parametrize(
+    "text", ["call me in 10 minutes", "call 12 34 56", "remind me in 20 minutes to call"]
+)
+def test_digits_that_are_no_extension(text):
+    got = ask(text)
+    assert got.get("to") is None, got

@@ -8,6 +8,7 @@
     withdrawals [--all]              unfinished withdrawals (all of them with --all)
     withdrawals resolve ID --sent|--refund --reason R
                                      an operator's outcome for an unfinished withdrawal
+    softphone IDENTITY [--reset]     an account's SIP credentials (exchange/admin.py)
 
 Every change of money is a ledger transfer carrying the operator's reason.
 """
@@ -52,7 +53,10 @@ class AdminError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     """The `admin` command line."""
     parser = argparse.ArgumentParser(
-        prog="main.py admin", description="EncryptoTel operators' tools (wallet and billing)."
+        prog="main.py admin",
+        description="EncryptoTel operators' tools (wallet and billing).",
+        epilog="Also: `main.py admin softphone IDENTITY [--reset] [--json]`, an account's "
+        "softphone (SIP) credentials (exchange/admin.py; `admin softphone --help`).",
     )
     parser.add_argument("--database", help="database URL (default: DATABASE_URL)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

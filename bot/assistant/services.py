@@ -3,8 +3,8 @@
 `Services` is frozen: every collaborator is made before it (see `bot/app.py`), so no
 feature can swap one in the middle of a conversation. The optional ones are None when
 not configured on this server; they are typed by the Protocols below (what the features
-call), which the real `dialer.Dialer`, `wallet.DepositWatcher` and `wallet.Withdrawals`
-satisfy.
+call), which the real `dialer.Dialer`, `wallet.DepositWatcher`, `wallet.Withdrawals` and
+`exchange.softphones.Softphones` satisfy.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.assistant.background import Background
 from bot.assistant.outbox import Outbox
 from dialer import AnnounceResult, CallbackRequest, CallSummary, DialerEvent
 from dialer.dialogs import LegDialog
+from exchange.softphones import SoftphoneCredentials
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
@@ -149,6 +150,15 @@ class ReminderFiring(Protocol):
         ...
 
 
+class SoftphoneDesk(Protocol):
+    """The softphone (SIP) credentials of the accounts (`exchange.softphones.Softphones`)."""
+
+    def credentials(self, account_id: int, *, reset: bool = False) -> SoftphoneCredentials:
+        """Domain, user name (the extension, allocated if needed) and ports; a password
+        made when the account has none or on `reset` (then in `password`, else None)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Services:
     """Everything a feature may use. None: not configured (or not running) here."""
@@ -164,6 +174,8 @@ class Services:
     service_calls: ServiceCallStore
     outbox: Outbox
     background: Background
+    # Needs no configuration: the PBX_* settings name the domain and ports.
+    softphones: SoftphoneDesk
     dialer: CallPlacer | None = None
     # The reminder scheduler while the service runs (reminders are stored only then).
     scheduler: ReminderFiring | None = None

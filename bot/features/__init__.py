@@ -17,6 +17,7 @@ from bot.features import (
     onboarding,
     payments,
     reminders,
+    softphone,
     verification,
 )
 
@@ -31,5 +32,6 @@ def routers(pending_withdrawals: payments.PendingWithdrawals) -> list[Router]:
         verification.router,
         reminders.router,
         forwarding.router,
+        softphone.router,
         payments.build_router(pending_withdrawals),
     ]

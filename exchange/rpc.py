@@ -1,0 +1,62 @@
+"""Our service's calls to kamailio: JSON-RPC 2.0 over HTTP on its loopback listener
+(kamailio's jsonrpcs module behind xhttp; deploy/exchange/kamailio.cfg)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+TIMEOUT = 2.0  # seconds; kamailio answers these from memory
+
+
+class RpcError(RuntimeError):
+    """kamailio could not be reached (`code` 0), or answered the call with an error
+    (`code`: its JSON-RPC error code, an HTTP-like status such as 404)."""
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class KamailioRpc:
+    """JSON-RPC client of one kamailio (`url`: http://127.0.0.1:PBX_RPC_PORT/RPC)."""
+
+    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+
+    def call(self, method: str, *params: object) -> Any:
+        """The `result` of `method(params)`; RpcError when unreachable or refused."""
+        body: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "method": method,
+            "params": list(params),
+            "id": next(self._ids),
+        }
+        try:
+            reply = requests.post(self.url, json=body, timeout=self.timeout).json()
+        except (requests.RequestException, ValueError) as error:
+            raise RpcError(f"kamailio RPC {method}: {type(error).__name__}") from None
+        if "error" in reply:  # jsonrpcs answers errors with an HTTP status as well
+            problem = reply["error"]
+            message = f"kamailio RPC {method}: {problem.get('message', '?')}"
+            raise RpcError(message, int(problem.get("code") or 0))
+        return reply.get("result")
+
+    def forget_credentials(self, username: str) -> bool:
+        """Drop kamailio's cached HA1 of `username` (after a new password the old one stops
+        working at once); False when kamailio could not be told (it is not running, so
+        holds no cache, or the entry expires within 5 minutes)."""
+        try:
+            self.call("htable.delete", "auth", username)
+        except RpcError as error:
+            if error.code == 404:  # "Key not found in htable": nothing cached
+                return True
+            log.warning("cached credentials of %s not dropped: %s", username, error)
+            return False
+        return True

@@ -1,0 +1,117 @@
+"""The exchange against real engines: kamailio and rtpengine started by exchange.engines
+from the configuration `serve` writes, baresip phones over TLS with SRTP, the tones
+checked at the phones, the call records read from the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from exchange.config import MAX_AUTH_FAILURES
+from testbed.exchange_lab import ExchangeLab, sip_attempt
+from testbed.sip_lab import tone_share
+
+pytestmark = pytest.mark.sip
+
+
+@pytest.fixture
+def lab(db_url, tmp_path) -> Iterator[ExchangeLab]:
+    lab = ExchangeLab(db_url, tmp_path).start()
+    yield lab
+    lab.stop()
+
+
+def internal_records(lab: ExchangeLab, caller: str):
+    account = lab.accounts.by_extension(caller)
+    return [r for r in lab.calls.history(account.id, limit=20) if r.kind == "internal"]
+
+
+def test_two_softphones_call_each_other_over_tls_and_srtp(lab):
+    alice = lab.softphone("console:alice", tone_hz=440.0)
+    bob = lab.softphone("console:bob", tone_hz=1000.0)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    alice.wait_event("CALL_ESTABLISHED")
+    time.sleep(3)
+    alice.command("hangup")
+    alice.wait_event("CALL_CLOSED")
+    bob.wait_event("CALL_CLOSED")
+    assert tone_share(bob.heard(), 440.0) >= 0.99
+    assert tone_share(alice.heard(), 1000.0) >= 0.99
+    for phone in (alice, bob):  # each phone's media was SRTP (SDES, RFC 4568)
+        assert [e["param"] for e in phone.calls_with("CALL_MENC")] == [
+            "0,audio,AES_CM_128_HMAC_SHA1_80"
+        ]
+    [record] = internal_records(lab, alice.user)
+    assert (record.a_number, record.b_number, record.state) == (alice.user, bob.user, "ended")
+    assert record.bridged_at is not None and record.hangup_cause == "hangup"
+    assert record.cost == 0  # calls between extensions are free
+
+
+def test_an_extension_without_a_registered_phone_is_unavailable(lab):
+    alice = lab.softphone("console:alice")
+    carol, _password = lab.credentials("console:carol")  # an account, but no phone
+    lab.dial(alice, carol)
+    closed = alice.wait_event("CALL_CLOSED")
+    assert "480" in str(closed.get("param", "")), closed
+    [record] = internal_records(lab, alice.user)
+    assert (record.state, record.hangup_cause, record.bridged_at) == ("ended", "no_answer", None)
+
+
+def test_wrong_passwords_are_refused_and_a_flood_of_them_blocks_the_source(lab):
+    user, password = lab.credentials("console:alice")
+    port = lab.settings.PBX_SIP_PORT
+    assert sip_attempt(port, "REGISTER", user, password) == 200
+    assert sip_attempt(port, "REGISTER", user, "not-" + password) == 401
+    assert sip_attempt(port, "REGISTER", "9999", "guess") == 401  # nobody: same answer
+    for _ in range(MAX_AUTH_FAILURES):
+        sip_attempt(port, "REGISTER", user, "guess")
+    # Blocked for a while, whatever is tried: even the right password.
+    assert sip_attempt(port, "REGISTER", user, password) == 403
+    assert "failed authentication" in lab.log()
+
+
+def test_a_strangers_invite_is_refused(lab):
+    bob = lab.softphone("console:bob")
+    port = lab.settings.PBX_SIP_PORT
+    assert sip_attempt(port, "INVITE", "stranger", None, to_user=bob.user) == 407
+    assert sip_attempt(port, "INVITE", "stranger", "secret", to_user=bob.user) == 407
+    assert not bob.calls_with("CALL_INCOMING")
+
+
+def test_a_new_password_stops_the_old_one_at_once(lab):
+    user, old = lab.credentials("console:alice")
+    port = lab.settings.PBX_SIP_PORT
+    assert sip_attempt(port, "REGISTER", user, old) == 200  # kamailio now caches its HA1
+    account = lab.accounts.by_extension(user)
+    new = lab.softphones.credentials(account.id, reset=True).password
+    assert new is not None and new != old
+    assert sip_attempt(port, "REGISTER", user, old) == 401
+    assert sip_attempt(port, "REGISTER", user, new) == 200
+
+
+@pytest.fixture
+def mandatory_lab(db_url, tmp_path) -> Iterator[ExchangeLab]:
+    lab = ExchangeLab(db_url, tmp_path, PBX_SRTP="mandatory").start()
+    yield lab
+    lab.stop()
+
+
+def test_with_srtp_mandatory_a_call_without_encryption_is_refused(mandatory_lab):
+    lab = mandatory_lab
+    plain = lab.softphone("console:alice", mediaenc="")  # offers RTP/AVP without keys
+    bob = lab.softphone("console:bob")
+    lab.dial(plain, bob.user)
+    closed = plain.wait_event("CALL_CLOSED")
+    assert "488" in str(closed.get("param", "")), closed
+    assert not bob.calls_with("CALL_INCOMING")
+    [record] = internal_records(lab, plain.user)
+    assert (record.state, record.bridged_at) == ("ended", None)
+    # Encrypted, the same call goes through.
+    alice = lab.softphone("console:carol")
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    alice.command("hangup")
+    bob.wait_event("CALL_CLOSED")
