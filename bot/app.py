@@ -38,8 +38,10 @@ from domain.clock import sleep_unless_stopped
 from exchange.config import DIALER_USER, ExchangeConfig, callback_dialer
 from exchange.control import ControlServer
 from exchange.engines import EngineError, Engines
+from exchange.rpc import KamailioRpc
 from exchange.service import Exchange
 from exchange.softphones import Softphones, digest_ha1
+from exchange.upkeep import keep_records
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -288,12 +290,15 @@ async def _run_exchange(
         await control.stop()
         return
     up.set()
+    rpc = KamailioRpc(engines.config.rpc_url)
+    upkeep = asyncio.create_task(keep_records(exchange, rpc, stop), name="exchange upkeep")
     try:
         if children:
             await engines.watch(stop)
         else:
             await stop.wait()
     finally:
+        await upkeep
         await engines.stop()
         await control.stop()
 

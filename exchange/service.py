@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from domain.calls import CallKind, CallState, HangupCause, LegEvent
+from domain.clock import utcnow
 from domain.numbers import is_internal, normalize
 from storage.accounts import AccountStore
 from storage.calls import CallStore
@@ -35,6 +37,7 @@ _NOT_OFFERED = (
 COMMON_FLAGS = "replace-origin replace-session-connection ICE=remove " + " ".join(
     f"SDES-no-{suite}" for suite in _NOT_OFFERED
 )
+RECONCILE_GRACE = timedelta(seconds=30)
 # SIP answers (RFC 3261 §21) of the refusals decided here.
 NOT_FOUND, FORBIDDEN = 404, 403
 CAUSES = {
@@ -171,6 +174,29 @@ class Exchange:
             self.calls.record_event(
                 call_id, CallState.ENDED.value, cause=cause, detail=f"SIP {code}"
             )
+
+    def reconcile(
+        self, live_sip_call_ids: list[str], *, grace: timedelta = RECONCILE_GRACE
+    ) -> list[str]:
+        """Close the records of internal calls that kamailio no longer has (it restarted,
+        or their end came while we were down): `live_sip_call_ids` are the Call-IDs of
+        its dialogs (RPC dlg.list). Records younger than `grace` are left alone (routed,
+        their dialog not created yet). Returns the record ids closed."""
+        live = {record_id(call_id) for call_id in live_sip_call_ids}
+        closed = []
+        for call in self.calls.unfinished_internal(created_before=utcnow() - grace):
+            if call.id in live:
+                continue
+            self.calls.record_event(
+                call.id,
+                CallState.ENDED.value,
+                cause=HangupCause.INTERRUPTED,
+                detail="no longer a dialog in kamailio",
+            )
+            closed.append(call.id)
+        if closed:
+            log.warning("closed %d internal calls kamailio no longer has", len(closed))
+        return closed
 
     def _known(self, call_id: str) -> bool:
         # Legs of callbacks have no internal record: their events change nothing here.

@@ -131,7 +131,9 @@ class CallStore:
         """Close calls left unfinished by a crash at their last sign of life.
 
         A call counts as left unfinished when it is neither ended nor scheduled and
-        its last heartbeat or update is older than `older_than` (default: now).
+        its last heartbeat or update is older than `older_than` (default: now). Calls
+        between extensions have no heartbeat: kamailio keeps them, and they are closed
+        from its list of dialogs (`unfinished_internal`, exchange.service).
         """
         limit = older_than or utcnow()
         closed = []
@@ -140,6 +142,7 @@ class CallStore:
                 select(CallRecord).where(
                     col(CallRecord.state).not_in([ENDED, SCHEDULED]),
                     col(CallRecord.updated_at) <= limit,
+                    CallRecord.kind != INTERNAL,
                 )
             ).all()
             for call in calls:
@@ -155,6 +158,19 @@ class CallStore:
                 )
                 closed.append(call.id)
         return closed
+
+    def unfinished_internal(self, *, created_before: datetime) -> list[CallRecord]:
+        """Calls between extensions not ended yet, created before `created_before`."""
+        with transaction(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CallRecord).where(
+                        CallRecord.kind == INTERNAL,
+                        CallRecord.state != ENDED,
+                        col(CallRecord.created_at) < created_before,
+                    )
+                )
+            )
 
     def history(self, account_id: int, limit: int = 10) -> list[CallRecord]:
         """The account's newest callbacks and calls from its extension (not the

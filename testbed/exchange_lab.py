@@ -54,10 +54,12 @@ def tls_phone(
     tone_hz: float = 440.0,
     behaviour: str = ANSWER,
     mediaenc: str = "srtp-mand",
+    video: bool = False,
     register: bool = True,
 ) -> Phone:
-    """A started baresip phone of the exchange of `settings`, over TLS with `mediaenc`,
-    trusting the exchange's certificate; registered unless `register` is False."""
+    """A started baresip phone of the exchange of `settings`, over TLS with `mediaenc`
+    (and VP8 test video with `video`), trusting the exchange's certificate; registered
+    unless `register` is False."""
     ca_file = Path(settings.PBX_TLS_CERT or Path(settings.PBX_RUN_DIR) / "exchange-cert.pem")
     phone = Phone(
         user,
@@ -68,6 +70,7 @@ def tls_phone(
         transport="tls",
         mediaenc=mediaenc,
         ca_file=ca_file,
+        video=video,
     )
     phone.start()
     phone.connect_ctrl()

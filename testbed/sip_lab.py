@@ -285,6 +285,7 @@ class Phone:
     transport: str = "udp"
     mediaenc: str = ""
     ca_file: Path | None = None
+    video: bool = False  # offer VP8 video from baresip's test pattern (fakevideo)
     sip_port: int = 0
     ctrl_port: int = 0
     workdir: Path | None = None
@@ -344,13 +345,21 @@ snd_path {self.recordings_dir}
         if self.transport == "tls":
             config += f"sip_cafile {self.ca_file}\n"
             aor += ";transport=tls"
+        if self.video:
+            config = config.replace(
+                "module account.so", "module fakevideo.so\nmodule vp8.so\nmodule account.so"
+            )
+            config += "video_source fakevideo,nil\nvideo_display fakevideo,nil\n"
+            config += "video_size 320x240\nvideo_fps 10\n"
         if self.mediaenc:  # loaded before account.so, which looks the encryption up
             config = config.replace("module account.so", "module srtp.so\nmodule account.so")
             extra = f";mediaenc={self.mediaenc}"
         (self.workdir / "config").write_text(config)
         (self.workdir / "accounts").write_text(
             f"<{aor}>;auth_pass={self.password};"
-            f"answermode={answermode};regint=600;audio_codecs=PCMU,PCMA{extra}\n"
+            f"answermode={answermode};regint=600;audio_codecs=PCMU,PCMA{extra}"
+            + (";video_codecs=VP8" if self.video else "")
+            + "\n"
         )
         (self.workdir / "contacts").write_text("")
         self.log_path = self.workdir / "baresip.log"

@@ -4,14 +4,18 @@ checked at the phones, the call records read from the database."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
 from exchange.config import MAX_AUTH_FAILURES
+from exchange.rpc import KamailioRpc
+from exchange.upkeep import live_call_ids
 from testbed.exchange_lab import ExchangeLab, sip_attempt
-from testbed.sip_lab import tone_share
+from testbed.sip_lab import tone_share, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -115,3 +119,95 @@ def test_with_srtp_mandatory_a_call_without_encryption_is_refused(mandatory_lab)
     bob.wait_event("CALL_ESTABLISHED")
     alice.command("hangup")
     bob.wait_event("CALL_CLOSED")
+
+
+def reconcile(lab: ExchangeLab) -> list[str]:
+    """One round of the upkeep `serve` runs every minute, without its 30 s grace."""
+    live = live_call_ids(KamailioRpc(lab.config.rpc_url).call("dlg.list"))
+    return lab.exchange.reconcile(live, grace=timedelta(0))
+
+
+def test_a_call_that_ends_while_our_service_is_down_is_closed_once_when_it_is_back(lab):
+    alice = lab.softphone("console:alice", tone_hz=440.0)
+    bob = lab.softphone("console:bob", tone_hz=1000.0)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    assert reconcile(lab) == []  # live in kamailio: left alone
+    lab.run(lab.control.stop())  # our service stops; the call goes on without it
+    time.sleep(2)
+    alice.command("hangup")
+    bob.wait_event("CALL_CLOSED")
+    assert tone_share(bob.heard(), 440.0) >= 0.99  # media never depended on us
+    lab.run(lab.control.start())
+    [record] = internal_records(lab, alice.user)
+    assert record.state == "bridged"  # its end event was lost
+    assert reconcile(lab) == [record.id]
+    assert reconcile(lab) == []
+    [record] = internal_records(lab, alice.user)
+    assert (record.state, record.hangup_cause) == ("ended", "interrupted")
+    ended = [e for e in lab.calls.events(record.id) if e.event == "ended"]
+    assert len(ended) == 1
+
+
+def test_kamailio_restarted_mid_call_leaves_the_call_record_closed_once(lab):
+    alice = lab.softphone("console:alice", tone_hz=440.0)
+    bob = lab.softphone("console:bob", tone_hz=1000.0)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    kamailio = lab.engines.kamailio
+    lab.run(kamailio.stop())
+    lab.run(kamailio.spawn())
+    lab.run(kamailio.wait_ready())
+    [closed] = reconcile(lab)  # kamailio lost the dialog: the record is closed now
+    for phone in (alice, bob):
+        phone.command("hangup")
+        phone.wait_event("CALL_CLOSED")
+    assert reconcile(lab) == []
+    ended = [e for e in lab.calls.events(closed) if e.event == "ended"]
+    assert len(ended) == 1 and lab.calls.get(closed).hangup_cause == "interrupted"
+
+
+def test_rtpengine_restarted_mid_call_leaves_the_call_record_closed_once(lab):
+    alice = lab.softphone("console:alice", tone_hz=440.0)
+    bob = lab.softphone("console:bob", tone_hz=1000.0)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    rtpengine = lab.engines.rtpengine
+    lab.run(rtpengine.stop())
+    lab.run(rtpengine.spawn())
+    lab.run(rtpengine.wait_ready())
+    assert reconcile(lab) == []  # the call is still a dialog: its record stays open
+    alice.command("hangup")
+    bob.wait_event("CALL_CLOSED")
+    [record] = internal_records(lab, alice.user)
+    wait_for(lambda: lab.calls.get(record.id).state == "ended", 10, "the end event")
+    assert reconcile(lab) == []
+    ended = [e for e in lab.calls.events(record.id) if e.event == "ended"]
+    assert len(ended) == 1 and lab.calls.get(record.id).hangup_cause == "hangup"
+
+
+def media_stats(log: str) -> list[tuple[str, int]]:
+    """(kind, packets) of every stream in rtpengine's final stats of its calls."""
+    found = []
+    kind = ""
+    for line in log.splitlines():
+        if m := re.search(r"Media #\d+ \((\w+) over", line):
+            kind = m.group(1)
+        elif kind and (m := re.search(r"Port .* SSRC \w+, (\d+) p,", line)) and "RTCP" not in line:
+            found.append((kind, int(m.group(1))))
+    return found
+
+
+def test_video_crosses_end_to_end_untouched(lab):
+    alice = lab.softphone("console:alice", video=True)
+    bob = lab.softphone("console:bob", tone_hz=1000.0, video=True)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    time.sleep(3)
+    alice.command("hangup")
+    bob.wait_event("CALL_CLOSED")
+    assert tone_share(bob.heard(), 440.0) >= 0.99
+    wait_for(lambda: "Final packet stats" in lab.log("rtpengine"), 10, "rtpengine's stats")
+    video = [packets for kind, packets in media_stats(lab.log("rtpengine")) if kind == "video"]
+    assert len(video) == 2 and min(video) > 10, video  # both directions carried VP8
+    assert "VP8/90000" in lab.log("rtpengine")
