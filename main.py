@@ -27,7 +27,7 @@ DELEGATED = {
     ),
 }
 # `admin` commands that are not the wallet's, by the module that runs them.
-ADMIN_ROUTES = {"softphone": "exchange.admin"}
+ADMIN_ROUTES = {"softphone": "exchange.admin", "engines": "exchange.admin"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,12 @@
         when it does not exist yet; a password is shown only when it is made now (the
         account's first, or a new one with --reset, which ends the old one)
 
+    engines
+        write kamailio's and rtpengine's configuration from the PBX_* settings into
+        PBX_RUN_DIR (with a self-signed certificate when PBX_TLS_CERT is not set) and
+        print the command line of each engine: for PBX_ENGINES=external, where they run
+        as system services (deploy/exchange/README.md)
+
 Every other `admin` command is the wallet's (wallet/admin.py); main.py routes them.
 """
 
@@ -13,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
+from exchange.config import ExchangeConfig, kamailio_command, rtpengine_command, write
 from exchange.softphones import SoftphoneCredentials, Softphones
 from settings import SettingsError, load_settings
 from storage import open_database
@@ -79,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     softphone.add_argument("--json", action="store_true", help="print the credentials as JSON")
     softphone.add_argument("--database", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    commands.add_parser(
+        "engines",
+        help="write kamailio's and rtpengine's configuration, print their commands",
+        description="For PBX_ENGINES=external: writes the configurations into PBX_RUN_DIR "
+        "and prints the command line of each engine (for its systemd unit).",
+    )
     return parser
 
 
@@ -86,6 +100,8 @@ def main(argv: list[str]) -> int:
     """Run one exchange admin command; return the exit status (2: bad arguments or
     settings)."""
     args = build_parser().parse_args(argv)
+    if args.command == "engines":
+        return _engines()
     try:
         network, external_id = parse_identity(args.identity)
     except IdentityError as error:
@@ -109,6 +125,19 @@ def main(argv: list[str]) -> int:
     finally:
         engine.dispose()
     print(json.dumps(credentials.as_dict()) if args.json else readable(credentials, account.id))
+    return 0
+
+
+def _engines() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    config = write(ExchangeConfig.from_settings(settings))
+    print(f"configuration written to {config.run_dir}")
+    print("kamailio:  " + shlex.join(kamailio_command(config)))
+    print("rtpengine: " + shlex.join(rtpengine_command(config)))
     return 0
 
 

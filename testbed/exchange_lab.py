@@ -200,14 +200,18 @@ def sip_attempt(
             params = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
             ha1 = _md5(f"{user}:{params['realm']}:{password}")
             ha2 = _md5(f"{method}:{uri}")
-            cnonce, nc = uuid.uuid4().hex[:16], "00000001"
-            response = _md5(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
             name = "Authorization" if code == 401 else "Proxy-Authorization"
             authorization = (
                 f'{name}: Digest username="{user}", realm="{params["realm"]}", '
-                f'nonce="{params["nonce"]}", uri="{uri}", response="{response}", '
-                f'algorithm=MD5, qop=auth, nc={nc}, cnonce="{cnonce}"\r\n'
+                f'nonce="{params["nonce"]}", uri="{uri}", algorithm=MD5'
             )
+            if "qop" in params:  # RFC 2617 §3.2.2.1
+                cnonce, nc = uuid.uuid4().hex[:16], "00000001"
+                response = _md5(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+                authorization += f', qop=auth, nc={nc}, cnonce="{cnonce}"'
+            else:
+                response = _md5(f"{ha1}:{params['nonce']}:{ha2}")
+            authorization += f', response="{response}"\r\n'
         return 0
 
 

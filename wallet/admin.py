@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py admin",
         description="EncryptoTel operators' tools (wallet and billing).",
-        epilog="Also: `main.py admin softphone IDENTITY [--reset] [--json]`, an account's "
-        "softphone (SIP) credentials (exchange/admin.py; `admin softphone --help`).",
+        epilog="Also (exchange/admin.py): `main.py admin softphone IDENTITY [--reset] "
+        "[--json]`, an account's softphone (SIP) credentials; `main.py admin engines`, "
+        "kamailio's and rtpengine's configuration for PBX_ENGINES=external.",
     )
     parser.add_argument("--database", help="database URL (default: DATABASE_URL)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
