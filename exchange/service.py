@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from domain.calls import CallKind, CallState, HangupCause, LegEvent
+from domain.calls import CallState, HangupCause, LegEvent
 from domain.clock import utcnow
 from domain.numbers import is_internal, normalize
 from storage.accounts import AccountStore
 from storage.calls import CallStore
-from storage.models import CallRecord
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +124,7 @@ class Exchange:
         caller_account = self.accounts.by_extension(caller)
         if callee_account is None or caller_account is None:
             return Route("refuse", code=NOT_FOUND, reason="No Such Extension")
-        self.calls.create_once(
-            CallRecord(
-                id=record_id(sip_call_id),
-                account_id=caller_account.id,
-                kind=CallKind.INTERNAL.value,
-                a_number=caller,
-                b_number=target,
-                state=CallState.RINGING.value,
-            )
-        )
+        self.calls.open_internal(record_id(sip_call_id), caller_account.id, caller, target)
         return self._local(target, require_crypto=self.srtp == "mandatory")
 
     def _local(self, target: str, *, require_crypto: bool) -> Route:

@@ -29,6 +29,9 @@ VERIFICATION = CallKind.VERIFICATION.value
 REMINDER = CallKind.REMINDER.value
 INTERNAL = CallKind.INTERNAL.value
 LEG_EVENTS = (LegEvent.RINGING.value, LegEvent.ANSWERED.value, LegEvent.ENDED.value)
+RINGING = CallState.RINGING.value
+_INSERT_RECORD = CallRecord.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_EVENT = CallEvent.__table__.insert()  # type: ignore[attr-defined]
 
 
 class CallStore:
@@ -49,6 +52,33 @@ class CallStore:
         """Store a new call record unless one already has its id; False then."""
         try:
             self.create(record)
+        except IntegrityError:
+            return False
+        return True
+
+    def open_internal(self, call_id: str, account_id: int, a_number: str, b_number: str) -> bool:
+        """Store the record of a call between two extensions, ringing now (kind internal),
+        with its first event, unless one has this id; False then. One Core INSERT pair:
+        this runs once per INVITE kamailio asks about (bench/exchange.py)."""
+        at = utcnow()
+        record = {
+            "id": call_id,
+            "account_id": account_id,
+            "kind": INTERNAL,
+            "a_number": a_number,
+            "b_number": b_number,
+            "dtmf": "",
+            "state": RINGING,
+            "anonymous": False,
+            "record": False,
+            "created_at": at,
+            "updated_at": at,
+            "cost": 0,
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_INSERT_RECORD, record)
+                connection.execute(_INSERT_EVENT, {"call_id": call_id, "event": RINGING, "at": at})
         except IntegrityError:
             return False
         return True
