@@ -76,7 +76,8 @@ async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 class ControlServer:
-    """The control API listening on 127.0.0.1:`port` until `stop`."""
+    """The control API listening on 127.0.0.1:`port` until `stop`, beside the other
+    instances' (the port is shared)."""
 
     def __init__(self, exchange: Exchange, port: int) -> None:
         self.app = build_app(exchange)
@@ -87,7 +88,10 @@ class ControlServer:
         """Listen (raises OSError when the port is taken)."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        # SO_REUSEPORT: every instance on this machine listens on the same port and the
+        # kernel shares kamailio's connections among them; when one stops, kamailio's
+        # next connection reaches another (several instances serving one kamailio).
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_port=True).start()
         log.info("exchange control API on 127.0.0.1:%d", self.port)
 
     async def stop(self) -> None:

@@ -12,8 +12,14 @@ from datetime import timedelta
 import pytest
 
 from exchange.config import MAX_AUTH_FAILURES
+from exchange.control import ControlServer
 from exchange.rpc import KamailioRpc
+from exchange.service import Exchange
+from exchange.softphones import Softphones
 from exchange.upkeep import live_call_ids
+from storage import open_database
+from storage.accounts import AccountStore
+from storage.calls import CallStore
 from testbed.exchange_lab import ExchangeLab, sip_attempt
 from testbed.sip_lab import tone_share, wait_for
 
@@ -211,3 +217,33 @@ def test_video_crosses_end_to_end_untouched(lab):
     video = [packets for kind, packets in media_stats(lab.log("rtpengine")) if kind == "video"]
     assert len(video) == 2 and min(video) > 10, video  # both directions carried VP8
     assert "VP8/90000" in lab.log("rtpengine")
+
+
+def test_a_second_instance_on_the_same_database_serves_the_same_engines(lab, db_url):
+    """Two instances answer kamailio on one port (SO_REUSEPORT); one stops, calls go on."""
+    engine = open_database(db_url, migrate=False)
+    accounts = AccountStore(engine)
+    second = ControlServer(
+        Exchange(accounts, CallStore(engine), Softphones(accounts, lab.settings)),
+        lab.settings.PBX_CONTROL_PORT,
+    )
+    lab.run(second.start())
+    try:
+        alice = lab.softphone("console:alice", tone_hz=440.0)
+        bob = lab.softphone("console:bob", tone_hz=1000.0)
+        lab.run(lab.control.stop())  # the first instance goes away
+        for _ in range(2):
+            established = len(bob.calls_with("CALL_ESTABLISHED"))
+            lab.dial(alice, bob.user)
+            bob.wait_event("CALL_ESTABLISHED", established + 1)
+            time.sleep(1)
+            alice.command("hangup")
+            bob.wait_event("CALL_CLOSED", established + 1)
+        records = internal_records(lab, alice.user)
+        wait_for(lambda: all(lab.calls.get(r.id).state == "ended" for r in records), 10, "the ends")
+        assert len(records) == 2 and {r.hangup_cause for r in internal_records(lab, alice.user)} \
+            == {"hangup"}  # fmt: skip
+    finally:
+        lab.run(second.stop())
+        lab.run(lab.control.start())
+        engine.dispose()
