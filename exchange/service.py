@@ -128,10 +128,12 @@ class Exchange:
         return self._local(target, require_crypto=self.srtp == "mandatory")
 
     def _local(self, target: str, *, require_crypto: bool) -> Route:
-        """A call to the extension `target`. Toward a phone on TLS rtpengine offers SDES
-        SRTP (RTP/SAVP) whatever the caller sent (between two SRTP phones with the same
-        suite it passes through: exchange.md); toward UDP/TCP, what the caller offered,
-        unless PBX_SRTP is mandatory."""
+        """A call to the extension `target`. A phone on TLS is offered SDES-SRTP
+        (RTP/SAVP) whatever the caller sent: it must support it, as every common softphone
+        does (one without SRTP registers over UDP or TCP); between two SRTP phones with
+        the same suite rtpengine passes SRTP through (exchange.md). A phone on UDP/TCP
+        is offered what the caller offered, unless PBX_SRTP is mandatory. (Opportunistic
+        SRTP, rtpengine's OSRTP-offer, was refused by baresip's srtp-mand here.)"""
         savp = f"{COMMON_FLAGS} RTP/SAVP"
         return Route(
             "local",

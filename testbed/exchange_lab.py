@@ -15,6 +15,7 @@ import hashlib
 import re
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,28 @@ def _final_answer(sock: socket.socket) -> tuple[int, dict[str, str]]:
 
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def capture_udp(ports: tuple[int, int], seconds: float) -> list[bytes]:
+    """UDP payloads sent on the loopback interface to a port in `ports` (inclusive)
+    during `seconds`: a raw packet socket on `lo` (needs CAP_NET_RAW; PermissionError
+    otherwise). Loopback frames carry an Ethernet header, then IPv4 and UDP."""
+    low, high = ports
+    found: list[bytes] = []
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003)) as sniffer:
+        sniffer.bind(("lo", 0))
+        sniffer.settimeout(0.2)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                frame = sniffer.recv(65535)
+            except TimeoutError:
+                continue
+            if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+                continue  # not IPv4, or not UDP
+            ip_header = (frame[14] & 0x0F) * 4
+            udp = frame[14 + ip_header :]
+            destination = int.from_bytes(udp[2:4], "big")
+            if low <= destination <= high:
+                found.append(udp[8:])
+    return found

@@ -145,6 +145,13 @@ def tone_share(path: Path, frequency: float, tolerance: float = 15.0) -> float:
     Returns 0.0 for a recording without any energy.
     """
     samples, rate = read_wav(path)
+    return samples_tone_share(samples, rate, frequency, tolerance)
+
+
+def samples_tone_share(
+    samples: np.ndarray, rate: int, frequency: float, tolerance: float = 15.0
+) -> float:
+    """`tone_share` of samples at `rate` Hz."""
     if samples.size < rate // 10:
         return 0.0
     samples = samples - samples.mean()

@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
+from dialer.g711 import decode_ulaw
 from exchange.config import MAX_AUTH_FAILURES
 from exchange.control import ControlServer
 from exchange.rpc import KamailioRpc
@@ -20,8 +22,8 @@ from exchange.upkeep import live_call_ids
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
-from testbed.exchange_lab import ExchangeLab, sip_attempt
-from testbed.sip_lab import tone_share, wait_for
+from testbed.exchange_lab import ExchangeLab, capture_udp, sip_attempt
+from testbed.sip_lab import samples_tone_share, tone_share, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -247,3 +249,31 @@ def test_a_second_instance_on_the_same_database_serves_the_same_engines(lab, db_
         lab.run(second.stop())
         lab.run(lab.control.start())
         engine.dispose()
+
+
+def heard_on_the_wire(payloads: list[bytes], frequency: float) -> tuple[set[int], float]:
+    """Sizes of the audio packets (RTP header, 160 bytes of PCMU, maybe an SRTP tag) and
+    the share of `frequency` in their payload read as PCMU."""
+    audio = [p for p in payloads if len(p) in (172, 182)]
+    pcm = b"".join(decode_ulaw(p[12:172]) for p in audio)
+    samples = np.frombuffer(pcm, dtype="<i2").astype(float)
+    return {len(p) for p in audio}, samples_tone_share(samples, 8000, frequency)
+
+
+def test_the_wire_carries_srtp_between_phones_and_the_exchange(lab):
+    alice = lab.softphone("console:alice", tone_hz=440.0)
+    bob = lab.softphone("console:bob", tone_hz=1000.0)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    time.sleep(0.5)
+    try:
+        payloads = capture_udp(lab.settings.pbx_rtp_port_range, 1.5)  # phones -> rtpengine
+    except PermissionError:
+        pytest.skip("capturing on lo needs CAP_NET_RAW")
+    finally:
+        alice.command("hangup")
+        bob.wait_event("CALL_CLOSED")
+    sizes, wire_share = heard_on_the_wire(payloads, 440.0)
+    assert sizes == {182}, sizes  # 12 + 160 PCMU + the 10-byte HMAC-SHA1-80 tag
+    # What crossed the wire is noise to a listener; the phone decrypted the tone.
+    assert wire_share < 0.2 and tone_share(bob.heard(), 440.0) >= 0.99, wire_share

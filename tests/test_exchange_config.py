@@ -120,6 +120,7 @@ def test_routing_decisions(engine):
     assert (outside.action, outside.code) == ("refuse", 403)
     mandatory = exchange_on(engine, "mandatory").route(alice, bob, "call-4")
     assert mandatory.require_crypto == 1 and "RTP/SAVP" in mandatory.offer
+    assert "RTP/SAVP" in mandatory.offer_tls
 
 
 def exchange_record(exchange: Exchange, sip_call_id: str) -> str:
