@@ -35,7 +35,7 @@ from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
 from domain.clock import sleep_unless_stopped
-from exchange.config import DIALER_USER, ExchangeConfig, callback_dialer
+from exchange.config import ExchangeConfig, callback_dialer, dialer_name
 from exchange.control import ControlServer
 from exchange.engines import EngineError, Engines
 from exchange.rpc import KamailioRpc
@@ -50,6 +50,7 @@ from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
+from storage.service_users import ServiceUserStore
 from storage.updates import SeenUpdates
 from wallet.billing import Billing
 from wallet.deposits import DepositWatcher
@@ -231,12 +232,13 @@ def _start_chats(
 
 def _exchange_dialer(settings: Settings) -> tuple[Dialer | None, dict[str, str]]:
     """With the exchange on and no other SIP server (SIP_SERVER), the callback dialer
-    registers to our own kamailio as DIALER_USER with a password made for this run: the
-    dialer, and the exchange's service users (name -> HA1)."""
+    registers to our own kamailio as this instance's `dialer_name` with a password made
+    for this run: the dialer, and its user for the exchange (name -> HA1)."""
     if not settings.PBX_ENABLED or settings.sip_enabled:
         return None, {}
     password = secrets.token_urlsafe(24)
-    users = {DIALER_USER: digest_ha1(DIALER_USER, settings.PBX_DOMAIN, password)}
+    name = dialer_name(settings)
+    users = {name: digest_ha1(name, settings.PBX_DOMAIN, password)}
     return Dialer(callback_dialer(settings, password)), users
 
 
@@ -270,13 +272,16 @@ async def _run_exchange(
     (restarted when one exits) unless PBX_ENGINES=external. When the engines cannot start
     the service goes on without the exchange and says why."""
     settings = services.settings
+    users = ServiceUserStore(services.engine)
+    for name, ha1 in service_users.items():  # known to every instance answering kamailio
+        await asyncio.to_thread(users.put, name, ha1)
     exchange = Exchange(
         services.accounts,
         services.calls,
         Softphones(services.accounts, settings),
         srtp=settings.PBX_SRTP,
         max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
-        service_users=service_users,
+        service_users=users,
     )
     control = ControlServer(exchange, settings.PBX_CONTROL_PORT)
     engines = Engines(ExchangeConfig.from_settings(settings))

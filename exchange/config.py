@@ -9,6 +9,7 @@ same files serve `serve` (engines as our children) and the tests' fixtures.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from settings import Settings
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "exchange" / "kamailio.cfg"
 _MARK = re.compile(r"@@([A-Z_]+)@@")
-DIALER_USER = "dialer"  # the callback dialer's SIP user on our own kamailio
+# The callback dialers' SIP users on our own kamailio: one per instance (dialer_name).
+DIALER_PREFIX = "dialer-"
 MAX_AUTH_FAILURES = 10  # failed authentications from one address before it is blocked
 BLOCK_SECONDS = 300  # how long such an address stays blocked after its last failure
 
@@ -95,7 +97,7 @@ def render_kamailio(config: ExchangeConfig, template: str | None = None) -> str:
         "MAX_CALL_SECONDS": str(config.max_call_seconds),
         "MAX_AUTH_FAILURES": str(MAX_AUTH_FAILURES),
         "BLOCK_SECONDS": str(BLOCK_SECONDS),
-        "DIALER_USER": DIALER_USER,
+        "DIALER_PREFIX": DIALER_PREFIX,
     }
     text = template if template is not None else TEMPLATE.read_text(encoding="utf-8")
     return _MARK.sub(lambda mark: values[mark.group(1)], text)
@@ -171,12 +173,19 @@ def rtpengine_command(config: ExchangeConfig) -> list[str]:
     ]
 
 
+def dialer_name(settings: Settings) -> str:
+    """This instance's dialer's SIP user: DIALER_PREFIX, the host name and SIP_LOCAL_PORT
+    (what sets instances on one host apart), in the characters a SIP user name allows."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:80]
+    return f"{DIALER_PREFIX}{host}-{settings.SIP_LOCAL_PORT}"
+
+
 def callback_dialer(settings: Settings, password: str) -> SipConfig:
     """How the callback dialer registers to our own kamailio (when no SIP_SERVER is set):
-    as DIALER_USER with `password` over UDP, its own address and RTP ports from SIP_*."""
+    as `dialer_name` with `password` over UDP, its own address and RTP ports from SIP_*."""
     return SipConfig(
         server=settings.PBX_LISTEN_IP,
-        user=DIALER_USER,
+        user=dialer_name(settings),
         password=password,
         port=settings.PBX_SIP_PORT,
         local_ip=settings.SIP_LOCAL_IP,

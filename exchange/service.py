@@ -18,6 +18,7 @@ from typing import Protocol
 from domain.calls import CallState, HangupCause, LegEvent
 from domain.clock import utcnow
 from domain.numbers import is_internal, normalize
+from exchange.config import DIALER_PREFIX
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 
@@ -51,7 +52,8 @@ CAUSES = {
 
 
 class HashLookup(Protocol):
-    """Where HA1 digests come from (exchange.softphones.Softphones)."""
+    """Where HA1 digests come from (exchange.softphones.Softphones, and
+    storage.service_users.ServiceUserStore for our own users)."""
 
     def ha1(self, username: str) -> str | None: ...
 
@@ -95,20 +97,26 @@ class Exchange:
         *,
         srtp: str = "optional",
         max_call_seconds: int = 3600,
-        service_users: dict[str, str] | None = None,
+        service_users: HashLookup | None = None,
     ) -> None:
         self.accounts = accounts
         self.calls = calls
         self.softphones = softphones
         self.srtp = srtp
         self.max_call_seconds = max_call_seconds
-        # Our own SIP users (the callback dialer): name -> HA1. Their calls are already
+        # Our own SIP users (the instances' callback dialers). Their calls are already
         # authorised, recorded and billed by the flow that places them.
-        self.service_users = dict(service_users or {})
+        self.service_users = service_users
+
+    def is_service_user(self, username: str) -> bool:
+        """Whether `username` names one of our own SIP users (DIALER_PREFIX)."""
+        return username.startswith(DIALER_PREFIX)
 
     def ha1(self, username: str) -> str | None:
         """The HA1 digest a phone registering as `username` must match, None for nobody."""
-        return self.service_users.get(username) or self.softphones.ha1(username)
+        if self.is_service_user(username):
+            return self.service_users.ha1(username) if self.service_users else None
+        return self.softphones.ha1(username)
 
     def route(self, caller: str, callee: str, sip_call_id: str) -> Route:
         """Where a call from the authenticated `caller` (an extension) to `callee` (the
@@ -116,7 +124,7 @@ class Exchange:
         target = normalize(callee)
         if not is_internal(target):
             return Route("refuse", code=FORBIDDEN, reason="Outside Calls Need A Trunk")
-        if caller in self.service_users:  # a leg of a callback: its flow keeps the record
+        if self.is_service_user(caller):  # a leg of a callback: its flow keeps the record
             if self.accounts.by_extension(target) is None:
                 return Route("refuse", code=NOT_FOUND, reason="No Such Extension")
             return self._local(target, require_crypto=False)

@@ -330,3 +330,13 @@ class ChatUpdate(SQLModel, table=True):
         sa_column=Column(BigInteger, primary_key=True, autoincrement=False, nullable=False)
     )
     seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SipServiceUser(SQLModel, table=True):
+    """A SIP user of our own on the exchange's kamailio (an instance's callback dialer):
+    its digest HA1 (the password is made at each start and never stored), so that any
+    instance answering kamailio can check it."""
+
+    name: str = Field(primary_key=True, max_length=128)
+    ha1: str = Field(max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow)

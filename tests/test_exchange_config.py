@@ -14,13 +14,20 @@ from pathlib import Path
 import pytest
 
 from exchange.certs import certificate_names, self_signed
-from exchange.config import ExchangeConfig, render_kamailio, rtpengine_command, write
+from exchange.config import (
+    ExchangeConfig,
+    dialer_name,
+    render_kamailio,
+    rtpengine_command,
+    write,
+)
 from exchange.probes import options_ping
-from exchange.service import Exchange
+from exchange.service import Exchange, record_id
 from exchange.softphones import Softphones
 from settings import load_settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
+from storage.service_users import ServiceUserStore
 from testbed.exchange_lab import exchange_settings
 from testbed.sip_lab import wait_for
 
@@ -114,19 +121,13 @@ def test_routing_decisions(engine):
     assert (local.action, local.target, local.require_crypto) == ("local", bob, 0)
     assert "RTP/SAVP" in local.offer_tls and "RTP/SAVP" not in local.offer
     assert "SDES-no-NULL_HMAC_SHA1_80" in local.offer
-    assert exchange.calls.get(exchange_record(exchange, "call-1")).kind == "internal"
+    assert exchange.calls.get(record_id("call-1")).kind == "internal"
     assert (exchange.route(alice, "99999", "call-2").code) == 404
     outside = exchange.route(alice, "+442079460000", "call-3")
     assert (outside.action, outside.code) == ("refuse", 403)
     mandatory = exchange_on(engine, "mandatory").route(alice, bob, "call-4")
     assert mandatory.require_crypto == 1 and "RTP/SAVP" in mandatory.offer
     assert "RTP/SAVP" in mandatory.offer_tls
-
-
-def exchange_record(exchange: Exchange, sip_call_id: str) -> str:
-    from exchange.service import record_id
-
-    return record_id(sip_call_id)
 
 
 def _answers(url: str) -> int:
@@ -186,3 +187,22 @@ def _stderr_so_far(process: subprocess.Popen) -> str:
     chunk = process.stderr.read() or b""
     _STDERR[process.pid] = _STDERR.get(process.pid, "") + chunk.decode(errors="replace")
     return _STDERR[process.pid]
+
+
+def test_every_instance_knows_every_instances_dialer(engine):
+    """An instance's dialer may be asked about by another instance answering kamailio."""
+    store = ServiceUserStore(engine)
+    settings = load_settings(_env_file=None, SIP_LOCAL_PORT=5171)
+    name = dialer_name(settings)
+    assert name.startswith("dialer-") and name.endswith("-5171")
+    store.put(name, "a" * 32)
+    other = exchange_on(engine, "optional")  # the other instance: its own objects
+    other.service_users = ServiceUserStore(engine)
+    assert other.ha1(name) == "a" * 32
+    store.put(name, "b" * 32)  # restarted with a new password
+    assert other.ha1(name) == "b" * 32
+    assert other.ha1("dialer-somewhere-else") is None
+    accounts = other.accounts
+    bob = accounts.extension(accounts.resolve("console", "bob").id)
+    callback_leg = other.route(name, bob, "leg-1")
+    assert callback_leg.action == "local" and other.calls.get(record_id("leg-1")) is None
