@@ -6,8 +6,11 @@ Small and fast, on SQLite and PostgreSQL (the `engine` fixture), like tests/test
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import create_mock_engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from storage.ledger_store import (
     BalanceView,
@@ -187,6 +190,22 @@ def test_bad_arguments_are_refused_with_their_reason(engine):
     assert unknown.value.args == ("missing",)
 
 
+def test_an_amount_that_is_no_positive_integer_is_refused_with_its_reason(engine):
+    """Transfers, holds and extensions refuse a bad amount, saying what an amount must be."""
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 100)
+    ledger.place_hold(key="h", book=ANN, asset="ETT", amount=10)
+    reason = "^" + re.escape("amount must be a positive integer in the asset's smallest unit") + "$"
+    with pytest.raises(ValueError, match=reason):
+        ledger.transfer(key="t", kind="call", asset="ETT", amount=0, debit=ANN, credit=REVENUE)
+    with pytest.raises(ValueError, match=reason):
+        ledger.place_hold(key="h2", book=ANN, asset="ETT", amount=-1)
+    with pytest.raises(ValueError, match=reason):
+        ledger.extend_hold(key="h", amount=2.5)
+    assert ledger.transfer_by_key("t") is None and ledger.hold("h2") is None
+    assert ledger.balance(ANN, "ETT") == BalanceView(100, 10)
+
+
 def test_a_retried_transfer_says_it_was_not_applied(engine):
     ledger = LedgerStore(engine)
     fund(ledger, ANN, 100)
@@ -272,3 +291,130 @@ def test_a_settlement_key_taken_by_another_hold_is_refused(engine):
     with pytest.raises(ValueError, match="^" + re.escape("transfer key settle:h is taken") + "$"):
         ledger.settle_hold(key="h", charge=5, credit=REVENUE, kind="call")
     assert ledger.balance(ANN, "ETT") == BalanceView(99, 10)  # rolled back: still held
+
+
+# --- database failures -------------------------------------------------------------------
+
+
+def _refuse_revenue_entries(engine) -> None:
+    """A constraint of the test's own: no ledger entry may be written to REVENUE."""
+    if engine.dialect.name == "sqlite":
+        sql = (
+            "CREATE TRIGGER no_revenue BEFORE INSERT ON ledgerentry"
+            f" WHEN NEW.book = '{REVENUE}' BEGIN SELECT RAISE(ABORT, 'no revenue'); END"
+        )
+    else:
+        sql = f"ALTER TABLE ledgerentry ADD CONSTRAINT ck_no_revenue CHECK (book <> '{REVENUE}')"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
+def test_a_charge_refused_by_another_constraint_is_no_insufficient_funds(engine):
+    """Only the balance's own check is reported as InsufficientFunds; others as they are."""
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 100)
+    _refuse_revenue_entries(engine)
+    with pytest.raises(IntegrityError) as refused:
+        ledger.transfer(key="c", kind="call", asset="ETT", amount=10, debit=ANN, credit=REVENUE)
+    assert not isinstance(refused.value, InsufficientFunds)
+    assert ledger.transfer_by_key("c") is None
+    assert ledger.balance(ANN, "ETT") == BalanceView(100, 0)
+    with pytest.raises(InsufficientFunds) as refused:  # an uncovered charge: still a refusal
+        ledger.transfer(key="d", kind="call", asset="ETT", amount=101, debit=ANN, credit=REVENUE)
+    _refusal(refused.value, ANN, "ETT", 100, 101)
+
+
+def test_a_transfer_whose_connection_the_server_drops_says_it_is_invalidated(engine):
+    """A transfer between user books that loses its connection raises a DBAPIError marked
+    connection_invalidated (so a caller may retry), and the next transfers work."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server-side disconnect is a PostgreSQL matter")
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 100)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION drop_me() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);"
+            " RETURN NEW; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER drop_me BEFORE INSERT ON ledgerentry"
+            " FOR EACH ROW EXECUTE FUNCTION drop_me()"
+        )
+    with pytest.raises(DBAPIError) as dropped:
+        ledger.transfer(key="g", kind="gift", asset="ETT", amount=10, debit=ANN, credit=BOB)
+    assert dropped.value.connection_invalidated is True
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER drop_me ON ledgerentry")
+    assert ledger.transfer_by_key("g") is None
+    ledger.transfer(key="g", kind="gift", asset="ETT", amount=10, debit=ANN, credit=BOB)
+    assert ledger.balance(ANN, "ETT") == BalanceView(90, 0)
+    assert ledger.balance(BOB, "ETT") == BalanceView(10, 0)
+
+
+def test_both_entries_of_a_settlement_carry_one_time(engine):
+    """The two entries of a settled hold are written at one instant, like a transfer's."""
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 100)
+    for index in range(3):
+        ledger.place_hold(key=f"h{index}", book=ANN, asset="ETT", amount=10)
+        ledger.settle_hold(key=f"h{index}", charge=index + 1, credit=REVENUE, kind="call")
+        [debit] = ledger.entries(ANN, limit=1)
+        [credit] = ledger.entries(REVENUE, limit=1)
+        assert (debit["amount"], credit["amount"]) == (-index - 1, index + 1)
+        assert debit["created_at"] == credit["created_at"]
+
+
+def test_opposite_transfers_between_two_user_books_never_deadlock(engine):
+    """Two threads moving money back and forth between the same two user books lock the
+    balance rows in one order: none of them fails, and every amount comes back."""
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 1000)
+    fund(ledger, BOB, 1000)
+
+    def move(debit: str, credit: str) -> int:
+        for index in range(60):
+            ledger.transfer(
+                key=f"{debit}>{credit}:{index}", kind="gift", asset="ETT", amount=1,
+                debit=debit, credit=credit,
+            )  # fmt: skip
+        return index + 1
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(move, (ANN, BOB), (BOB, ANN)))
+    assert done == [60, 60]
+    assert ledger.balance(ANN, "ETT") == BalanceView(1000, 0) == ledger.balance(BOB, "ETT")
+    assert ledger.entries_sum(ANN, "ETT") == 1000 == ledger.entries_sum(BOB, "ETT")
+
+
+def test_settling_to_a_user_book_that_never_moved_opens_its_balance_unheld(engine):
+    """A settlement credited to a user book with no balance yet gives it the charge, held 0."""
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 100)
+    ledger.place_hold(key="h", book=ANN, asset="ETT", amount=40)
+    assert ledger.settle_hold(key="h", charge=25, credit=CAROL, kind="gift") == 25
+    assert ledger.balance(CAROL, "ETT") == BalanceView(25, 0)
+    assert ledger.balance(CAROL, "ETT").available == 25
+    assert ledger.balance(ANN, "ETT") == BalanceView(75, 0)
+
+
+def test_closing_a_hold_gives_back_only_its_own_asset(engine):
+    """Releasing or settling a hold in one asset leaves the holds of the book's other assets."""
+    ledger = LedgerStore(engine)
+    fund(ledger, ANN, 100)
+    fund(ledger, ANN, 50, asset="WAVES")
+    ledger.place_hold(key="ett", book=ANN, asset="ETT", amount=30)
+    ledger.place_hold(key="waves", book=ANN, asset="WAVES", amount=5)
+    ledger.place_hold(key="ett2", book=ANN, asset="ETT", amount=20)
+    assert ledger.release_hold("ett") is True
+    assert ledger.balance(ANN, "ETT") == BalanceView(100, 20)
+    assert ledger.balance(ANN, "WAVES") == BalanceView(50, 5)
+    assert ledger.settle_hold(key="ett2", charge=15, credit=REVENUE, kind="call") == 15
+    assert ledger.balances(ANN) == {"ETT": BalanceView(85, 0), "WAVES": BalanceView(50, 5)}
+
+
+def test_a_ledger_on_an_unsupported_database_is_refused_by_name():
+    """Only SQLite and PostgreSQL are supported: any other engine is refused, named."""
+    engine = create_mock_engine("mysql://", executor=lambda *args, **kwargs: None)
+    with pytest.raises(ValueError, match="^unsupported database mysql$"):
+        LedgerStore(engine)
