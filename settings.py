@@ -144,9 +144,9 @@ class Settings(BaseSettings):
     @classmethod
     def _listen_ip(cls, value: str) -> str:
         try:
-            address = ipaddress.ip_address(value)
+            address = ipaddress.IPv4Address(value)
         except ValueError:
-            raise ValueError("must be an IP address, for example 127.0.0.1") from None
+            raise ValueError("must be an IPv4 address, for example 127.0.0.1") from None
         if address.is_unspecified:
             raise ValueError("must be the address phones reach, not 0.0.0.0 (it goes in SDP)")
         return value

@@ -38,10 +38,11 @@ if [[ "${1:-}" == "--test" ]]; then
   if ((${#missing[@]})); then
     apt_install "${missing[@]}"
   fi
-  # Daemons of packages installed earlier, still running: the tests start their own.
+  # The packaged daemons, if running, hold the standard ports: the tests start their own.
+  # Only the packaged ones are stopped (never another run's kamailio or prosody).
   for service in kamailio prosody; do
-    if pgrep -x "$service" >/dev/null && [[ -x /etc/init.d/$service ]]; then
-      /etc/init.d/$service stop >/dev/null 2>&1 || pkill -x "$service" || true
+    if [[ -x /etc/init.d/$service ]]; then
+      /etc/init.d/$service stop >/dev/null 2>&1 || true
     fi
   done
   REQUIREMENTS=requirements-dev.txt

@@ -44,7 +44,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = Path(sys.executable).with_name("mutmut")
 # Everything the tests import or read; copied into the snapshot and on mutmut's path.
-SOURCE_PATHS = ("bot", "dialer", "domain", "nlu", "storage", "wallet", "testbed", "deploy")
+SOURCE_PATHS = (
+    "bot",
+    "dialer",
+    "domain",
+    "exchange",
+    "nlu",
+    "storage",
+    "wallet",
+    "testbed",
+    "deploy",
+)
 SOURCE_FILES = ("settings.py", "main.py")
 # Unit tests written for the survivors of this bench; `--baseline` leaves them out.
 ADDED_TESTS = "tests/test_mutation_"

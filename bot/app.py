@@ -11,6 +11,7 @@ Nothing else in the project constructs these.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import secrets
@@ -59,6 +60,7 @@ from wallet.withdrawals import Withdrawals
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 4.0
 DIALER_RETRY = 5.0
+DIALER_UNREGISTER_SECONDS = 2.0
 GIL_SWITCH_SECONDS = 0.0005
 
 
@@ -253,20 +255,26 @@ def _start_duties(
     if services.deposits is not None:
         tasks.append(asyncio.create_task(services.deposits.run(stop), name="deposits"))
     tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))
-    # A dialer registered to our own exchange starts once the exchange is up.
-    exchange_up = asyncio.Event()
+    # A dialer registered to our own exchange starts once the exchange is up, and the
+    # exchange stops once the dialer has unregistered.
+    exchange_up, dialer_down = asyncio.Event(), asyncio.Event()
     if services.settings.PBX_ENABLED:
-        exchange = _run_exchange(services, stop, exchange_users or {}, exchange_up)
+        waits_for = dialer_down if exchange_users and services.dialer is not None else None
+        exchange = _run_exchange(services, stop, exchange_users or {}, exchange_up, waits_for)
         tasks.append(asyncio.create_task(exchange, name="exchange"))
     if services.dialer is not None:
         after = exchange_up if exchange_users else None
-        dialer = _run_dialer(services.dialer, stop, after)
+        dialer = _run_dialer(services.dialer, stop, after, dialer_down)
         tasks.append(asyncio.create_task(dialer, name="dialer"))
     return tasks
 
 
 async def _run_exchange(
-    services: Services, stop: asyncio.Event, service_users: dict[str, str], up: asyncio.Event
+    services: Services,
+    stop: asyncio.Event,
+    service_users: dict[str, str],
+    up: asyncio.Event,
+    dialer_down: asyncio.Event | None = None,
 ) -> None:
     """The exchange until `stop`: our control API, and kamailio and rtpengine as children
     (restarted when one exits) unless PBX_ENGINES=external. When the engines cannot start
@@ -304,6 +312,9 @@ async def _run_exchange(
             await stop.wait()
     finally:
         await upkeep
+        if dialer_down is not None:  # our dialer unregisters from kamailio first
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(dialer_down.wait(), DIALER_UNREGISTER_SECONDS)
         await engines.stop()
         await control.stop()
 
@@ -328,10 +339,24 @@ def _settle_ended_calls(services: Services) -> None:
 
 
 async def _run_dialer(
-    dialer: CallPlacer, stop: asyncio.Event, after: asyncio.Event | None = None
+    dialer: CallPlacer,
+    stop: asyncio.Event,
+    after: asyncio.Event | None = None,
+    down: asyncio.Event | None = None,
 ) -> None:
     """Keep the dialer registered with the SIP server until `stop`; retry while it is down.
-    With `after`, registration starts once that event is set (our own exchange is up)."""
+    With `after`, registration starts once that event is set (our own exchange is up);
+    `down` is set once the dialer has stopped."""
+    try:
+        await _keep_dialer(dialer, stop, after)
+    finally:
+        if down is not None:
+            down.set()
+
+
+async def _keep_dialer(
+    dialer: CallPlacer, stop: asyncio.Event, after: asyncio.Event | None
+) -> None:
     if after is not None:
         waiting = asyncio.create_task(after.wait())
         stopping = asyncio.create_task(stop.wait())

@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALID_DAYS = 825  # the longest validity Apple's TLS rules accept for a server certificate
 RENEW_BEFORE = timedelta(days=30)
@@ -51,7 +51,23 @@ def self_signed(folder: Path, names: list[str]) -> CertificatePair:
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=VALID_DAYS))
         .add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        # A server certificate (Apple's TLS rules ask for serverAuth), trusted by import.
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=False,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(

@@ -4,7 +4,7 @@ kamailio's `http_client_query` calls (deploy/exchange/kamailio.cfg):
 - `GET /auth?user=EXT` → 200 `{"ha1": "<32 hex>"}`, or 404 for nobody (kamailio then fails
   the check exactly as for a wrong password);
 - `GET /route?caller=EXT&callee=USER&call_id=ID` → 200 with `exchange.service.Route`;
-- `GET /event?type=answered|ended|failed&call_id=ID[&code=SIP]` → 204.
+- `GET /event?type=answered|ended|failed&call_id=ID[&code=SIP][&cause=max_duration]` → 204.
 Why HTTP: one code path whatever the database (SQLite or PostgreSQL), answers measured at
 0.56 ms median uncached and 0.07 ms from kamailio's cache (exchange.md); the queries are
 synchronous in kamailio, so each handler answers from one indexed read or one write.
@@ -51,7 +51,7 @@ def build_app(exchange: Exchange) -> web.Application:
         if kind == "answered":
             await asyncio.to_thread(exchange.answered, call_id)
         elif kind == "ended":
-            await asyncio.to_thread(exchange.ended, call_id)
+            await asyncio.to_thread(exchange.ended, call_id, query.get("cause", ""))
         elif kind == "failed":
             code = query.get("code", "")
             await asyncio.to_thread(exchange.failed, call_id, int(code) if code.isdigit() else 0)

@@ -1,19 +1,24 @@
 """kamailio and rtpengine as children of our service: started, watched, restarted, stopped.
 
 Each engine runs in the foreground in its own process group, its output in a log file of
-the run directory (`kamailio.log`, `rtpengine.log`). `start` returns once both answer
-(rtpengine's ng `ping`, kamailio's OPTIONS); `watch` restarts one that exits, after a
-pause that doubles up to a minute while it keeps failing (rtpengine 10.5 has been seen
-to dump core: exchange.md); `stop` ends both (SIGTERM, then SIGKILL after 5 s).
+the run directory (`kamailio.log`, `rtpengine.log`), and dies with our service (a
+parent-death signal); one a killed service left anyway (its pid file) is ended before
+the next start, and a port something else answers on is an error, not shared. `start`
+returns once both answer (rtpengine's ng `ping`, kamailio's OPTIONS); `watch` restarts
+one that exits, after a pause that doubles up to a minute while it keeps failing
+(rtpengine 10.5 has been seen to dump core: exchange.md); `stop` ends both (SIGTERM, then
+SIGKILL after STOP_TIMEOUT).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +31,8 @@ from exchange.probes import ng_ping, options_ping
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 20.0  # seconds for an engine to answer after it is spawned
-STOP_TIMEOUT = 5.0
+STOP_TIMEOUT = 2.0  # within the service's own shutdown grace (bot.app.SHUTDOWN_GRACE)
+PR_SET_PDEATHSIG = 1  # prctl(2)
 MAX_BACKOFF = 60.0
 
 
@@ -42,6 +48,7 @@ class Engine:
     command: list[str]
     probe: Callable[[], bool]
     log_path: Path
+    pid_path: Path
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     _log: int | None = field(default=None, repr=False)
@@ -54,6 +61,9 @@ class Engine:
         """Start the process (its output appended to `log_path`)."""
         if shutil.which(self.command[0]) is None:
             raise EngineError(f"{self.command[0]} is not installed (./setup.sh installs it)")
+        await asyncio.to_thread(self._end_leftover)
+        if await asyncio.to_thread(self.probe):
+            raise EngineError(f"something already answers on {self.name}'s port")
         self._close_log()
         self._log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.process = await asyncio.create_subprocess_exec(
@@ -62,6 +72,7 @@ class Engine:
             stdout=self._log,
             stderr=self._log,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     async def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
@@ -89,6 +100,23 @@ class Engine:
                 await process.wait()
         self._close_log()
 
+    def _end_leftover(self) -> None:
+        """End the engine a killed service left running (its pid file, when the process
+        is still this engine): else two would share the ports."""
+        try:
+            pid = int(self.pid_path.read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return
+        if Path(command[0].decode(errors="replace")).name != self.command[0]:
+            return  # the pid now belongs to another program
+        log.warning("%s left running by an earlier start (pid %d): ending it", self.name, pid)
+        _signal_group(pid, signal.SIGKILL)
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.05)
+
     def log_tail(self, lines: int = 30) -> str:
         """The end of the engine's log."""
         try:
@@ -114,12 +142,14 @@ class Engines:
             exchange_config.rtpengine_command(config),
             lambda: ng_ping(config.rtpengine_port, timeout=0.5),
             run / "rtpengine.log",
+            run / "rtpengine.pid",
         )
         self.kamailio = Engine(
             "kamailio",
             exchange_config.kamailio_command(config),
             lambda: options_ping(config.listen_ip, config.sip_port, timeout=0.5),
             run / "kamailio.log",
+            run / "kamailio.pid",
         )
 
     @property
@@ -177,3 +207,12 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        log.error("engine process %d is not ours to stop", pid)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when our service dies (prctl PR_SET_PDEATHSIG),
+    so a killed service leaves no engine behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

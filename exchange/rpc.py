@@ -42,6 +42,8 @@ class KamailioRpc:
             reply = requests.post(self.url, json=body, timeout=self.timeout).json()
         except (requests.RequestException, ValueError) as error:
             raise RpcError(f"kamailio RPC {method}: {type(error).__name__}") from None
+        if not isinstance(reply, dict):
+            raise RpcError(f"kamailio RPC {method}: not a JSON-RPC answer")
         if "error" in reply:  # jsonrpcs answers errors with an HTTP status as well
             problem = reply["error"]
             message = f"kamailio RPC {method}: {problem.get('message', '?')}"
@@ -49,14 +51,20 @@ class KamailioRpc:
         return reply.get("result")
 
     def forget_credentials(self, username: str) -> bool:
-        """Drop kamailio's cached HA1 of `username` (after a new password the old one stops
-        working at once); False when kamailio could not be told (it is not running, so
-        holds no cache, or the entry expires within 5 minutes)."""
-        try:
-            self.call("htable.delete", "auth", username)
-        except RpcError as error:
-            if error.code == 404:  # "Key not found in htable": nothing cached
-                return True
-            log.warning("cached credentials of %s not dropped: %s", username, error)
-            return False
-        return True
+        """After a new password: drop kamailio's cached HA1 of `username` (the old password
+        stops working at once) and the registrations made with the old one (a phone
+        holding stolen credentials stops getting calls). False when kamailio could not be
+        told (not running: it then holds neither)."""
+        done = True
+        for method, params in (
+            ("htable.delete", ("auth", username)),
+            ("ul.rm", ("location", username)),
+        ):
+            try:
+                self.call(method, *params)
+            except RpcError as error:
+                if error.code == 404:  # nothing cached, or no registration
+                    continue
+                log.warning("kamailio not told of %s's new password: %s", username, error)
+                done = False
+        return done

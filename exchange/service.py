@@ -160,11 +160,13 @@ class Exchange:
             self.calls.record_event(call_id, LegEvent.ANSWERED.value, leg="b")
             self.calls.record_event(call_id, LegEvent.BRIDGED.value)
 
-    def ended(self, sip_call_id: str) -> None:
-        """An answered call ended (a BYE, or kamailio's dialog timeout)."""
+    def ended(self, sip_call_id: str, cause: str = "") -> None:
+        """An answered call ended: a BYE (cause "") or kamailio's dialog timeout at the
+        call's maximum duration (cause "max_duration")."""
         call_id = record_id(sip_call_id)
         if self._known(call_id):
-            self.calls.record_event(call_id, CallState.ENDED.value, cause=HangupCause.HANGUP)
+            why = HangupCause.MAX_DURATION if cause == "max_duration" else HangupCause.HANGUP
+            self.calls.record_event(call_id, CallState.ENDED.value, cause=why)
 
     def failed(self, sip_call_id: str, code: int) -> None:
         """A call that never connected: the callee's final answer `code` (or ours)."""

@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
-from storage.clock import utcnow
+from domain.clock import utcnow
 from storage.db import FastRead, read
 from storage.models import Balance, Hold, LedgerEntry, LedgerTransfer
 

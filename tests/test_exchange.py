@@ -5,6 +5,7 @@ checked at the phones, the call records read from the database."""
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -102,6 +103,17 @@ def test_a_new_password_stops_the_old_one_at_once(lab):
     assert new is not None and new != old
     assert sip_attempt(port, "REGISTER", user, old) == 401
     assert sip_attempt(port, "REGISTER", user, new) == 200
+
+
+def test_a_new_password_unregisters_the_phones_of_the_old_one(lab):
+    bob = lab.softphone("console:bob")
+    alice = lab.softphone("console:alice")
+    account = lab.accounts.by_extension(bob.user)
+    lab.softphones.credentials(account.id, reset=True)  # bob's phone has the old password
+    lab.dial(alice, bob.user)
+    closed = alice.wait_event("CALL_CLOSED")
+    assert "480" in str(closed.get("param", "")), closed
+    assert not bob.calls_with("CALL_INCOMING")
 
 
 @pytest.fixture
@@ -277,3 +289,53 @@ def test_the_wire_carries_srtp_between_phones_and_the_exchange(lab):
     assert sizes == {182}, sizes  # 12 + 160 PCMU + the 10-byte HMAC-SHA1-80 tag
     # What crossed the wire is noise to a listener; the phone decrypted the tone.
     assert wire_share < 0.2 and tone_share(bob.heard(), 440.0) >= 0.99, wire_share
+
+
+def test_no_request_is_relayed_outside_a_dialog_of_ours(lab):
+    """A request with a To-tag and a Route to kamailio, but in no dialog it knows, is not
+    relayed (else anyone could use the exchange as an open relay)."""
+    target = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target.bind(("127.0.0.1", 0))
+    target.settimeout(1.0)
+    port = lab.settings.PBX_SIP_PORT
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, target:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3)
+        for method in ("MESSAGE", "INVITE", "BYE"):
+            request = (
+                f"{method} sip:victim@127.0.0.1:{target.getsockname()[1]} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};branch=z9hG4bK{method}\r\n"
+                f"Route: <sip:127.0.0.1:{port};lr>\r\nMax-Forwards: 70\r\n"
+                "From: <sip:a@example.org>;tag=1\r\nTo: <sip:victim@example.org>;tag=2\r\n"
+                f"Call-ID: forged-{method}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+            )
+            sock.sendto(request.encode(), ("127.0.0.1", port))
+            answer = sock.recv(4096).decode()
+            assert answer.startswith("SIP/2.0 403"), answer
+        with pytest.raises(TimeoutError):
+            target.recv(4096)
+
+
+def test_a_call_without_an_sdp_offer_is_refused(lab):
+    user, password = lab.credentials("console:alice")
+    bob = lab.softphone("console:bob")
+    port = lab.settings.PBX_SIP_PORT
+    assert sip_attempt(port, "INVITE", user, password, to_user=bob.user) == 488
+    assert not bob.calls_with("CALL_INCOMING")
+
+
+def test_hold_and_resume_keep_the_calls_media_flags(lab):
+    alice = lab.softphone("console:alice", tone_hz=440.0)
+    bob = lab.softphone("console:bob", tone_hz=1000.0)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    time.sleep(1)
+    alice.command("hold")
+    time.sleep(1)
+    alice.command("resume")
+    time.sleep(2)
+    alice.command("hangup")
+    bob.wait_event("CALL_CLOSED")
+    assert tone_share(bob.heard(), 440.0) >= 0.99
+    assert "Unknown flag" not in lab.log("rtpengine")
+    assert lab.log("rtpengine").count("Received command 'offer'") >= 2  # the re-INVITE's
