@@ -38,6 +38,12 @@ COMMON_FLAGS = "replace-origin replace-session-connection ICE=remove " + " ".joi
     f"SDES-no-{suite}" for suite in _NOT_OFFERED
 )
 RECONCILE_GRACE = timedelta(seconds=30)
+# How kamailio names the end of an answered call (deploy/exchange/kamailio.cfg).
+ENDINGS = {
+    "hangup_a": HangupCause.HANGUP_A,
+    "hangup_b": HangupCause.HANGUP_B,
+    "max_duration": HangupCause.MAX_DURATION,
+}
 # SIP answers (RFC 3261 §21) of the refusals decided here.
 NOT_FOUND, FORBIDDEN = 404, 403
 CAUSES = {
@@ -46,7 +52,7 @@ CAUSES = {
     603: HangupCause.DECLINED,
     480: HangupCause.NO_ANSWER,
     408: HangupCause.NO_ANSWER,
-    487: HangupCause.CANCELLED,
+    487: HangupCause.HANGUP_A,  # the caller gave up while it rang
     404: HangupCause.NOT_FOUND,
 }
 
@@ -161,11 +167,12 @@ class Exchange:
             self.calls.record_event(call_id, LegEvent.BRIDGED.value)
 
     def ended(self, sip_call_id: str, cause: str = "") -> None:
-        """An answered call ended: a BYE (cause "") or kamailio's dialog timeout at the
-        call's maximum duration (cause "max_duration")."""
+        """An answered call ended: the caller's or the callee's BYE (cause "hangup_a",
+        "hangup_b"), kamailio's dialog timeout at the call's maximum duration
+        ("max_duration"), or an end kamailio could not attribute ("": hangup)."""
         call_id = record_id(sip_call_id)
         if self._known(call_id):
-            why = HangupCause.MAX_DURATION if cause == "max_duration" else HangupCause.HANGUP
+            why = ENDINGS.get(cause, HangupCause.HANGUP)
             self.calls.record_event(call_id, CallState.ENDED.value, cause=why)
 
     def failed(self, sip_call_id: str, code: int) -> None:
