@@ -190,7 +190,8 @@ def sip_attempt(
                 f"From: <sip:{user}@{realm}>;tag={tag}\r\n"
                 f"To: <sip:{target}@{realm}>\r\n"
                 f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
-                f"Contact: <sip:{user}@127.0.0.1:{local}>\r\nExpires: 60\r\n"
+                # one binding per user however many attempts (registrar max_contacts)
+                f"Contact: <sip:{user}@127.0.0.1:9>\r\nExpires: 60\r\n"
                 f"{authorization}Content-Length: 0\r\n\r\n"
             )
             sock.sendto(request.encode(), ("127.0.0.1", port))
