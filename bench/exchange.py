@@ -43,6 +43,7 @@ from testbed.exchange_lab import ExchangeLab, sip_attempt
 from testbed.sip_lab import PORTS, Kamailio, Phone, SipLab
 
 TICKS = os.sysconf("SC_CLK_TCK")
+TOKEN = secrets.token_urlsafe(16)  # the control API's token in this bench
 
 
 def cpu_seconds(pid: int) -> float:
@@ -104,7 +105,9 @@ def bench_registrations(lab: ExchangeLab, total: int) -> None:
 # --- 2. routing decisions --------------------------------------------------------------------
 
 
-def _serve_control(db_url: str, port: int, ready: multiprocessing.Event, bare: bool) -> None:
+def _serve_control(
+    db_url: str, port: int, ready: multiprocessing.Event, bare: bool, token: str
+) -> None:
     from aiohttp import web
 
     from exchange.control import ControlServer
@@ -132,7 +135,7 @@ def _serve_control(db_url: str, port: int, ready: multiprocessing.Event, bare: b
             accounts = AccountStore(engine)
             settings = load_settings(_env_file=None, PBX_ENABLED=False)
             exchange = Exchange(accounts, CallStore(engine), Softphones(accounts, settings))
-            await ControlServer(exchange, port).start()
+            await ControlServer(exchange, port, token).start()
         ready.set()
         await asyncio.Event().wait()
 
@@ -144,16 +147,21 @@ def route_cpu_ms(db_url: str, requests: int, bare: bool) -> float:
     port = PORTS.sip_port()
     ready = multiprocessing.get_context("spawn").Event()
     server = multiprocessing.get_context("spawn").Process(
-        target=_serve_control, args=(db_url, port, ready, bare), daemon=True
+        target=_serve_control, args=(db_url, port, ready, bare, TOKEN), daemon=True
     )
     server.start()
     ready.wait(60)
     url = f"http://127.0.0.1:{port}/route?caller=1001&callee=1002&call_id="
+    headers = {"X-Exchange-Token": TOKEN}
+
+    def get(call_id: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(url + call_id, headers=headers)).read()
+
     for i in range(50):  # warm up
-        urllib.request.urlopen(f"{url}warm{i}").read()
+        get(f"warm{i}")
     before = cpu_seconds(server.pid)
     for _ in range(requests):
-        urllib.request.urlopen(f"{url}{secrets.token_hex(8)}").read()
+        get(secrets.token_hex(8))
     used = cpu_seconds(server.pid) - before
     server.kill()
     return used / requests * 1000

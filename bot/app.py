@@ -36,7 +36,7 @@ from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
 from domain.clock import sleep_unless_stopped
-from exchange.config import ExchangeConfig, callback_dialer, dialer_name
+from exchange.config import ExchangeConfig, callback_dialer, control_token, dialer_name
 from exchange.control import ControlServer
 from exchange.engines import EngineError, Engines
 from exchange.rpc import KamailioRpc
@@ -291,8 +291,9 @@ async def _run_exchange(
         max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
         service_users=users,
     )
-    control = ControlServer(exchange, settings.PBX_CONTROL_PORT)
     engines = Engines(ExchangeConfig.from_settings(settings))
+    token = await asyncio.to_thread(control_token, engines.config.run_dir)
+    control = ControlServer(exchange, settings.PBX_CONTROL_PORT, token)
     children = settings.PBX_ENGINES == "children"
     try:
         await control.start()
@@ -303,7 +304,7 @@ async def _run_exchange(
         await control.stop()
         return
     up.set()
-    rpc = KamailioRpc(engines.config.rpc_url)
+    rpc = KamailioRpc(engines.config.rpc_url, token)
     upkeep = asyncio.create_task(keep_records(exchange, rpc, stop), name="exchange upkeep")
     try:
         if children:

@@ -8,9 +8,11 @@ same files serve `serve` (engines as our children) and the tests' fixtures.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dialer.types import SipConfig
@@ -21,6 +23,7 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "exchange" / "kam
 _MARK = re.compile(r"@@([A-Z_]+)@@")
 # The callback dialers' SIP users on our own kamailio: one per instance (dialer_name).
 DIALER_PREFIX = "dialer-"
+TOKEN_FILE = "control-token"  # in the run directory, 0600
 MAX_AUTH_FAILURES = 10  # failed authentications from one address before it is blocked
 BLOCK_SECONDS = 300  # how long such an address stays blocked after its last failure
 
@@ -45,6 +48,7 @@ class ExchangeConfig:
     srtp: str
     max_call_seconds: int
     tls: CertificatePair | None = None
+    token: str = field(default="", repr=False)
     debug: int = 1
     children: int = 4
 
@@ -98,6 +102,7 @@ def render_kamailio(config: ExchangeConfig, template: str | None = None) -> str:
         "MAX_AUTH_FAILURES": str(MAX_AUTH_FAILURES),
         "BLOCK_SECONDS": str(BLOCK_SECONDS),
         "DIALER_PREFIX": DIALER_PREFIX,
+        "TOKEN": config.token,
     }
     text = template if template is not None else TEMPLATE.read_text(encoding="utf-8")
     return _MARK.sub(lambda mark: values[mark.group(1)], text)
@@ -123,13 +128,40 @@ def render_tls(pair: CertificatePair) -> str:
 def write(config: ExchangeConfig) -> ExchangeConfig:
     """Write kamailio.cfg and tls.cfg (making the self-signed pair if none is configured)
     into `config.run_dir`; the configuration with its certificate pair."""
-    config.run_dir.mkdir(parents=True, exist_ok=True)
-    config.run_dir.chmod(0o700)
     pair = config.tls or self_signed(config.run_dir, [config.domain, config.listen_ip])
-    done = replace(config, tls=pair)
-    (config.run_dir / "kamailio.cfg").write_text(render_kamailio(done), encoding="utf-8")
+    done = replace(config, tls=pair, token=control_token(config.run_dir))
+    _private_file(config.run_dir / "kamailio.cfg", render_kamailio(done))  # holds the token
     (config.run_dir / "tls.cfg").write_text(render_tls(pair), encoding="utf-8")
     return done
+
+
+def existing_control_token(run_dir: Path) -> str | None:
+    """`control_token` when the run directory has one, else None (no exchange ran here)."""
+    try:
+        return (run_dir / TOKEN_FILE).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+
+
+def control_token(run_dir: Path) -> str:
+    """The secret kamailio and our service show each other on loopback (header
+    X-Exchange-Token: other local users reach loopback too), kept in TOKEN_FILE of the
+    run directory (0700) and made there on first use."""
+    path = run_dir / TOKEN_FILE
+    existing = existing_control_token(run_dir)
+    if existing:
+        return existing
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.chmod(0o700)
+    token = secrets.token_urlsafe(32)
+    _private_file(path, token)
+    return token
+
+
+def _private_file(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def kamailio_command(config: ExchangeConfig) -> list[str]:

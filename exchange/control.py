@@ -8,26 +8,32 @@ kamailio's `http_client_query` calls (deploy/exchange/kamailio.cfg):
 Why HTTP: one code path whatever the database (SQLite or PostgreSQL), answers measured at
 0.56 ms median uncached and 0.07 ms from kamailio's cache (exchange.md); the queries are
 synchronous in kamailio, so each handler answers from one indexed read or one write.
-Only loopback peers are served (the listener binds 127.0.0.1; the address is checked too).
+Only loopback peers that show the run directory's token (header X-Exchange-Token:
+`exchange.config.control_token`) are served: the listener binds 127.0.0.1, and other
+local users reach loopback too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from exchange.service import Exchange
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "::1")
+TOKEN_HEADER = "X-Exchange-Token"
 
 
-def build_app(exchange: Exchange) -> web.Application:
-    """The aiohttp application of the control API over `exchange`."""
-    app = web.Application(middlewares=[_loopback_only])
+def build_app(exchange: Exchange, token: str) -> web.Application:
+    """The aiohttp application of the control API over `exchange`, for callers that show
+    `token`."""
+
+    app = web.Application(middlewares=[_only_ours(token)])
 
     async def auth(request: web.Request) -> web.Response:
         user = request.query.get("user", "")
@@ -65,22 +71,30 @@ def build_app(exchange: Exchange) -> web.Application:
     return app
 
 
-@web.middleware
-async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.remote not in LOOPBACK:
-        raise web.HTTPForbidden(text="loopback only")
-    try:
-        return await handler(request)
-    except KeyError as missing:
-        raise web.HTTPBadRequest(text=f"{missing} is required") from None
+def _only_ours(token: str) -> Middleware:
+    """Refuse (403) a caller that is not on loopback or does not show `token`."""
+
+    @web.middleware
+    async def only_ours(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.remote not in LOOPBACK:
+            raise web.HTTPForbidden(text="loopback only")
+        shown = request.headers.get(TOKEN_HEADER, "").encode()
+        if not token or not hmac.compare_digest(shown, token.encode()):
+            raise web.HTTPForbidden(text="no valid token")
+        try:
+            return await handler(request)
+        except KeyError as missing:
+            raise web.HTTPBadRequest(text=f"{missing} is required") from None
+
+    return only_ours
 
 
 class ControlServer:
     """The control API listening on 127.0.0.1:`port` until `stop`, beside the other
     instances' (the port is shared)."""
 
-    def __init__(self, exchange: Exchange, port: int) -> None:
-        self.app = build_app(exchange)
+    def __init__(self, exchange: Exchange, port: int, token: str) -> None:
+        self.app = build_app(exchange, token)
         self.port = port
         self._runner: web.AppRunner | None = None
 

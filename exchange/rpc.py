@@ -25,8 +25,9 @@ class RpcError(RuntimeError):
 class KamailioRpc:
     """JSON-RPC client of one kamailio (`url`: http://127.0.0.1:PBX_RPC_PORT/RPC)."""
 
-    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+    def __init__(self, url: str, token: str, timeout: float = TIMEOUT) -> None:
         self.url = url
+        self.token = token  # exchange.config.control_token: kamailio refuses calls without
         self.timeout = timeout
         self._ids = itertools.count(1)
 
@@ -39,7 +40,8 @@ class KamailioRpc:
             "id": next(self._ids),
         }
         try:
-            reply = requests.post(self.url, json=body, timeout=self.timeout).json()
+            headers = {"X-Exchange-Token": self.token}
+            reply = requests.post(self.url, json=body, headers=headers, timeout=self.timeout).json()
         except (requests.RequestException, ValueError) as error:
             raise RpcError(f"kamailio RPC {method}: {type(error).__name__}") from None
         if not isinstance(reply, dict):

@@ -20,8 +20,10 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from domain.numbers import EXTENSION
+from exchange.config import existing_control_token
 from exchange.rpc import KamailioRpc
 from settings import Settings
 from storage.accounts import AccountStore
@@ -78,11 +80,9 @@ class Softphones:
         self.udp_port = settings.PBX_SIP_PORT
         self.tls_port = settings.PBX_TLS_PORT
         # kamailio caches each user's HA1: told at once when a password is replaced.
-        self.kamailio = (
-            KamailioRpc(f"http://127.0.0.1:{settings.PBX_RPC_PORT}/RPC")
-            if settings.PBX_ENABLED
-            else None
-        )
+        self.rpc_url = f"http://127.0.0.1:{settings.PBX_RPC_PORT}/RPC"
+        self.run_dir = Path(settings.PBX_RUN_DIR).resolve()
+        self.pbx_enabled = settings.PBX_ENABLED
 
     def credentials(self, account_id: int, *, reset: bool = False) -> SoftphoneCredentials:
         """The account's credentials, its extension allocated if it had none.
@@ -95,8 +95,8 @@ class Softphones:
         password = new_password()
         ha1 = digest_ha1(username, self.domain, password)
         stored = self.accounts.set_sip_ha1(account_id, ha1, only_if_none=not reset)
-        if stored and reset and self.kamailio is not None:
-            self.kamailio.forget_credentials(username)
+        if stored and reset:
+            self._tell_kamailio(username)
         if stored:
             log.info(
                 "softphone password %s for account %s (%s)",
@@ -112,6 +112,13 @@ class Softphones:
             udp_port=self.udp_port,
             tls_port=self.tls_port,
         )
+
+    def _tell_kamailio(self, username: str) -> None:
+        """Drop kamailio's cache and registrations of `username` (a new password); nothing
+        to do when the exchange is off or has never run here (no token: no kamailio)."""
+        token = existing_control_token(self.run_dir) if self.pbx_enabled else None
+        if token is not None:
+            KamailioRpc(self.rpc_url, token).forget_credentials(username)
 
     def ha1(self, username: str) -> str | None:
         """The stored HA1 of the extension `username` (for kamailio's digest check); None

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from exchange.config import ExchangeConfig
+from exchange.config import ExchangeConfig, control_token
 from exchange.control import ControlServer
 from exchange.engines import Engines
 from exchange.service import Exchange
@@ -100,7 +100,8 @@ class ExchangeLab:
             srtp=self.settings.PBX_SRTP,
             max_call_seconds=self.settings.WALLET_MAX_CALL_SECONDS,
         )
-        self.control = ControlServer(self.exchange, self.settings.PBX_CONTROL_PORT)
+        self.token = control_token(self.config.run_dir)
+        self.control = ControlServer(self.exchange, self.settings.PBX_CONTROL_PORT, self.token)
         self.engines = Engines(self.config)
         self.phones: list[Phone] = []
         self.loop = asyncio.new_event_loop()

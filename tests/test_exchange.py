@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 import socket
+import stat
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,7 +19,7 @@ import pytest
 from dialer.g711 import decode_ulaw
 from exchange.config import MAX_AUTH_FAILURES
 from exchange.control import ControlServer
-from exchange.rpc import KamailioRpc
+from exchange.rpc import KamailioRpc, RpcError
 from exchange.service import Exchange
 from exchange.softphones import Softphones
 from exchange.upkeep import live_call_ids
@@ -143,7 +146,7 @@ def test_with_srtp_mandatory_a_call_without_encryption_is_refused(mandatory_lab)
 
 def reconcile(lab: ExchangeLab) -> list[str]:
     """One round of the upkeep `serve` runs every minute, without its 30 s grace."""
-    live = live_call_ids(KamailioRpc(lab.config.rpc_url).call("dlg.list"))
+    live = live_call_ids(KamailioRpc(lab.config.rpc_url, lab.token).call("dlg.list"))
     return lab.exchange.reconcile(live, grace=timedelta(0))
 
 
@@ -243,6 +246,7 @@ def test_a_second_instance_on_the_same_database_serves_the_same_engines(lab, db_
     second = ControlServer(
         Exchange(accounts, CallStore(engine), Softphones(accounts, lab.settings)),
         lab.settings.PBX_CONTROL_PORT,
+        lab.token,  # the instances of one machine share the run directory's token
     )
     lab.run(second.start())
     try:
@@ -342,3 +346,24 @@ def test_hold_and_resume_keep_the_calls_media_flags(lab):
     assert tone_share(bob.heard(), 440.0) >= 0.99
     assert "Unknown flag" not in lab.log("rtpengine")
     assert lab.log("rtpengine").count("Received command 'offer'") >= 2  # the re-INVITE's
+
+
+def test_the_loopback_apis_ask_for_the_run_directorys_token(lab):
+    """Other local users reach loopback too: the control API (HA1s!) and kamailio's RPC
+    answer only the token kept in the run directory (0600)."""
+    url = f"http://127.0.0.1:{lab.settings.PBX_CONTROL_PORT}/auth?user=1001"
+
+    def status(token: str | None) -> int:
+        headers = {"X-Exchange-Token": token} if token else {}
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert (status(None), status("wrong"), status(lab.token)) == (403, 403, 404)
+    with pytest.raises(RpcError):
+        KamailioRpc(lab.config.rpc_url, "wrong").call("core.version")
+    assert KamailioRpc(lab.config.rpc_url, lab.token).call("core.version")
+    for name in ("control-token", "kamailio.cfg"):
+        assert stat.S_IMODE((lab.config.run_dir / name).stat().st_mode) == 0o600, name

@@ -17,6 +17,7 @@ from exchange.certs import certificate_names, self_signed
 from exchange.config import (
     ExchangeConfig,
     dialer_name,
+    existing_control_token,
     render_kamailio,
     rtpengine_command,
     write,
@@ -130,9 +131,12 @@ def test_routing_decisions(engine):
     assert "RTP/SAVP" in mandatory.offer_tls
 
 
-def _answers(url: str) -> int:
+def _answers(url: str, token: str | None = None) -> int:
+    headers = {"X-Exchange-Token": token} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=2
+        ) as answer:
             return answer.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -166,9 +170,13 @@ def test_what_serve_starts(db_url, tmp_path, enabled, engines, control):
     url = f"http://127.0.0.1:{values['PBX_CONTROL_PORT']}/auth?user=1000"
     try:
         wait_for(lambda: "EncryptoTel running" in _stderr_so_far(service), 60, "the service")
+        run_dir = Path(values["PBX_RUN_DIR"]).resolve()
         if control:
-            wait_for(lambda: _answers(url) == control, 20, "the control API")
-        assert _answers(url) == control
+            wait_for(lambda: existing_control_token(run_dir), 20, "the control token")
+            token = existing_control_token(run_dir)
+            wait_for(lambda: _answers(url, token) == control, 20, "the control API")
+            assert _answers(url) == 403  # not without the run directory's token
+        assert _answers(url, existing_control_token(run_dir)) == control
         assert not options_ping("127.0.0.1", values["PBX_SIP_PORT"], timeout=1.0)
         assert not (Path(values["PBX_RUN_DIR"]) / "kamailio.cfg").exists()
     finally:
