@@ -11,7 +11,6 @@ Nothing else in the project constructs these.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import secrets
@@ -36,13 +35,9 @@ from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
 from domain.clock import sleep_unless_stopped
-from exchange.config import ExchangeConfig, callback_dialer, control_token, dialer_name
-from exchange.control import ControlServer
-from exchange.engines import EngineError, Engines
-from exchange.rpc import KamailioRpc
-from exchange.service import Exchange
+from exchange.config import callback_dialer, dialer_name
+from exchange.runtime import run_exchange
 from exchange.softphones import Softphones, digest_ha1
-from exchange.upkeep import keep_records
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -51,7 +46,6 @@ from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
-from storage.service_users import ServiceUserStore
 from storage.updates import SeenUpdates
 from wallet.billing import Billing
 from wallet.deposits import DepositWatcher
@@ -60,7 +54,6 @@ from wallet.withdrawals import Withdrawals
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 4.0
 DIALER_RETRY = 5.0
-DIALER_UNREGISTER_SECONDS = 2.0
 GIL_SWITCH_SECONDS = 0.0005
 
 
@@ -260,64 +253,22 @@ def _start_duties(
     exchange_up, dialer_down = asyncio.Event(), asyncio.Event()
     if services.settings.PBX_ENABLED:
         waits_for = dialer_down if exchange_users and services.dialer is not None else None
-        exchange = _run_exchange(services, stop, exchange_users or {}, exchange_up, waits_for)
+        exchange = run_exchange(
+            services.engine,
+            services.accounts,
+            services.calls,
+            services.settings,
+            stop,
+            service_users=exchange_users or {},
+            up=exchange_up,
+            dialer_down=waits_for,
+        )
         tasks.append(asyncio.create_task(exchange, name="exchange"))
     if services.dialer is not None:
         after = exchange_up if exchange_users else None
         dialer = _run_dialer(services.dialer, stop, after, dialer_down)
         tasks.append(asyncio.create_task(dialer, name="dialer"))
     return tasks
-
-
-async def _run_exchange(
-    services: Services,
-    stop: asyncio.Event,
-    service_users: dict[str, str],
-    up: asyncio.Event,
-    dialer_down: asyncio.Event | None = None,
-) -> None:
-    """The exchange until `stop`: our control API, and kamailio and rtpengine as children
-    (restarted when one exits) unless PBX_ENGINES=external. When the engines cannot start
-    the service goes on without the exchange and says why."""
-    settings = services.settings
-    users = ServiceUserStore(services.engine)
-    for name, ha1 in service_users.items():  # known to every instance answering kamailio
-        await asyncio.to_thread(users.put, name, ha1)
-    exchange = Exchange(
-        services.accounts,
-        services.calls,
-        Softphones(services.accounts, settings),
-        srtp=settings.PBX_SRTP,
-        max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
-        service_users=users,
-    )
-    engines = Engines(ExchangeConfig.from_settings(settings))
-    token = await asyncio.to_thread(control_token, engines.config.run_dir)
-    control = ControlServer(exchange, settings.PBX_CONTROL_PORT, token)
-    children = settings.PBX_ENGINES == "children"
-    try:
-        await control.start()
-        if children:
-            await engines.start()
-    except (EngineError, OSError) as error:
-        log.error("the exchange did not start (PBX_ENABLED=false runs chat-only): %s", error)
-        await control.stop()
-        return
-    up.set()
-    rpc = KamailioRpc(engines.config.rpc_url, token)
-    upkeep = asyncio.create_task(keep_records(exchange, rpc, stop), name="exchange upkeep")
-    try:
-        if children:
-            await engines.watch(stop)
-        else:
-            await stop.wait()
-    finally:
-        await upkeep
-        if dialer_down is not None:  # our dialer unregisters from kamailio first
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(dialer_down.wait(), DIALER_UNREGISTER_SECONDS)
-        await engines.stop()
-        await control.stop()
 
 
 async def _wind_down(services: Services, tasks: list[asyncio.Task]) -> None:

@@ -24,7 +24,7 @@ import sys
 
 from exchange.config import ExchangeConfig, kamailio_command, rtpengine_command, write
 from exchange.softphones import SoftphoneCredentials, Softphones
-from settings import SettingsError, load_settings
+from settings import Settings, SettingsError, load_settings
 from storage import open_database
 from storage.accounts import AccountStore
 
@@ -100,17 +100,17 @@ def main(argv: list[str]) -> int:
     """Run one exchange admin command; return the exit status (2: bad arguments or
     settings)."""
     args = build_parser().parse_args(argv)
-    if args.command == "engines":
-        return _engines()
-    try:
-        network, external_id = parse_identity(args.identity)
-    except IdentityError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     try:
         settings = load_settings()
     except SettingsError as error:
         print(error, file=sys.stderr)
+        return 2
+    if args.command == "engines":
+        return _engines(settings)
+    try:
+        network, external_id = parse_identity(args.identity)
+    except IdentityError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     engine = open_database(args.database or settings.DATABASE_URL)
     try:
@@ -128,12 +128,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _engines() -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(error, file=sys.stderr)
-        return 2
+def _engines(settings: Settings) -> int:
     config = write(ExchangeConfig.from_settings(settings))
     print(f"configuration written to {config.run_dir}")
     print("kamailio:  " + shlex.join(kamailio_command(config)))

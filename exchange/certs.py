@@ -75,11 +75,16 @@ def self_signed(folder: Path, names: list[str]) -> CertificatePair:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    descriptor = os.open(pair.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(key_pem)
+    private_file(pair.key, key_pem)
     pair.cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return pair
+
+
+def private_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path`, readable by its owner only (0600) from its creation on."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
 
 
 def certificate_names(path: Path) -> list[str]:

@@ -8,7 +8,6 @@ same files serve `serve` (engines as our children) and the tests' fixtures.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import socket
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dialer.types import SipConfig
-from exchange.certs import CertificatePair, self_signed
+from exchange.certs import CertificatePair, private_file, self_signed
 from settings import Settings
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "exchange" / "kamailio.cfg"
@@ -130,7 +129,7 @@ def write(config: ExchangeConfig) -> ExchangeConfig:
     into `config.run_dir`; the configuration with its certificate pair."""
     pair = config.tls or self_signed(config.run_dir, [config.domain, config.listen_ip])
     done = replace(config, tls=pair, token=control_token(config.run_dir))
-    _private_file(config.run_dir / "kamailio.cfg", render_kamailio(done))  # holds the token
+    private_file(config.run_dir / "kamailio.cfg", render_kamailio(done).encode())  # the token
     (config.run_dir / "tls.cfg").write_text(render_tls(pair), encoding="utf-8")
     return done
 
@@ -154,14 +153,8 @@ def control_token(run_dir: Path) -> str:
     run_dir.mkdir(parents=True, exist_ok=True)
     run_dir.chmod(0o700)
     token = secrets.token_urlsafe(32)
-    _private_file(path, token)
+    private_file(path, token.encode())
     return token
-
-
-def _private_file(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
 
 
 def kamailio_command(config: ExchangeConfig) -> list[str]:

@@ -22,42 +22,39 @@ def options_ping(host: str, port: int, timeout: float = 1.0) -> bool:
             f"To: <sip:{host}:{port}>\r\nCall-ID: {uuid.uuid4().hex}\r\n"
             "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
         )
-        # Over UDP a client retransmits until an answer or the deadline: Timer E starts at
-        # T1 = 0.5 s and doubles up to T2 = 4 s (RFC 3261 §17.1.2.2). A server flooded
-        # with datagrams may have dropped the first copy from its full receive buffer.
-        deadline = time.monotonic() + timeout
-        interval = 0.5
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                sock.sendto(request.encode(), (host, port))
-                sock.settimeout(min(interval, left))
-                data, _ = sock.recvfrom(4096)
-            except TimeoutError:
-                interval = min(interval * 2, 4.0)
-                continue
-            except OSError:
-                return False
-            return data.startswith(b"SIP/2.0 ")
-    return False
+        answer = _ask(sock, request.encode(), (host, port), timeout)
+    return answer is not None and answer.startswith(b"SIP/2.0 ")
 
 
 def ng_ping(port: int, timeout: float = 1.0, host: str = "127.0.0.1") -> bool:
     """True when rtpengine answers `ping` with `pong` on its ng control port (UDP: a cookie,
     a space, a bencoded dictionary; rtpengine's ng protocol), retransmitted like `options_ping`."""
     cookie = secrets.token_hex(4).encode()
-    request = cookie + b" d7:command4:pinge"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        deadline = time.monotonic() + timeout
-        interval = 0.5
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                sock.sendto(request, (host, port))
-                sock.settimeout(min(interval, left))
-                data, _ = sock.recvfrom(4096)
-            except TimeoutError:
-                interval = min(interval * 2, 4.0)
-                continue
-            except OSError:
-                return False
-            return data.startswith(cookie + b" ") and b"4:pong" in data
-    return False
+        answer = _ask(sock, cookie + b" d7:command4:pinge", (host, port), timeout)
+    return answer is not None and answer.startswith(cookie + b" ") and b"4:pong" in answer
+
+
+def _ask(
+    sock: socket.socket, request: bytes, address: tuple[str, int], timeout: float
+) -> bytes | None:
+    """The first datagram answering `request`, None on silence or ICMP unreachable.
+
+    Over UDP a client retransmits until an answer or the deadline: Timer E starts at
+    T1 = 0.5 s and doubles up to T2 = 4 s (RFC 3261 §17.1.2.2). A server flooded with
+    datagrams may have dropped the first copy from its full receive buffer.
+    """
+    deadline = time.monotonic() + timeout
+    interval = 0.5
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            sock.sendto(request, address)
+            sock.settimeout(min(interval, left))
+            data, _ = sock.recvfrom(4096)
+        except TimeoutError:
+            interval = min(interval * 2, 4.0)
+            continue
+        except OSError:
+            return None
+        return data
+    return None

@@ -19,6 +19,7 @@ import pytest
 from dialer.g711 import decode_ulaw
 from exchange.config import MAX_AUTH_FAILURES
 from exchange.control import ControlServer
+from exchange.engines import Engine
 from exchange.rpc import KamailioRpc, RpcError
 from exchange.service import Exchange
 from exchange.softphones import Softphones
@@ -27,7 +28,7 @@ from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from testbed.exchange_lab import ExchangeLab, capture_udp, sip_attempt
-from testbed.sip_lab import samples_tone_share, tone_share, wait_for
+from testbed.sip_lab import Phone, samples_tone_share, tone_share, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -39,16 +40,29 @@ def lab(db_url, tmp_path) -> Iterator[ExchangeLab]:
     lab.stop()
 
 
+def in_a_call(lab: ExchangeLab, **options) -> tuple[Phone, Phone]:
+    """alice (440 Hz) called bob (1000 Hz); bob's phone reports the call established."""
+    alice = lab.softphone("console:alice", tone_hz=440.0, **options)
+    bob = lab.softphone("console:bob", tone_hz=1000.0, **options)
+    lab.dial(alice, bob.user)
+    bob.wait_event("CALL_ESTABLISHED")
+    return alice, bob
+
+
+def restart(lab: ExchangeLab, engine: Engine) -> None:
+    """Stop one engine and start it again, as `Engines.watch` does after it exits."""
+    lab.run(engine.stop())
+    lab.run(engine.spawn())
+    lab.run(engine.wait_ready())
+
+
 def internal_records(lab: ExchangeLab, caller: str):
     account = lab.accounts.by_extension(caller)
     return [r for r in lab.calls.history(account.id, limit=20) if r.kind == "internal"]
 
 
 def test_two_softphones_call_each_other_over_tls_and_srtp(lab):
-    alice = lab.softphone("console:alice", tone_hz=440.0)
-    bob = lab.softphone("console:bob", tone_hz=1000.0)
-    lab.dial(alice, bob.user)
-    bob.wait_event("CALL_ESTABLISHED")
+    alice, bob = in_a_call(lab)
     alice.wait_event("CALL_ESTABLISHED")
     time.sleep(3)
     alice.command("hangup")
@@ -151,10 +165,7 @@ def reconcile(lab: ExchangeLab) -> list[str]:
 
 
 def test_a_call_that_ends_while_our_service_is_down_is_closed_once_when_it_is_back(lab):
-    alice = lab.softphone("console:alice", tone_hz=440.0)
-    bob = lab.softphone("console:bob", tone_hz=1000.0)
-    lab.dial(alice, bob.user)
-    bob.wait_event("CALL_ESTABLISHED")
+    alice, bob = in_a_call(lab)
     assert reconcile(lab) == []  # live in kamailio: left alone
     lab.run(lab.control.stop())  # our service stops; the call goes on without it
     time.sleep(2)
@@ -173,14 +184,8 @@ def test_a_call_that_ends_while_our_service_is_down_is_closed_once_when_it_is_ba
 
 
 def test_kamailio_restarted_mid_call_leaves_the_call_record_closed_once(lab):
-    alice = lab.softphone("console:alice", tone_hz=440.0)
-    bob = lab.softphone("console:bob", tone_hz=1000.0)
-    lab.dial(alice, bob.user)
-    bob.wait_event("CALL_ESTABLISHED")
-    kamailio = lab.engines.kamailio
-    lab.run(kamailio.stop())
-    lab.run(kamailio.spawn())
-    lab.run(kamailio.wait_ready())
+    alice, bob = in_a_call(lab)
+    restart(lab, lab.engines.kamailio)
     [closed] = reconcile(lab)  # kamailio lost the dialog: the record is closed now
     for phone in (alice, bob):
         phone.command("hangup")
@@ -191,14 +196,8 @@ def test_kamailio_restarted_mid_call_leaves_the_call_record_closed_once(lab):
 
 
 def test_rtpengine_restarted_mid_call_leaves_the_call_record_closed_once(lab):
-    alice = lab.softphone("console:alice", tone_hz=440.0)
-    bob = lab.softphone("console:bob", tone_hz=1000.0)
-    lab.dial(alice, bob.user)
-    bob.wait_event("CALL_ESTABLISHED")
-    rtpengine = lab.engines.rtpengine
-    lab.run(rtpengine.stop())
-    lab.run(rtpengine.spawn())
-    lab.run(rtpengine.wait_ready())
+    alice, bob = in_a_call(lab)
+    restart(lab, lab.engines.rtpengine)
     assert reconcile(lab) == []  # the call is still a dialog: its record stays open
     alice.command("hangup")
     bob.wait_event("CALL_CLOSED")
@@ -280,10 +279,7 @@ def heard_on_the_wire(payloads: list[bytes], frequency: float) -> tuple[set[int]
 
 
 def test_the_wire_carries_srtp_between_phones_and_the_exchange(lab):
-    alice = lab.softphone("console:alice", tone_hz=440.0)
-    bob = lab.softphone("console:bob", tone_hz=1000.0)
-    lab.dial(alice, bob.user)
-    bob.wait_event("CALL_ESTABLISHED")
+    alice, bob = in_a_call(lab)
     time.sleep(0.5)
     try:
         payloads = capture_udp(lab.settings.pbx_rtp_port_range, 1.5)  # phones -> rtpengine
@@ -332,10 +328,7 @@ def test_a_call_without_an_sdp_offer_is_refused(lab):
 
 
 def test_hold_and_resume_keep_the_calls_media_flags(lab):
-    alice = lab.softphone("console:alice", tone_hz=440.0)
-    bob = lab.softphone("console:bob", tone_hz=1000.0)
-    lab.dial(alice, bob.user)
-    bob.wait_event("CALL_ESTABLISHED")
+    alice, bob = in_a_call(lab)
     time.sleep(1)
     alice.command("hold")
     time.sleep(1)
