@@ -21,6 +21,7 @@ SECRET_FIELDS = {
     "TELEGRAM_WEBHOOK_SECRET",
     "XMPP_PASSWORD",
     "SIP_PASSWORD",
+    "SIP_TRUNK_PASSWORD",
     "WAVES_SEED",
 }
 
@@ -78,6 +79,18 @@ class Settings(BaseSettings):
     PBX_CONTROL_PORT: int = Field(default=5090, ge=1, le=65535)
     PBX_RPC_PORT: int = Field(default=5091, ge=1, le=65535)
     PBX_RTPENGINE_PORT: int = Field(default=22222, ge=1, le=65535)
+    # Numbers dialled in national format ("06 12 34 56 78") are read in the account's
+    # region: the country of its verified number or direct number, else this one.
+    PBX_DEFAULT_REGION: str = "US"
+    # The carrier's SIP trunk (exchange part 2): where outside calls go and inbound calls
+    # to the direct numbers come from (accepted by that address, unauthenticated).
+    SIP_TRUNK_HOST: str | None = None
+    SIP_TRUNK_PORT: int = Field(default=5060, ge=1, le=65535)
+    SIP_TRUNK_USER: str | None = None
+    SIP_TRUNK_PASSWORD: SecretStr | None = None
+    # The direct numbers (DIDs) the carrier routes to us: E.164 numbers and ranges,
+    # e.g. "+33199000100-+33199000109,+442079460500".
+    DID_POOL: str = ""
 
     WAVES_NODE_URL: str | None = None
     WAVES_CHAIN_ID: str = "W"
@@ -149,6 +162,36 @@ class Settings(BaseSettings):
             raise ValueError("must be an IPv4 address, for example 127.0.0.1") from None
         if address.is_unspecified:
             raise ValueError("must be the address phones reach, not 0.0.0.0 (it goes in SDP)")
+        return value
+
+    @field_validator("PBX_DEFAULT_REGION")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter country code, for example FR or US")
+        return region
+
+    @field_validator("SIP_TRUNK_HOST")
+    @classmethod
+    def _trunk_host(cls, value: str | None) -> str | None:
+        # kamailio compares it with a request's source address: an IPv4 address.
+        if value is None or value == "":
+            return None
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ValueError("must be the carrier's IPv4 address, for example 192.0.2.10") from None
+        return value
+
+    @field_validator("DID_POOL")
+    @classmethod
+    def _did_pool(cls, value: str) -> str:
+        from domain.numbers import expand_pool
+
+        expand_pool(value)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("PBX_DOMAIN")
@@ -229,6 +272,17 @@ class Settings(BaseSettings):
     @property
     def sip_enabled(self) -> bool:
         return bool(self.SIP_SERVER)
+
+    @property
+    def trunk_enabled(self) -> bool:
+        return bool(self.SIP_TRUNK_HOST)
+
+    @property
+    def did_pool(self) -> list[str]:
+        """DID_POOL expanded: every direct number, E.164, in order."""
+        from domain.numbers import expand_pool
+
+        return expand_pool(self.DID_POOL)
 
     @property
     def waves_enabled(self) -> bool:

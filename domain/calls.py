@@ -17,6 +17,8 @@ class CallKind(StrEnum):
     VERIFICATION = "verification"  # own-number verification by DTMF, free
     REMINDER = "reminder"  # a reminder spoken on the user's phone, free
     INTERNAL = "internal"  # between two extensions of the exchange, free
+    OUTBOUND = "outbound"  # from a phone of the exchange to an outside number, billed
+    INBOUND = "inbound"  # from the trunk to a direct number; billed when forwarded outside
 
 
 class CallState(StrEnum):

@@ -37,3 +37,31 @@ def is_e164(number: str) -> bool:
 def is_dialable(number: str) -> bool:
     """True for a number a leg may dial as written: E.164 with + or an extension."""
     return isinstance(number, str) and bool(E164.match(number) or EXTENSION.match(number))
+
+
+MAX_POOL = 100_000
+
+
+def expand_pool(text: str) -> list[str]:
+    """Direct numbers written as E.164 numbers and ranges separated by commas
+    (`+33199000100-+33199000109,+442079460500`), expanded in order, each once.
+
+    A range runs between two numbers of the same length, low to high, both included.
+    Raises ValueError naming the first bad entry, or when there are more than MAX_POOL.
+    """
+    numbers: dict[str, None] = {}
+    for entry in (part.strip() for part in (text or "").split(",")):
+        if not entry:
+            continue
+        low, dash, high = entry.partition("-+")
+        low, high = normalize(low), normalize("+" + high) if dash else normalize(low)
+        if not (is_e164(low) and is_e164(high)):
+            raise ValueError(f"{entry!r} is not an E.164 number or range (+33199000100)")
+        if len(low) != len(high) or int(high[1:]) < int(low[1:]):
+            raise ValueError(f"{entry!r}: a range runs low to high between numbers of one length")
+        if int(high[1:]) - int(low[1:]) + len(numbers) >= MAX_POOL:
+            raise ValueError(f"more than {MAX_POOL} direct numbers")
+        width = len(low) - 1
+        for value in range(int(low[1:]), int(high[1:]) + 1):
+            numbers[f"+{value:0{width}d}"] = None
+    return list(numbers)

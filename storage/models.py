@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from domain.calls import CallKind
@@ -53,6 +53,18 @@ class Account(SQLModel, table=True):
     # that password was made. The password itself is never stored.
     sip_ha1: str | None = Field(default=None, max_length=32)
     sip_password_at: datetime | None = None
+    # Calls from this account's phones go out with a withheld caller ID (RFC 3323
+    # Privacy: id) unless the number is dialled with *82; with False, *67 withholds it.
+    hide_caller_id: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class Did(SQLModel, table=True):
+    """A direct number (DID) of the pool the carrier routes to us (DID_POOL), and the
+    account it is assigned to (None: free)."""
+
+    number: str = Field(primary_key=True, max_length=32)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    assigned_at: datetime | None = None
 
 
 class Identity(SQLModel, table=True):
@@ -174,6 +186,9 @@ class CallRecord(SQLModel, table=True):
     b_number: str = Field(max_length=64)
     # Digits dialled on leg b once it answers (its extension), "" for none.
     dtmf: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    # An inbound call: where the owner's forwarding rule sent it (an extension or an
+    # outside number, the leg billed to the owner); None: the owner's own phones.
+    forwarded_to: str | None = Field(default=None, max_length=64)
     state: str = Field(default="created", max_length=32, index=True)
     anonymous: bool = False
     record: bool = False
@@ -230,6 +245,11 @@ class ForwardingRule(SQLModel, table=True):
     start: str | None = Field(default=None, max_length=5)
     end: str | None = Field(default=None, max_length=5)
     caller: str | None = Field(default=None, max_length=32)
+    # How long `to_number` rings before the next target (None: until it answers or
+    # fails), and the targets tried after it in turn, "NUMBER/SECONDS" separated by
+    # commas (follow-me; "" or None: none).
+    ring_seconds: int | None = None
+    follow_me: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 
