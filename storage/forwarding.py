@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, update
@@ -20,6 +21,27 @@ from storage.models import Account, ForwardingRule
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MIN_RING_SECONDS, MAX_RING_SECONDS = 5, 300
+MAX_TARGETS = 5
+
+
+class Target(NamedTuple):
+    """One target of a rule: a number (extension or E.164) and how long it rings before
+    the next target is tried (None: until it answers or fails)."""
+
+    number: str
+    ring_seconds: int | None
+
+
+def targets(rule: ForwardingRule) -> list[Target]:
+    """The targets of a rule, in the order they are tried (follow-me)."""
+    first = Target(rule.to_number, rule.ring_seconds)
+    rest = []
+    for entry in (rule.follow_me or "").split(","):
+        if entry:
+            number, _, seconds = entry.partition("/")
+            rest.append(Target(number, int(seconds) if seconds else None))
+    return [first, *rest]
 
 
 class ForwardingStore:
@@ -36,10 +58,27 @@ class ForwardingStore:
         start: str | None = None,
         end: str | None = None,
         caller: str | None = None,
+        ring_seconds: int | None = None,
+        follow_me: list[Target] | None = None,
     ) -> ForwardingRule:
-        """Store a rule, replacing the account's active rule for the same caller (or for all)."""
+        """Store a rule, replacing the account's active rule for the same caller (or for all).
+
+        `ring_seconds`: how long `to` rings before the first of `follow_me` is tried;
+        every target but the last needs a ring time (MIN_RING_SECONDS to
+        MAX_RING_SECONDS), at most MAX_TARGETS in all. Raises ValueError."""
         if not to:
             raise ValueError("a forwarding rule needs a number to forward to")
+        chain = [Target(to, ring_seconds), *(follow_me or [])]
+        if len(chain) > MAX_TARGETS:
+            raise ValueError(f"at most {MAX_TARGETS} targets in turn")
+        for position, target in enumerate(chain):
+            if "," in target.number or "/" in target.number or not target.number:
+                raise ValueError(f"bad forwarding target {target.number!r}")
+            seconds = target.ring_seconds
+            if seconds is None and position < len(chain) - 1:
+                raise ValueError("every target but the last needs a ring time")
+            if seconds is not None and not MIN_RING_SECONDS <= seconds <= MAX_RING_SECONDS:
+                raise ValueError(f"a ring time is {MIN_RING_SECONDS} to {MAX_RING_SECONDS} seconds")
         bad_days = [d for d in days or () if d not in DAYS]
         if bad_days:
             raise ValueError(f"unknown weekday {bad_days[0]!r}")
@@ -54,6 +93,11 @@ class ForwardingStore:
             start=start,
             end=end,
             caller=caller or None,
+            ring_seconds=ring_seconds,
+            follow_me=",".join(
+                f"{t.number}/{t.ring_seconds}" if t.ring_seconds else t.number for t in chain[1:]
+            )
+            or None,
         )
         with transaction(self.engine) as session:
             session.exec(
