@@ -30,6 +30,7 @@ from bot.assistant.background import Background
 from bot.assistant.outbox import Outbox
 from bot.assistant.services import CallPlacer, DepositDesk, WithdrawalDesk
 from bot.features.calls import runner as call_runner
+from bot.features.calls.exchange_notices import exchange_notifier
 from bot.features.payments import PendingWithdrawals, credit_notifier, withdrawal_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
@@ -262,6 +263,8 @@ def _start_duties(
             service_users=exchange_users or {},
             up=exchange_up,
             dialer_down=waits_for,
+            billing=services.billing,
+            notify=exchange_notifier(services),
         )
         tasks.append(asyncio.create_task(exchange, name="exchange"))
     if services.dialer is not None:

@@ -50,11 +50,18 @@ class ExchangeConfig:
     token: str = field(default="", repr=False)
     debug: int = 1
     children: int = 4
+    # The carrier's trunk (SIP_TRUNK_*): address (None: no trunk), port, digest user and
+    # password kamailio answers the carrier's challenges with.
+    trunk_host: str | None = None
+    trunk_port: int = 5060
+    trunk_user: str = ""
+    trunk_password: str = field(default="", repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExchangeConfig:
         """The configuration of PBX_* (PBX_TLS_CERT/KEY given, or made at `write`)."""
         tls = None
+        password = settings.SIP_TRUNK_PASSWORD
         if settings.PBX_TLS_CERT and settings.PBX_TLS_KEY:
             tls = CertificatePair(Path(settings.PBX_TLS_CERT), Path(settings.PBX_TLS_KEY))
         return cls(
@@ -70,6 +77,10 @@ class ExchangeConfig:
             srtp=settings.PBX_SRTP,
             max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
             tls=tls,
+            trunk_host=settings.SIP_TRUNK_HOST,
+            trunk_port=settings.SIP_TRUNK_PORT,
+            trunk_user=settings.SIP_TRUNK_USER or "",
+            trunk_password=password.get_secret_value() if password else "",
         )
 
     @property
@@ -87,6 +98,12 @@ def render_kamailio(config: ExchangeConfig, template: str | None = None) -> str:
     """kamailio.cfg for `config`. Raises KeyError naming a mark the template has and this
     module does not fill."""
     values = {
+        # kamailio's preprocessor switches (`#!ifdef WITH_TRUNK`)
+        "DEFINES": "#!define WITH_TRUNK" if config.trunk_host else "",
+        "TRUNK_HOST": config.trunk_host or "",
+        "TRUNK_PORT": str(config.trunk_port),
+        "TRUNK_USER": _cfg_string(config.trunk_user),
+        "TRUNK_PASSWORD": _cfg_string(config.trunk_password),
         "DEBUG": str(config.debug),
         "CHILDREN": str(config.children),
         "LISTEN_IP": config.listen_ip,
@@ -105,6 +122,14 @@ def render_kamailio(config: ExchangeConfig, template: str | None = None) -> str:
     }
     text = template if template is not None else TEMPLATE.read_text(encoding="utf-8")
     return _MARK.sub(lambda mark: values[mark.group(1)], text)
+
+
+def _cfg_string(text: str) -> str:
+    """`text` inside a double-quoted string of kamailio's script (quotes and backslashes
+    escaped; a line break cannot be written there and is refused)."""
+    if "\n" in text or "\r" in text:
+        raise ValueError("a line break cannot be written into kamailio.cfg")
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def render_tls(pair: CertificatePair) -> str:

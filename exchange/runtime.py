@@ -13,17 +13,50 @@ from sqlalchemy import Engine as Database
 from exchange.config import ExchangeConfig, control_token
 from exchange.control import ControlServer
 from exchange.engines import EngineError, Engines
+from exchange.notices import Notify
 from exchange.rpc import KamailioRpc
-from exchange.service import Exchange
+from exchange.service import Exchange, HashLookup
 from exchange.softphones import Softphones
 from exchange.upkeep import keep_records
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
+from storage.dids import DidStore
+from storage.forwarding import ForwardingStore
 from storage.service_users import ServiceUserStore
+from wallet.billing import Billing
 
 log = logging.getLogger(__name__)
 DIALER_UNREGISTER_SECONDS = 2.0
+
+
+def build_exchange(
+    accounts: AccountStore,
+    calls: CallStore,
+    settings: Settings,
+    *,
+    billing: Billing | None,
+    service_users: HashLookup | None = None,
+    notify: Notify | None = None,
+) -> Exchange:
+    """The exchange's decisions over the stores, from the settings: the trunk when
+    SIP_TRUNK_HOST is set (and `billing` is given), the DID_POOL numbers stored."""
+    dids = DidStore(accounts.engine)
+    dids.sync_pool(settings.did_pool)
+    return Exchange(
+        accounts,
+        calls,
+        Softphones(accounts, settings),
+        srtp=settings.PBX_SRTP,
+        max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
+        service_users=service_users,
+        billing=billing,
+        forwarding=ForwardingStore(accounts.engine),
+        dids=dids,
+        trunk=settings.trunk_enabled,
+        region=settings.PBX_DEFAULT_REGION,
+        notify=notify,
+    )
 
 
 async def run_exchange(
@@ -36,22 +69,21 @@ async def run_exchange(
     service_users: dict[str, str],
     up: asyncio.Event,
     dialer_down: asyncio.Event | None = None,
+    billing: Billing | None = None,
+    notify: Notify | None = None,
 ) -> None:
     """The exchange until `stop`. `service_users` (name -> HA1: our dialers) are stored
     for every instance; `up` is set once it answers; on `stop` it waits (a little) for
     `dialer_down`, our dialer unregistering, before stopping the engines. When the
-    engines cannot start the service goes on without the exchange and says why."""
+    engines cannot start the service goes on without the exchange and says why. `billing`
+    pays outside calls (none: no outside calls); `notify` gets the chat's notices."""
     users = ServiceUserStore(database)
     for name, ha1 in service_users.items():  # known to every instance answering kamailio
         await asyncio.to_thread(users.put, name, ha1)
-    exchange = Exchange(
-        accounts,
-        calls,
-        Softphones(accounts, settings),
-        srtp=settings.PBX_SRTP,
-        max_call_seconds=settings.WALLET_MAX_CALL_SECONDS,
-        service_users=users,
-    )
+    exchange = await asyncio.to_thread(
+        build_exchange, accounts, calls, settings, billing=billing, service_users=users,
+        notify=notify,
+    )  # fmt: skip
     engines = Engines(ExchangeConfig.from_settings(settings))
     token = await asyncio.to_thread(control_token, engines.config.run_dir)
     control = ControlServer(exchange, settings.PBX_CONTROL_PORT, token)

@@ -28,6 +28,7 @@ CALLBACK = CallKind.CALLBACK.value
 VERIFICATION = CallKind.VERIFICATION.value
 REMINDER = CallKind.REMINDER.value
 INTERNAL = CallKind.INTERNAL.value
+EXCHANGE_KINDS = (INTERNAL, CallKind.OUTBOUND.value, CallKind.INBOUND.value)
 LEG_EVENTS = (LegEvent.RINGING.value, LegEvent.ANSWERED.value, LegEvent.ENDED.value)
 RINGING = CallState.RINGING.value
 _INSERT_RECORD = CallRecord.__table__.insert()  # type: ignore[attr-defined]
@@ -57,19 +58,33 @@ class CallStore:
         return True
 
     def open_internal(self, call_id: str, account_id: int, a_number: str, b_number: str) -> bool:
-        """Store the record of a call between two extensions, ringing now (kind internal),
-        with its first event, unless one has this id; False then. One Core INSERT pair:
-        this runs once per INVITE kamailio asks about (bench/exchange.py)."""
+        """Store the record of a call between two extensions (kind internal): `open_call`."""
+        return self.open_call(call_id, INTERNAL, account_id, a_number, b_number)
+
+    def open_call(
+        self,
+        call_id: str,
+        kind: str,
+        account_id: int,
+        a_number: str,
+        b_number: str,
+        *,
+        anonymous: bool = False,
+    ) -> bool:
+        """Store the record of a call the exchange relays (kind internal, outbound or
+        inbound), ringing now, with its first event, unless one has this id; False then.
+        One Core INSERT pair: this runs once per INVITE kamailio asks about
+        (bench/exchange.py)."""
         at = utcnow()
         record = {
             "id": call_id,
             "account_id": account_id,
-            "kind": INTERNAL,
-            "a_number": a_number,
-            "b_number": b_number,
+            "kind": kind,
+            "a_number": a_number[:64],
+            "b_number": b_number[:64],
             "dtmf": "",
             "state": RINGING,
-            "anonymous": False,
+            "anonymous": anonymous,
             "record": False,
             "created_at": at,
             "updated_at": at,
@@ -82,6 +97,15 @@ class CallStore:
         except IntegrityError:
             return False
         return True
+
+    def set_forwarded(self, call_id: str, target: str) -> None:
+        """Note where an inbound call (or a call to an extension) was forwarded."""
+        with transaction(self.engine) as session:
+            session.exec(
+                update(CallRecord)
+                .where(col(CallRecord.id) == call_id)
+                .values(forwarded_to=target[:64], updated_at=utcnow())
+            )
 
     def end_unfinished(self, call_id: str, cause: str = CAUSE_FAILED) -> None:
         """End a call not ended yet (never dialled, or its end was not recorded);
@@ -190,12 +214,13 @@ class CallStore:
         return closed
 
     def unfinished_internal(self, *, created_before: datetime) -> list[CallRecord]:
-        """Calls between extensions not ended yet, created before `created_before`."""
+        """Calls the exchange relays (kinds internal, outbound, inbound) not ended yet,
+        created before `created_before`."""
         with transaction(self.engine) as session:
             return list(
                 session.exec(
                     select(CallRecord).where(
-                        CallRecord.kind == INTERNAL,
+                        col(CallRecord.kind).in_(EXCHANGE_KINDS),
                         CallRecord.state != ENDED,
                         col(CallRecord.created_at) < created_before,
                     )
@@ -203,8 +228,8 @@ class CallStore:
             )
 
     def history(self, account_id: int, limit: int = 10) -> list[CallRecord]:
-        """The account's newest callbacks and calls from its extension (not the
-        verification and reminder calls)."""
+        """The account's newest callbacks, calls from its phones (internal, outbound) and
+        calls to its direct numbers (inbound); not the verification and reminder calls."""
         with transaction(self.engine) as session:
             return list(
                 session.exec(
@@ -212,7 +237,7 @@ class CallStore:
                     .where(
                         CallRecord.account_id == account_id,
                         CallRecord.state != SCHEDULED,
-                        col(CallRecord.kind).in_([CALLBACK, INTERNAL]),
+                        col(CallRecord.kind).in_([CALLBACK, *EXCHANGE_KINDS]),
                     )
                     .order_by(col(CallRecord.created_at).desc())
                     .limit(limit)

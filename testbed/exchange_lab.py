@@ -23,13 +23,15 @@ from typing import Any
 from exchange.config import ExchangeConfig, control_token
 from exchange.control import ControlServer
 from exchange.engines import Engines
-from exchange.service import Exchange
+from exchange.notices import Notice
+from exchange.runtime import build_exchange
 from exchange.softphones import Softphones
 from settings import Settings, load_settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from testbed.sip_lab import ANSWER, PORTS, Phone, require_programs
+from wallet.billing import Billing
 
 
 def exchange_settings(workdir: Path) -> dict[str, Any]:
@@ -93,12 +95,14 @@ class ExchangeLab:
         self.accounts = AccountStore(self.engine)
         self.calls = CallStore(self.engine)
         self.softphones = Softphones(self.accounts, self.settings)
-        self.exchange = Exchange(
+        self.billing = Billing.from_settings(self.engine, self.settings)
+        self.notices: list[Notice] = []  # what the chat would be told
+        self.exchange = build_exchange(
             self.accounts,
             self.calls,
-            self.softphones,
-            srtp=self.settings.PBX_SRTP,
-            max_call_seconds=self.settings.WALLET_MAX_CALL_SECONDS,
+            self.settings,
+            billing=self.billing,
+            notify=self.notices.append,
         )
         self.token = control_token(self.config.run_dir)
         self.control = ControlServer(self.exchange, self.settings.PBX_CONTROL_PORT, self.token)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from domain.books import REVENUE, TransferKind, hold_key, settle_key
+from domain.calls import CallKind
 from domain.numbers import normalize
 from settings import Settings
 from storage.accounts import AccountStore
@@ -35,6 +36,7 @@ from wallet.tariffs import Tariffs
 log = logging.getLogger(__name__)
 PAYING_ORDER = ("ETT", "WAVES")  # ETT first: it is the cheaper way to pay
 HOLD_AHEAD_SECONDS = 180  # what a call's hold covers ahead of the call's running time
+FREE_KINDS = (CallKind.INTERNAL.value, CallKind.INBOUND.value)
 
 
 @dataclass(frozen=True)
@@ -174,10 +176,14 @@ class Billing:
     # --- after the call ----------------------------------------------------------
 
     def call_cost(self, call_id: str) -> int:
-        """The ETT price of a call from its record: each answered leg at its own rate."""
+        """The ETT price of a call from its record: each answered leg at its own rate.
+        A call to a direct number costs its owner nothing (a forwarded outside leg has
+        its own record, kind outbound)."""
         call = self.calls.get(call_id)
         if call is None:
             raise KeyError(f"no call {call_id}")
+        if call.kind in FREE_KINDS:
+            return 0
         total = 0
         for leg, number in (("a", call.a_number), ("b", call.b_number)):
             seconds = leg_seconds(call, leg)
