@@ -5,7 +5,8 @@ python main.py console     chat with the assistant on this terminal
 python main.py parse …     show how a message is understood (see nlu/cli.py)
 python main.py call …      place one callback through the SIP server (see dialer/cli.py)
 python main.py admin …     operators' tools: accounts, deposits, refunds (see wallet/admin.py),
-                           softphone credentials (admin softphone …, see exchange/admin.py)
+                           softphone credentials and direct numbers (admin softphone …,
+                           admin did …, see exchange/admin.py)
 python main.py migrate     apply database migrations and exit
 """
 
@@ -23,11 +24,12 @@ DELEGATED = {
     "call": ("dialer.cli", "place one callback through the SIP server"),
     "admin": (
         "wallet.admin",
-        "operators' tools: accounts, deposits, refunds, reconcile, softphone credentials",
+        "operators' tools: accounts, deposits, refunds, reconcile, softphone credentials, "
+        "direct numbers",
     ),
 }
 # `admin` commands that are not the wallet's, by the module that runs them.
-ADMIN_ROUTES = {"softphone": "exchange.admin", "engines": "exchange.admin"}
+ADMIN_ROUTES = {"softphone": "exchange.admin", "did": "exchange.admin", "engines": "exchange.admin"}
 
 
 def build_parser() -> argparse.ArgumentParser:

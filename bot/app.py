@@ -43,6 +43,7 @@ from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
+from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.reminders import ReminderStore
@@ -108,6 +109,7 @@ def build_services(
         billing=Billing.from_settings(engine, settings),
         reminders=ReminderStore(engine),
         forwarding=ForwardingStore(engine),
+        dids=DidStore(engine),
         service_calls=service_calls,
         outbox=outbox,
         background=Background(),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NamedTuple
 
 Channel = Literal["message", "call"]
 
@@ -106,11 +106,21 @@ class Remind(Command):
     text: str = ""
 
 
+class FollowTarget(NamedTuple):
+    """A follow-me target of a forwarding rule: the number (E.164 or an extension's
+    digits; None when not a valid number) and how long it rings before the next one is
+    tried (seconds; None: not said)."""
+
+    number: str | None
+    ring: int | None
+
+
 @dataclass(frozen=True)
 class Forward(Command):
     """A forwarding rule: calls (from `caller`, or all) go to `to` on `days` between hours.
 
     `days`: weekday codes (`mon`…`sun`), None for every day; `start`/`end`: "HH:MM" or None.
+    Follow-me: `to` rings `ring` seconds (None: not said), then each of `then` in turn.
     """
 
     intent: ClassVar[str] = "forward"
@@ -119,6 +129,8 @@ class Forward(Command):
     start: str | None = None
     end: str | None = None
     caller: str | None = None
+    ring: int | None = None
+    then: tuple[FollowTarget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,21 @@ class Softphone(Command):
     reset: bool = False
 
 
+@dataclass(frozen=True)
+class Numbers(Command):
+    """The account's numbers: its direct numbers, extension and caller-ID setting."""
+
+    intent: ClassVar[str] = "numbers"
+
+
+@dataclass(frozen=True)
+class CallerId(Command):
+    """The caller ID of the account's outside calls: hidden (`hide`) or shown."""
+
+    intent: ClassVar[str] = "caller_id"
+    hide: bool = False
+
+
 def _moment(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -182,6 +209,20 @@ def _amount(value: object) -> Decimal | None:
         return None
 
 
+def _seconds(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _follow_me(value: object) -> tuple[FollowTarget, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        FollowTarget(_text(item.get("to")), _seconds(item.get("ring")))
+        for item in value
+        if isinstance(item, dict)
+    )
+
+
 def _set_number(lang: str, parsed: dict) -> Command:
     return SetNumber(lang, _text(parsed.get("number")))
 
@@ -190,10 +231,15 @@ def _softphone(lang: str, parsed: dict) -> Command:
     return Softphone(lang, reset=parsed.get("reset") is True)
 
 
+def _caller_id(lang: str, parsed: dict) -> Command:
+    return CallerId(lang, hide=parsed.get("hide") is True)
+
+
 # Intents of one slot, each read by its function.
 _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "set_number": _set_number,
     "softphone": _softphone,
+    "caller_id": _caller_id,
 }
 
 
@@ -231,6 +277,8 @@ def command_of(parsed: dict) -> Command:
                 start=_text(parsed.get("start")),
                 end=_text(parsed.get("end")),
                 caller=_text(parsed.get("caller")),
+                ring=_seconds(parsed.get("ring")),
+                then=_follow_me(parsed.get("then")),
             )
         case "deposit":
             return Deposit(lang, _amount(parsed.get("amount")), _text(parsed.get("asset")))
@@ -245,7 +293,9 @@ def command_of(parsed: dict) -> Command:
         intent = "unknown"
     if intent in _ONE_SLOT:
         return _ONE_SLOT[intent](lang, parsed)
-    simple = {cls.intent: cls for cls in (Help, Balance, History, Extension, Hangup, ForwardOff)}
+    simple = {
+        cls.intent: cls for cls in (Help, Balance, History, Extension, Hangup, ForwardOff, Numbers)
+    }
     if intent in simple:
         return simple[intent](lang)
     return Unknown(

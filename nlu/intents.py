@@ -174,6 +174,37 @@ PASSWORD_RESET = _rx(
     r"\bнов\w*\s+(?:\w+\s+){0,2}парол\w*|\b(?:сброс|смен|поменя|измен|обнов|замен|забыл|потерял)"
     r"\w*\s+(?:\w+\s+){0,3}парол\w*|\bпарол\w*\s+(?:\w+\s+){0,2}(?:сброс\w*|забыл\w*)",
 )
+# The user's numbers: direct numbers (DIDs), extension and caller ID ("my numbers",
+# "what is my number", "mes numéros", "мои номера"); a question about the caller ID
+# ("is my number hidden?") is answered by the same list.
+NUMBERS = _rx(
+    r"\bmy\s+(?:\w+\s+)?numbers\b|\bdirect\s+(?:dial\s+|inward\s+\w+\s+)?(?:numbers?|lines?)\b"
+    r"|\bdids\b|\bmy\s+did\b|\bdid\s+numbers?\b|\bshow\s+me\s+(?:my\s+)?(?:\w+\s+)?numbers?\b"
+    r"|\bwhat(?:\s+is|'s|s)\s+my\s+(?:phone\s+)?number\b|\b(?:which|what)\s+numbers?\s+(?:do\s+i\s+have|have\s+i\s+got)\b"
+    r"|\bis\s+my\s+(?:\w+\s+)?(?:number|caller\s*-?id)\s+(?:hidden|shown|visible|private|blocked)\b",
+    r"\bmes\s+(?:\w+\s+)?numeros\b|\bnumeros?\s+directs?\b|\blignes?\s+directes?\b|\bsda\b"
+    r"|\bmontre[-\s]moi\s+(?:mon|mes)\s+numeros?\b|\bquel\s+est\s+mon\s+numero\b"
+    r"|\bmon\s+numero\s+est[-\s](?:il\s+)?(?:masque|cache|visible|affiche|prive)\b",
+    r"\bмои\s+(?:\w+\s+)?номера\b|\bпрям\w+\s+(?:\w+\s+)?номер\w*"
+    r"|\bкак(?:ой|ие)\s+(?:у\s+меня\s+|мой\s+|мои\s+)(?:\w+\s+)?номер(?:а)?\b|\bпокаж\w*\s+(?:мне\s+)?(?:мо[йи]\s+)?номер\w*"
+    r"|\b(?:скрыт|виден|показыва\w*|отобража\w*)\s+ли\b",
+)
+# The caller ID shown again on every outside call ("show my number", "afficher mon
+# numéro", "показывать мой номер"); hiding it is ANON. Singular: "show my numbers" lists.
+SHOW_NUMBER = _rx(
+    r"\b(?:show|display|reveal|present|send|unhide|unmask|unblock|expos)\w*\s+(?:my\s+)?"
+    r"(?:phone\s+)?(?:number|caller\s*-?id)\b(?!s)",
+    r"\b(?:affich|montr|present|devoil|demasqu|decach|transmet)\w*\s+(?:mon\s+|le\s+)?numero\b(?!s)",
+    r"\b(?:показыва|отобража|высвечива|раскрыва)\w*\s+(?:мой\s+)?номер\b",
+)
+# Words that name the caller ID.
+NUMBER_WORD = _rx(r"\bnumber\b|\bcaller\s*-?id\b|\bnumero\b|\bномер\w*")
+# A message that starts with a call verb is a call, with or without its number ("call
+# with hidden number" asks whom to call).
+CALL_START = re.compile(
+    r"^\W*(?:please\s+|pls\s+|пожалуйста\s+)?(?:call|ring|dial|phone|appelle\w*|telephone"
+    r"|compose\w*|позвони\w*|набери\w*|звони\w*)\b"
+)
 QUESTION = _rx(r"\bwhat\b|\bwhat'?s\b|\bwhich\b|\bshow\b|\bquel\w*|\bc'est\s+quoi\b|\bкак\w+\b|\?")
 BALANCE = _rx(
     r"\bbalance\w*|\bbal\b|\bhow\s+much\s+(?:money|funds|ett|waves|credit|do\s+i\s+have|is\s+left"
@@ -313,14 +344,14 @@ def _withdraw(signals: _Signals) -> str | None:
 
 
 def _set_number_or_extension(signals: _Signals) -> str | None:
-    """Setting one's number ("my number is ..."); "extension" when asked with no number."""
+    """Setting one's number ("my number is ..."); "numbers" when asked with no number."""
     if (
         signals.has(SET_NUMBER)
         and not signals.has(ANON)
         and (not signals.has(CALL) or _set_number_words(signals.text))
     ):
         if signals.n_phones == 0 and signals.has(QUESTION):
-            return "extension"
+            return "numbers"
         return "set_number"
     return None
 
@@ -340,6 +371,32 @@ def _softphone(signals: _Signals) -> str | None:
     return None if signals.has(TIME_CUES) and signals.has_time else "softphone"
 
 
+# Words that make a message about hiding a number something else: a reminder's text, a
+# callback ("call me … with my number hidden").
+_NOT_CALLER_ID = (REMIND, WAKE, REMIND_NOUN, CALL_ME)
+
+
+def _caller_id(signals: _Signals) -> str | None:
+    """The account's caller ID, hidden or shown on every outside call: a hiding or
+    showing word with a number word, no phone number, not a call, a reminder or a
+    question about it ("is my number hidden?" lists the numbers)."""
+    if signals.n_phones or not signals.has(NUMBER_WORD):
+        return None
+    if not (signals.has(ANON) or signals.has(SHOW_NUMBER)) or signals.has(NUMBERS):
+        return None
+    if any(signals.has(rx) for rx in _NOT_CALLER_ID) or CALL_START.search(signals.text):
+        return None
+    return None if signals.has(TIME_CUES) and signals.has_time else "caller_id"
+
+
+def _numbers(signals: _Signals) -> str | None:
+    """The account's numbers (direct numbers, extension, caller ID), asked with no phone
+    number and not about past calls."""
+    if signals.n_phones or not signals.has(NUMBERS) or signals.has(HISTORY):
+        return None
+    return "numbers"
+
+
 # The intent is the first these rules give; "unknown" when none does.
 _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
     _forward_or_off,
@@ -351,7 +408,9 @@ _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
     _withdraw,
     lambda s: "deposit" if s.has(DEPOSIT) else None,
     lambda s: "balance" if not s.n_phones and s.has(BALANCE) else None,
+    _caller_id,  # before "set_number": "show my number" is no number to store
     lambda s: "extension" if not s.n_phones and s.has(EXTENSION) else None,
+    _numbers,
     _set_number_or_extension,
     lambda s: "history" if not s.n_phones and s.has(HISTORY) else None,
     lambda s: "call" if s.has(CALL) or s.n_phones > 0 else None,

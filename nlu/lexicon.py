@@ -96,6 +96,7 @@ supprime annule aide commandes portefeuille softphone password credentials ident
 минут минуты минуту часов часа через понедельник вторник среду четверг пятницу субботу
 воскресенье будням выходным выключи выключите отключи отключите отмени отмените убери
 удали прекрати помощь помоги команды умеешь можешь кошелек софтфон пароль
+numbers numeros direct afficher masquer secondes показывать прямой прямые секунд
 """.split()
 
 # --- language markers (folded) ---------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 from nlu.fuzzy import WORD_RE, correct
 from nlu.normalize import clean, fold
-from nlu.phones import Phone, find_extensions, find_phones
+from nlu.phones import Phone, find_extensions, find_forward_extensions, find_phones
 
 PHONE_MARK = "\x01"
 ADDR_MARK = "\x02"
@@ -74,13 +75,14 @@ def prepare(text: object, region: str | None) -> Message:
         address = m.group()
         addr_span = m.span()
         masked = masked[: m.start()] + ADDR_MARK * (m.end() - m.start()) + masked[m.end() :]
-    phones = find_phones(masked, region)
-    if phones:
-        masked = _mask(masked, phones)
-    extensions = find_extensions(masked)
-    if extensions:
-        masked = _mask(masked, extensions)
-        phones = sorted(phones + extensions)
+    # Extensions to forward to first ("1002 20 s" is no number), then numbers, then
+    # extensions to call.
+    phones: list[Phone] = []
+    for find in (find_forward_extensions, partial(find_phones, region=region), find_extensions):
+        found = find(masked)
+        if found:
+            masked = _mask(masked, found)
+            phones = sorted(phones + found)
     # Canonical words: typos corrected (lengths may change, so keep an offset map).
     pieces: list[str] = []
     omap: list[int] = []

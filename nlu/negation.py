@@ -35,6 +35,12 @@ def _verb_negated(c: str, start: int, end: int) -> bool:
     return bool(_FR_NE.search(before) and _FR_PAS.match(c[end : end + 20]))
 
 
+def negated_at(c: str, start: int, end: int) -> bool:
+    """Whether the words at `start`:`end` of canonical text `c` are negated ("don't hide
+    my number", "ne masque plus mon numéro", "не скрывай номер")."""
+    return _verb_negated(c, start, end)
+
+
 def negated(c: str, cues: Iterable[re.Pattern[str]]) -> bool:
     """True if `cues` occur in `c` and every occurrence is negated ("don't call +X";
     "don't remind me, call +X" is not a negated call)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -14,7 +15,7 @@ from nlu.fallback import dateparser_time
 from nlu.lang import detect
 from nlu.message import Message, prepare
 from nlu.money import find_amount, find_asset
-from nlu.negation import negated
+from nlu.negation import negated, negated_at
 from nlu.schedule import find_days, find_hours
 from nlu.times import TimeResult, find_time
 
@@ -118,10 +119,18 @@ def _remind_slots(req: _Request) -> dict:
 
 
 def _forward_slots(req: _Request) -> dict:
-    c = req.msg.c
-    to, caller = slots.forward_parties(req.msg)
+    chain = slots.forward_chain(req.msg)
+    c = slots.without_durations(req.msg.c)
     start, end = find_hours(c)
-    return {"to": to, "days": find_days(c), "start": start, "end": end, "caller": caller}
+    return {
+        "to": chain.to,
+        "days": find_days(c),
+        "start": start,
+        "end": end,
+        "caller": chain.caller,
+        "ring": chain.ring,
+        "then": [{"to": number, "ring": seconds} for number, seconds in chain.then],
+    }
 
 
 def _deposit_slots(req: _Request) -> dict:
@@ -144,6 +153,27 @@ def _softphone_slots(req: _Request) -> dict:
     return {"reset": reset}
 
 
+# "Stop hiding my number", "arrête de masquer mon numéro", "перестань скрывать номер":
+# the words before a hiding verb that undo it (with nlu.negation's "don't", "ne pas", "не").
+_UNDONE = re.compile(
+    r"\b(?:no\s+longer|quit|arret\w*\s+de|cess\w*\s+de|перестан\w*|хватит|прекрат\w*)\s+$"
+)
+
+
+def _caller_id_slots(req: _Request) -> dict:
+    c = req.msg.c
+
+    def done(m: re.Match[str]) -> bool:
+        undone = _UNDONE.search(c[max(0, m.start() - 30) : m.start()])
+        return not undone and not negated_at(c, m.start(), m.end())
+
+    hide = any(done(m) for m in cues.ANON.finditer(c))
+    # "ne pas afficher mon numéro", "don't display my number": not showing it is hiding it
+    if not cues.ANON.search(c):
+        hide = any(not done(m) for m in cues.SHOW_NUMBER.finditer(c))
+    return {"hide": hide}
+
+
 def _unknown_slots(req: _Request) -> dict:
     return {"error": "not understood"}
 
@@ -157,6 +187,7 @@ _SLOTS: dict[str, Callable[[_Request], dict]] = {
     "withdraw": _withdraw_slots,
     "set_number": _set_number_slots,
     "softphone": _softphone_slots,
+    "caller_id": _caller_id_slots,
     "unknown": _unknown_slots,
 }
 

@@ -64,6 +64,44 @@ def find_extensions(text: str) -> list[Phone]:
     return out
 
 
+# Forwarding to an extension: "forward my calls to 1002", "renvoie mes appels vers le
+# 1002", "переадресуй на 1002", and the next targets of a chain ("then 1003", "puis le
+# 1003", "потом на 1003"), in a message with a forwarding word; never the end of an
+# hour range ("from 9 to 18") nor digits followed by a time or a unit ("на 20 секунд").
+_FORWARD_WORD = re.compile(
+    r"\b(?:forward\w*|fwd|divert\w*|redirect\w*|renvo[iy]\w*|redirig\w*|переадрес\w*"
+    r"|перенаправ\w*)|\b(?:transf[ea]r\w*|bascul\w*|переключ\w*|перевед\w*)\b.*"
+    r"\b(?:calls|appels|звонк\w*|вызов\w*)\b"
+)
+_FORWARD_TARGET = re.compile(
+    r"\b(?:to|then|vers|sur|au|puis|ensuite|на|потом|затем)"
+    r"(?:\s+(?:the|le|la|l'|my|mon|ma|мой|number|numero|номер\w*|extension|ext\.?|poste"
+    r"|внутренн\w*|добавочн\w*))*"
+    r"\s*(\d{2,6})"
+)
+_HOUR_BEFORE = re.compile(r"(?<![\d+])\d{1,2}\s*(?:h|ч|am|pm|:\d\d)?\s*$")
+# A ring time right after the extension ("1002 20 s then ..."): its digits are not the
+# rest of a number.
+_RING_AFTER = re.compile(r"\s+\d{1,3}\s*(?:s|secs?|seconds?|secondes?|с|сек|секунд\w*)(?!\w)")
+
+
+def find_forward_extensions(text: str) -> list[Phone]:
+    """Internal extensions a forwarding rule names as its targets (see the cue words
+    above), as Phones whose `e164` holds the extension's digits; none unless the text has
+    a forwarding word. Read before the phone numbers ("1002 20 s" is no number)."""
+    if not _FORWARD_WORD.search(text):
+        return []
+    out = []
+    for m in _FORWARD_TARGET.finditer(text):
+        if _NOT_AN_EXTENSION.match(text, m.end(1)) and not _RING_AFTER.match(text, m.end(1)):
+            continue
+        hour = len(m.group(1)) <= 2 and int(m.group(1)) <= 24
+        if hour and _HOUR_BEFORE.search(text[max(0, m.start() - 12) : m.start()]):
+            continue  # "from 9 to 18": the end of an hour range
+        out.append(Phone(m.start(1), m.end(1), m.group(1)))
+    return out
+
+
 class Phone(NamedTuple):
     """A number found at text[start:end]; `e164` is None when it is not a valid number.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from nlu import intents as cues
 from nlu.message import Message
@@ -87,14 +88,89 @@ def _forward_role(window: str) -> str | None:
     return None
 
 
-def forward_parties(msg: Message) -> tuple[str | None, str | None]:
-    """(to, caller) of a forwarding rule.
+# Follow-me: a target reached when the one before does not answer ("then to +X", "puis
+# vers le +X", "потом на +X"), and how long a target rings ("for 20 seconds", "pendant 20
+# secondes", "на 20 секунд", "20 s"; minutes only between two targets: "forward to +X
+# for 30 minutes" is no ring time).
+_THEN = re.compile(
+    r"\b(?:then|after(?:wards)?|next|otherwise|else|failing\s+that|if\s+(?:there\s+is\s+)?no\s+"
+    r"(?:answer|reply)|puis|ensuite|apres|sinon|si\s+(?:pas\s+de|aucune)\s+reponse|потом|затем"
+    r"|после|иначе|далее|если\s+не\s+(?:ответ|возьм)\w*)\b"
+)
+_DURATION = re.compile(
+    r"(?<![\d\x01])(?P<n>\d{1,3})\s*(?:(?P<s>s|secs?|seconds?|secondes?|сек|секунд\w*"
+    # the Russian "с" is also "from" ("67 с понедельника"): only before a pause or "then"
+    r"|с(?=\s*(?:[,.;!?)]|$|(?:потом|затем|после|и|а)\b)))|(?P<m>mins?|minutes?|мин|минут\w*))"
+    r"(?!\w|\s*\d)"
+)
+# "after 20 seconds" after the last target is a delay before forwarding, not a ring time.
+_AFTER = re.compile(r"\b(?:after|apres|au\s+bout\s+de|через|после)\s*$")
 
-    Numbers whose words say their role take it first (the first of each); numbers with
-    no such words then fill the roles still free, "to" first.
+
+class ForwardChain(NamedTuple):
+    """The targets of a forwarding rule: `to` rings `ring` seconds (None: until it answers
+    or fails), then each of `then` in turn (number, seconds); calls from `caller` only."""
+
+    to: str | None
+    caller: str | None
+    ring: int | None
+    then: list[tuple[str | None, int | None]]
+
+
+def _ring_time(segment: str, last: bool) -> int | None:
+    """The ring time written in `segment` (after a target, before the next), in seconds;
+    None when there is none."""
+    for m in _DURATION.finditer(segment):
+        if last and (m.group("m") or _AFTER.search(segment[: m.start()])):
+            continue
+        return int(m.group("n")) * (60 if m.group("m") else 1)
+    return None
+
+
+def without_durations(c: str) -> str:
+    """`c` with its durations ("20 seconds", "на 20 секунд") blanked out, same length:
+    "after 20 seconds" is no hour of the day."""
+    return _DURATION.sub(lambda m: " " * len(m.group()), c)
+
+
+def forward_chain(msg: Message) -> ForwardChain:
+    """The targets of a forwarding rule, its ring times and the caller it is for.
+
+    Numbers whose words say their role ("to", "from") take it first (the first of each);
+    numbers with no such words then fill the roles still free, "to" first. A follow-me
+    target is a number after the first target with a "then" word before it (or after
+    another follow-me target), never the caller.
     """
     phones = phone_slots(msg)
-    roles = [_forward_role(w) for w in _windows(msg.c, phones)]
+    c = msg.c
+    roles = [_forward_role(w) for w in _windows(c, phones)]
+    first = next((i for i, r in enumerate(roles) if r == "to"), None)
+    if first is None:
+        first = next((i for i, r in enumerate(roles) if r is None), None)
+    follow: list[int] = []
+    if first is not None:
+        for j in range(first + 1, len(phones)):
+            between = c[phones[j - 1][1] : phones[j][0]]
+            if roles[j] != "caller" and (follow or _THEN.search(between)):
+                follow.append(j)
+    rest = [p for i, p in enumerate(phones) if i not in follow]
+    rest_roles = [r for i, r in enumerate(roles) if i not in follow]
+    to, caller = _parties(rest, rest_roles)
+    chain = [first, *follow] if first is not None else []
+    rings: list[int | None] = []
+    for k, i in enumerate(chain):
+        end = phones[i + 1][0] if i + 1 < len(phones) else len(c)
+        rings.append(_ring_time(c[phones[i][1] : end], k == len(chain) - 1))
+    then = [(phones[j][2], rings[k + 1]) for k, j in enumerate(follow)]
+    return ForwardChain(to, caller, rings[0] if rings else None, then)
+
+
+def _parties(
+    phones: list[tuple[int, int, str | None]], roles: list[str | None]
+) -> tuple[str | None, str | None]:
+    """(to, caller) of numbers with their roles: those whose words say their role take it
+    first (the first of each); numbers with no such words then fill the roles still
+    free, "to" first."""
     chosen: dict[str, str | None] = {}
     for (_, _, e164), role in zip(phones, roles, strict=True):
         if role is not None and role not in chosen:

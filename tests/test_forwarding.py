@@ -184,8 +184,8 @@ def test_forward_skill_saves_and_turns_off(assistant):
     )
     assert [r.text for r in replies] == [
         "Saved: forward all calls to +33612345678 on Mon, Tue, Wed, Thu, Fri from 09:00 to 18:00.",
-        "The rule is saved; it will apply to incoming calls once the SIP dialer is configured "
-        "on this server.",
+        "The rule covers calls to your direct numbers and to your extension; it takes effect "
+        "once the exchange is turned on on this server.",
     ]
     [rule] = store.rules(account.id)
     assert (rule.to_number, rule.days, rule.start, rule.end) == (

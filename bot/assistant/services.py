@@ -25,6 +25,7 @@ from exchange.softphones import SoftphoneCredentials
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
+from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.models import Withdrawal
@@ -171,6 +172,8 @@ class Services:
     billing: Billing
     reminders: ReminderStore
     forwarding: ForwardingStore
+    # The direct numbers (DIDs) and who holds each; the operator assigns them.
+    dids: DidStore
     service_calls: ServiceCallStore
     outbox: Outbox
     background: Background

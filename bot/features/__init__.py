@@ -14,6 +14,7 @@ from bot.features import (
     calls,
     forwarding,
     linking,
+    numbers,
     onboarding,
     payments,
     reminders,
@@ -33,5 +34,6 @@ def routers(pending_withdrawals: payments.PendingWithdrawals) -> list[Router]:
         reminders.router,
         forwarding.router,
         softphone.router,
+        numbers.router,
         payments.build_router(pending_withdrawals),
     ]
