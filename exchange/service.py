@@ -445,9 +445,7 @@ class Exchange:
     def _records(self, sip_call_id: str, leg: int) -> list[CallRecord]:
         """The call's own record and its step `leg`'s forwarded outside leg, when known
         (legs of callbacks have no record here: their events change nothing)."""
-        ids = [record_id(sip_call_id)]
-        if leg:
-            ids.append(record_id(sip_call_id, leg))
+        ids = [record_id(sip_call_id), record_id(sip_call_id, leg)]
         return [call for call in map(self.calls.get, ids) if call is not None]
 
     def _settle(self, call: CallRecord) -> None:
@@ -508,7 +506,7 @@ class Exchange:
         live = set()
         for call_id in live_sip_call_ids:
             live.add(record_id(call_id))
-            live.update(record_id(call_id, leg) for leg in range(1, MAX_TARGETS + 2))
+            live.update(record_id(call_id, leg) for leg in range(MAX_TARGETS + 2))
         closed = []
         for call in self.calls.unfinished_internal(created_before=utcnow() - grace):
             if call.id in live:
