@@ -62,11 +62,12 @@ class Step:
     payer: int | None = None
 
 
-def region_of(account: Account, dids: DidStore, default: str) -> str:
+def region_of(account: Account, held: list[str], default: str) -> str:
     """The ISO 3166 region numbers in national format are read in: the country of the
-    account's verified number, else of its first direct number, else `default`."""
+    account's verified number, else of its first direct number (`held`, DidStore.numbers_of),
+    else `default`."""
     candidates = [account.phone_number] if account.phone_verified else []
-    candidates += dids.numbers_of(account.id)[:1]
+    candidates += held[:1]
     for number in candidates:
         if number:
             try:
@@ -100,11 +101,12 @@ def dialled(text: str, region: str) -> Dialled:
     return Dialled(e164, withheld)
 
 
-def caller_id(account: Account, dids: DidStore, withheld: bool | None) -> CallerId:
-    """The caller ID of an outside call from `account`: its first direct number, else its
-    verified number (never a number it does not hold); withheld per call (`withheld`),
-    else per the account's default, and always when it holds no number."""
-    numbers = dids.numbers_of(account.id)
+def caller_id(account: Account, held: list[str], withheld: bool | None) -> CallerId:
+    """The caller ID of an outside call from `account`: its first direct number (of
+    `held`, DidStore.numbers_of), else its verified number (never a number it does not
+    hold); withheld per call (`withheld`), else per the account's default, and always when
+    it holds no number."""
+    numbers = list(held)
     if not numbers and account.phone_verified and account.phone_number:
         numbers = [account.phone_number]
     hide = account.hide_caller_id if withheld is None else withheld
@@ -139,7 +141,7 @@ class Planner:
           rule; so an extension with no phone registered falls through to its rule.
         A rule's extension target that does not exist, and an outside target without a
         trunk, are left out."""
-        rule = self.forwarding.match(account.id, caller, at)
+        rule = self.forwarding.match(account.id, caller, at, account=account)
         own = Step(LOCAL, account.extension or "", None)
         if rule is None:
             return [own] if account.extension else []
@@ -166,4 +168,4 @@ class Planner:
         return steps
 
     def _region(self, account: Account) -> str:
-        return region_of(account, self.dids, self.region)
+        return region_of(account, self.dids.numbers_of(account.id), self.region)

@@ -221,15 +221,17 @@ class Exchange:
         account = self.accounts.by_extension(caller)
         if account is None:
             return _refuse(NOT_FOUND, "No Such Extension")
+        held = self.dids.numbers_of(account.id)
         try:
-            number = dialled(callee, region_of(account, self.dids, self.region))
+            number = dialled(callee, region_of(account, held, self.region))
         except NotANumber:
             self._tell(RefusedCall(account.id, "not_a_number", callee))
             return _refuse(NOT_FOUND, "Not A Number")
         if not is_internal(number.number):
             if leg:
                 return _refuse(code or UNAVAILABLE, "No More Targets")
-            return self._outbound(account, number.number, number.withheld, sip_call_id)
+            shown = caller_id(account, held, number.withheld)
+            return self._outbound(account, number.number, shown, sip_call_id)
         callee_account = self.accounts.by_extension(number.number)
         if callee_account is None:
             return _refuse(NOT_FOUND, "No Such Extension")
@@ -251,13 +253,11 @@ class Exchange:
             return self._to_trunk(target, CallerId("", True), self.max_call_seconds, 0, None)
         return _refuse(FORBIDDEN, "Outside Calls Need A Trunk")
 
-    def _outbound(
-        self, account: Account, number: str, withheld: bool | None, sip_call_id: str
-    ) -> Route:
-        """A phone calls an outside number: its record, the fraud rules and the hold."""
+    def _outbound(self, account: Account, number: str, shown: CallerId, sip_call_id: str) -> Route:
+        """A phone calls an outside number, presenting `shown`: its record, the fraud
+        rules and the hold."""
         if not self.trunk or self.billing is None:
             return _refuse(FORBIDDEN, "Outside Calls Need A Trunk")
-        shown = caller_id(account, self.dids, withheld)
         call_id = record_id(sip_call_id)
         extension = account.extension or ""
         kind = CallKind.OUTBOUND.value
@@ -334,7 +334,7 @@ class Exchange:
         max_sec = self._authorize(payer.id, call_id, extension, step.target, forwarded=True)
         if isinstance(max_sec, Route):
             return None
-        shown = caller_id(payer, self.dids, None)
+        shown = caller_id(payer, self.dids.numbers_of(payer.id), None)
         return self._to_trunk(step.target, shown, max_sec, index, step.ring_seconds, more=more)
 
     def _authorize(

@@ -74,6 +74,7 @@ _BY_IDENTITY = (
 _FAST_BY_ID, _FAST_BY_IDENTITY = FastRead(_BY_ID), FastRead(_BY_IDENTITY)
 _ACCOUNT_KEYS = [column.key for column in _BY_ID.selected_columns]
 _BY_EXTENSION = core_select(_account).where(_account.c.extension == bindparam("extension"))
+_FAST_BY_EXTENSION = FastRead(_BY_EXTENSION)
 _SET_LANGUAGE = (
     update(_account)
     .where(_account.c.id == bindparam("account_id"))
@@ -219,8 +220,7 @@ class AccountStore:
 
     def by_extension(self, extension: str) -> Account | None:
         """The account that owns an internal number."""
-        with read(self.engine) as connection:
-            return _one_account(connection, _BY_EXTENSION, extension=extension)
+        return _fast_account(self.engine, _FAST_BY_EXTENSION, extension=extension)
 
     def set_sip_ha1(self, account_id: int, ha1: str, *, only_if_none: bool = False) -> bool:
         """Store the digest HA1 of the account's softphone password (32 lowercase hex

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -33,6 +33,16 @@ LEG_EVENTS = (LegEvent.RINGING.value, LegEvent.ANSWERED.value, LegEvent.ENDED.va
 RINGING = CallState.RINGING.value
 _INSERT_RECORD = CallRecord.__table__.insert()  # type: ignore[attr-defined]
 _INSERT_EVENT = CallEvent.__table__.insert()  # type: ignore[attr-defined]
+_SET_FORWARDED = (
+    update(CallRecord)
+    .where(col(CallRecord.id) == bindparam("call_id"))
+    .values(forwarded_to=bindparam("target"), updated_at=bindparam("at"))
+)
+_SET_MAX_SECONDS = (
+    update(CallRecord)
+    .where(col(CallRecord.id) == bindparam("call_id"))
+    .values(max_seconds=bindparam("max_seconds"))
+)
 
 
 class CallStore:
@@ -99,13 +109,11 @@ class CallStore:
         return True
 
     def set_forwarded(self, call_id: str, target: str) -> None:
-        """Note where an inbound call (or a call to an extension) was forwarded."""
-        with transaction(self.engine) as session:
-            session.exec(
-                update(CallRecord)
-                .where(col(CallRecord.id) == call_id)
-                .values(forwarded_to=target[:64], updated_at=utcnow())
-            )
+        """Note where an inbound call (or a call to an extension) was forwarded (one Core
+        UPDATE, on every forwarded call kamailio asks about)."""
+        values = {"call_id": call_id, "target": target[:64], "at": utcnow()}
+        with self.engine.begin() as connection:
+            connection.execute(_SET_FORWARDED, values)
 
     def end_unfinished(self, call_id: str, cause: str = CAUSE_FAILED) -> None:
         """End a call not ended yet (never dialled, or its end was not recorded);
@@ -314,13 +322,10 @@ class CallStore:
             return list(calls)
 
     def set_max_seconds(self, call_id: str, max_seconds: int) -> None:
-        """Record the longest duration the call was authorised for."""
-        with transaction(self.engine) as session:
-            session.exec(
-                update(CallRecord)
-                .where(col(CallRecord.id) == call_id)
-                .values(max_seconds=max_seconds)
-            )
+        """Record the longest duration the call was authorised for (one Core UPDATE: it
+        runs on every outside call kamailio asks about)."""
+        with self.engine.begin() as connection:
+            connection.execute(_SET_MAX_SECONDS, {"call_id": call_id, "max_seconds": max_seconds})
 
     def mark_settled(self, call_id: str, cost: int, asset: str) -> None:
         """Record the settled cost of a call."""

@@ -7,13 +7,21 @@ number from a user silently.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import col, select
 
 from domain.clock import utcnow
 from domain.numbers import normalize
-from storage.db import transaction
+from storage.db import FastRead, transaction
 from storage.models import Account, Did
+
+# Read on every call to or from a direct number: prebuilt, straight on the driver.
+_OWNER = FastRead(select(Did.account_id).where(col(Did.number) == bindparam("number")))
+_NUMBERS_OF = FastRead(
+    select(Did.number)
+    .where(col(Did.account_id) == bindparam("account_id"))
+    .order_by(col(Did.number))
+)
 
 
 class DidError(ValueError):
@@ -66,20 +74,12 @@ class DidStore:
 
     def owner(self, number: str) -> int | None:
         """The account holding `number`, None when it is free or not ours."""
-        with transaction(self.engine) as session:
-            did = session.get(Did, normalize(number))
-            return did.account_id if did else None
+        rows = _OWNER.rows(self.engine, number=normalize(number))
+        return rows[0][0] if rows else None
 
     def numbers_of(self, account_id: int) -> list[str]:
         """The direct numbers of an account, in order."""
-        with transaction(self.engine) as session:
-            return list(
-                session.exec(
-                    select(Did.number)
-                    .where(col(Did.account_id) == account_id)
-                    .order_by(col(Did.number))
-                ).all()
-            )
+        return [row[0] for row in _NUMBERS_OF.rows(self.engine, account_id=account_id)]
 
     def all(self) -> list[Did]:
         """Every stored number with its holder, in order."""

@@ -13,16 +13,27 @@ from datetime import datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import col, select
 
-from storage.db import transaction
+from storage.db import FastRead, transaction
 from storage.models import Account, ForwardingRule
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MIN_RING_SECONDS, MAX_RING_SECONDS = 5, 300
 MAX_TARGETS = 5
+
+
+_RULE_KEYS = tuple(ForwardingRule.model_fields)
+_ACTIVE_RULES = FastRead(
+    select(*(getattr(ForwardingRule, key) for key in _RULE_KEYS))
+    .where(
+        col(ForwardingRule.account_id) == bindparam("account_id"),
+        col(ForwardingRule.active).is_(True),
+    )
+    .order_by(col(ForwardingRule.id))
+)
 
 
 class Target(NamedTuple):
@@ -115,16 +126,12 @@ class ForwardingStore:
         return rule
 
     def rules(self, account_id: int) -> list[ForwardingRule]:
-        """The account's active rules, caller-specific ones first."""
-        with transaction(self.engine) as session:
-            rules = session.exec(
-                select(ForwardingRule)
-                .where(
-                    col(ForwardingRule.account_id) == account_id,
-                    col(ForwardingRule.active).is_(True),
-                )
-                .order_by(col(ForwardingRule.id))
-            ).all()
+        """The account's active rules, caller-specific ones first (read on every call to
+        the account: one prebuilt statement, no transaction kept)."""
+        rules = [
+            ForwardingRule.model_construct(**dict(zip(_RULE_KEYS, row, strict=True)))
+            for row in _ACTIVE_RULES.rows(self.engine, account_id=account_id)
+        ]
         return sorted(rules, key=lambda r: r.caller is None)
 
     def turn_off(self, account_id: int) -> int:
@@ -139,14 +146,23 @@ class ForwardingStore:
                 .values(active=False)
             ).rowcount
 
-    def match(self, account_id: int, caller: str | None, moment: datetime) -> ForwardingRule | None:
+    def match(
+        self,
+        account_id: int,
+        caller: str | None,
+        moment: datetime,
+        *,
+        account: Account | None = None,
+    ) -> ForwardingRule | None:
         """The rule that applies to a call from `caller` at `moment`, or None.
 
-        An aware `moment` is converted to the account's time zone; a naive one is taken
-        as the account's local time already. A rule for this caller beats a general one.
+        An aware `moment` is converted to the account's time zone (read from `account`
+        when given); a naive one is taken as the account's local time already. A rule for
+        this caller beats a general one.
         """
-        with transaction(self.engine) as session:
-            account = session.get(Account, account_id)
+        if account is None:
+            with transaction(self.engine) as session:
+                account = session.get(Account, account_id)
         if account is None:
             return None
         if moment.tzinfo is not None:

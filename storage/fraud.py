@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Select, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import col
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from domain.books import CALL_HOLD_PREFIX, TransferKind
 from domain.clock import utcnow
-from storage.db import read, transaction
+from storage.db import FastRead, read, transaction
 from storage.ledger_store import account_book
 from storage.models import Account, CallRecord, FraudRefusal, Hold, LedgerEntry, LedgerTransfer
 
 CALL_TRANSFER_KIND = TransferKind.CALL.value
-_NOT_RUNNING = ("ended", "scheduled")
 
 
 class FraudStore:
@@ -57,15 +68,9 @@ class FraudStore:
         self, account_id: int, number: str, since: datetime, *, exclude: str | None = None
     ) -> int:
         """How many calls of the account since `since` had `number` on either leg."""
-        query = select(func.count()).where(
-            col(CallRecord.account_id) == account_id,
-            col(CallRecord.created_at) >= since,
-            or_(col(CallRecord.a_number) == number, col(CallRecord.b_number) == number),
-        )
-        if exclude is not None:
-            query = query.where(col(CallRecord.id) != exclude)
-        with read(self.engine) as conn:
-            return int(conn.execute(query).scalar_one())
+        params = {"account_id": account_id, "since": since, "number": number}
+        rows = _CALLS_TO_NUMBER.rows(self.engine, exclude=exclude or "", **params)
+        return int(rows[0][0])
 
     def spent(self, account_id: int, since: datetime) -> dict[str, int]:
         """What the account paid for calls since `since`, by asset."""
@@ -83,13 +88,9 @@ class FraudStore:
 
     def open_call_holds(self, account_id: int) -> list[tuple[str, str, int]]:
         """(call id, asset, amount) of every open call hold of the account."""
-        query = select(col(Hold.ref), col(Hold.asset), col(Hold.amount)).where(
-            col(Hold.book) == account_book(account_id),
-            col(Hold.state) == "open",
-            col(Hold.idempotency_key).startswith(CALL_HOLD_PREFIX),
-        )
-        with read(self.engine) as conn:
-            return [(ref or "", asset, int(amount)) for ref, asset, amount in conn.execute(query)]
+        book = account_book(account_id)
+        rows = _OPEN_CALL_HOLDS.rows(self.engine, book=book, **_CONSTANTS)
+        return [(ref or "", asset, int(amount)) for ref, asset, amount in rows]
 
     def committed(
         self, account_id: int, since: datetime, conn: Connection | None = None
@@ -103,25 +104,25 @@ class FraudStore:
         serialises writers), so concurrent holds of the account, from any instance, are
         checked one after the other.
         """
-        query = _committed_query(account_book(account_id), since)
+        params = {"book": account_book(account_id), "since": since}
         if conn is not None:
             conn.execute(
                 select(col(Account.id)).where(col(Account.id) == account_id).with_for_update()
             )
-            return {asset: int(total) for asset, total in conn.execute(query)}
+            return {asset: int(total) for asset, total in conn.execute(_COMMITTED, params)}
         with read(self.engine) as reader:
-            return {asset: int(total) for asset, total in reader.execute(query)}
+            return {asset: int(total) for asset, total in reader.execute(_COMMITTED, params)}
 
     def running_call_ids(self, account_id: int) -> set[str]:
         """Ids of the account's calls neither ended nor merely scheduled."""
-        query = select(col(CallRecord.id)).where(
-            col(CallRecord.account_id) == account_id, col(CallRecord.state).not_in(_NOT_RUNNING)
-        )
-        with read(self.engine) as conn:
-            return set(conn.execute(query).scalars())
+        rows = _RUNNING_CALLS.rows(self.engine, account_id=account_id, **_CONSTANTS)
+        return {row[0] for row in rows}
 
 
-def _committed_query(book: str, since: datetime) -> Select:
+def _committed_query() -> Select:
+    """Call charges since `since` plus open call holds of `book`, by asset (bind
+    parameters `book`, `since`); built once: it runs several times per authorisation."""
+    book, since = bindparam("book", type_=String), bindparam("since", type_=UTCDateTime)
     charges: Select = (
         select(col(LedgerEntry.asset).label("asset"), (-col(LedgerEntry.amount)).label("units"))
         .join(LedgerTransfer, col(LedgerTransfer.id) == col(LedgerEntry.transfer_id))
@@ -141,3 +142,40 @@ def _committed_query(book: str, since: datetime) -> Select:
     return select(both.c.asset, func.coalesce(func.sum(both.c.units), literal(0))).group_by(
         both.c.asset
     )
+
+
+# The reads of every authorisation (wallet.fraud, wallet.billing), prebuilt and run
+# straight on the driver (storage.db.FastRead).
+_COMMITTED = _committed_query()
+_CALLS_TO_NUMBER = FastRead(
+    select(func.count()).where(
+        col(CallRecord.account_id) == bindparam("account_id"),
+        col(CallRecord.created_at) >= bindparam("since"),
+        or_(
+            col(CallRecord.a_number) == bindparam("number"),
+            col(CallRecord.b_number) == bindparam("number"),
+        ),
+        col(CallRecord.id) != bindparam("exclude"),
+    )
+)
+# FastRead binds every value by name: the constants too (`_CONSTANTS`).
+_OPEN_CALL_HOLDS = FastRead(
+    select(col(Hold.ref), col(Hold.asset), col(Hold.amount)).where(
+        col(Hold.book) == bindparam("book"),
+        col(Hold.state) == bindparam("open"),
+        col(Hold.idempotency_key).startswith(bindparam("prefix")),
+    )
+)
+_RUNNING_CALLS = FastRead(
+    select(col(CallRecord.id)).where(
+        col(CallRecord.account_id) == bindparam("account_id"),
+        col(CallRecord.state) != bindparam("ended"),
+        col(CallRecord.state) != bindparam("scheduled"),
+    )
+)
+_CONSTANTS = {
+    "open": "open",
+    "prefix": CALL_HOLD_PREFIX,
+    "ended": "ended",
+    "scheduled": "scheduled",
+}

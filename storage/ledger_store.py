@@ -57,6 +57,11 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 _balance = _table(Balance)
+_BALANCE = FastRead(  # read for every call's hold
+    select(_balance.c.amount, _balance.c.held).where(
+        _balance.c.book == bindparam("book"), _balance.c.asset == bindparam("asset")
+    )
+)
 _BALANCES = FastRead(  # read for every "balance" message
     select(_balance.c.asset, _balance.c.amount, _balance.c.held).where(
         _balance.c.book == bindparam("book")
@@ -65,6 +70,9 @@ _BALANCES = FastRead(  # read for every "balance" message
 _transfer = _table(LedgerTransfer)
 _entry = _table(LedgerEntry)
 _hold = _table(Hold)
+_HOLD = FastRead(  # asked before every call's hold
+    select(_hold).where(_hold.c.idempotency_key == bindparam("key"))
+)
 
 
 class InsufficientFunds(Exception):
@@ -124,13 +132,8 @@ class LedgerStore:
         """The current balance of `book` in `asset` (zero when it never moved)."""
         if not is_user_book(book):
             return BalanceView(self.entries_sum(book, asset), 0)
-        with read(self.engine) as conn:
-            row = conn.execute(
-                select(_balance.c.amount, _balance.c.held).where(
-                    _balance.c.book == book, _balance.c.asset == asset
-                )
-            ).first()
-        return BalanceView(row.amount, row.held) if row else BalanceView(0, 0)
+        rows = _BALANCE.rows(self.engine, book=book, asset=asset)
+        return BalanceView(int(rows[0][0]), int(rows[0][1])) if rows else BalanceView(0, 0)
 
     def balances(self, book: str) -> dict[str, BalanceView]:
         """Every asset this book has ever held, by asset."""
@@ -183,10 +186,9 @@ class LedgerStore:
         return dict(row._mapping) if row else None
 
     def hold(self, key: str) -> dict | None:
-        """The hold recorded under `key`, if any."""
-        with read(self.engine) as conn:
-            row = conn.execute(select(_hold).where(_hold.c.idempotency_key == key)).first()
-        return dict(row._mapping) if row else None
+        """The hold recorded under `key`, if any (asked before every call's hold)."""
+        rows = _HOLD.rows(self.engine, key=key)
+        return dict(zip(_hold.c.keys(), rows[0], strict=True)) if rows else None
 
     def open_holds(self, ref_prefix: str = "") -> list[dict]:
         """Holds not yet settled or released, optionally those whose ref starts with a prefix."""

@@ -65,20 +65,22 @@ def test_dialled_numbers_are_read_as_people_write_them():
 def test_the_caller_id_is_a_number_the_account_holds_or_withheld(engine):
     accounts, dids = AccountStore(engine), DidStore(engine)
     dids.sync_pool([DID])
-    nobody = accounts.get(new_account(engine))
-    assert caller_id(nobody, dids, None).withheld is True  # holds no number
-    verified = accounts.get(new_account(engine, phone_number=MOBILE, phone_verified=True))
-    assert caller_id(verified, dids, None) == caller_id(verified, dids, False)
-    assert caller_id(verified, dids, None).number == MOBILE
-    unverified = accounts.get(new_account(engine, phone_number=MOBILE))
-    assert caller_id(unverified, dids, False).withheld is True
+
+    def shown(account_id: int, withheld: bool | None):
+        account = accounts.get(account_id)
+        return caller_id(account, dids.numbers_of(account_id), withheld)
+
+    assert shown(new_account(engine), None).withheld is True  # holds no number
+    verified = new_account(engine, phone_number=MOBILE, phone_verified=True)
+    assert shown(verified, None) == shown(verified, False)
+    assert shown(verified, None).number == MOBILE
+    assert shown(new_account(engine, phone_number=MOBILE), False).withheld is True
     holder, _ = owner_with_did(engine)
-    shown = caller_id(accounts.get(holder), dids, None)
-    assert (shown.number, shown.withheld) == (DID, False)
-    assert caller_id(accounts.get(holder), dids, True).withheld is True  # *67
-    hidden = accounts.update(holder, hide_caller_id=True)
-    assert caller_id(hidden, dids, None).withheld is True
-    assert caller_id(hidden, dids, False).withheld is False  # *82
+    assert (shown(holder, None).number, shown(holder, None).withheld) == (DID, False)
+    assert shown(holder, True).withheld is True  # *67
+    accounts.update(holder, hide_caller_id=True)
+    assert shown(holder, None).withheld is True
+    assert shown(holder, False).withheld is False  # *82
 
 
 def test_an_outside_call_is_held_billed_exactly_and_refusals_are_explained(world, engine):

@@ -29,7 +29,7 @@ from storage.accounts import AccountStore
 from storage.calls import CallStore, leg_seconds
 from storage.ledger_store import BalanceView, InsufficientFunds, LedgerStore, account_book
 from storage.models import CallRecord
-from wallet.fraud import CallRefused, FraudRules
+from wallet.fraud import CallRefused, Checked, FraudRules
 from wallet.rates import Rates
 from wallet.tariffs import Tariffs
 
@@ -137,9 +137,9 @@ class Billing:
             existing = self.ledger.hold(hold_key(call_id))
             if existing is not None:
                 return self._existing(account_id, call_id, a_number, b_number, existing)
-            self.rules.check(account, a_number, b_number, call_id=call_id)
+            checked = self.rules.check(account, a_number, b_number, call_id=call_id)
             try:
-                return self._authorize(account_id, call_id, a_number, b_number)
+                return self._authorize(account_id, call_id, a_number, b_number, checked)
             except CallRefused as refusal:
                 self.rules.record(account_id, refusal, call_id)
                 raise
@@ -295,12 +295,17 @@ class Billing:
         b_price: int,
         budget: int,
         max_seconds: int,
+        *,
+        busy: set[str] | None = None,
     ) -> int:
         """ETT units of a call's first hold: its first `hold_ahead_seconds` (at most
         `max_seconds`), leaving in `budget` the first minute of each further call the
-        concurrency limit allows, but at least this call's own first minute."""
+        concurrency limit allows, but at least this call's own first minute. `busy`: the
+        account's other calls in progress when already read (read here otherwise)."""
         first = self._first_unit(a_price, b_price)
-        others = self.rules.max_concurrent - len(self.rules.busy_calls(account_id, call_id)) - 1
+        if busy is None:
+            busy = self.rules.busy_calls(account_id, call_id)
+        others = self.rules.max_concurrent - len(busy) - 1
         room = max(first, budget - max(others, 0) * first)
         seconds = min(max_seconds, self.hold_ahead_seconds)
         if self._both_legs(a_price, b_price, seconds) > room:
@@ -350,20 +355,23 @@ class Billing:
         return Authorization(call_id, hold_key(call_id), asset, seconds, quote)
 
     def _authorize(
-        self, account_id: int, call_id: str, a_number: str, b_number: str
+        self, account_id: int, call_id: str, a_number: str, b_number: str, checked: Checked
     ) -> Authorization:
-        """Quote and hold; once more with fresh figures when another instance's hold took
-        what the first quote saw (the ledger and the cap guard have the last word)."""
+        """Quote and hold with the figures the rules just read (`checked`); once more with
+        fresh figures when another instance's hold took what the first quote saw (the
+        ledger and the cap guard have the last word)."""
         attempts = 2
         for attempt in range(1, attempts + 1):
-            cap_left = self.rules.remaining_today(account_id)
+            fresh = attempt > 1
+            cap_left = self.rules.remaining_today(account_id) if fresh else checked.remaining_today
+            busy = self.rules.busy_calls(account_id, call_id) if fresh else set(checked.busy)
             quote = self._quote(account_id, a_number, b_number, cap_left, size_hold=False)
             if quote.free:
                 return Authorization(call_id, None, "ETT", quote.max_seconds, quote)
             if quote.asset is None:
                 raise self._refusal(account_id, call_id, quote, cap_left)
             try:
-                return self._place_hold(account_id, call_id, quote, cap_left)
+                return self._place_hold(account_id, call_id, quote, cap_left, busy)
             except InsufficientFunds:
                 if attempt == attempts:
                     raise self._refusal(account_id, call_id, quote, cap_left) from None
@@ -373,7 +381,7 @@ class Billing:
         raise AssertionError("unreachable")
 
     def _place_hold(
-        self, account_id: int, call_id: str, quote: Quote, cap_left: int
+        self, account_id: int, call_id: str, quote: Quote, cap_left: int, busy: set[str]
     ) -> Authorization:
         asset = quote.asset or "ETT"
         view = self.ledger.balance(account_book(account_id), asset)
@@ -385,6 +393,7 @@ class Billing:
             quote.b_price_per_minute,
             budget,
             quote.max_seconds,
+            busy=busy,
         )
         amount = self.rates.in_asset(hold, asset)
         self.ledger.place_hold(

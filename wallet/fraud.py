@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time
+from typing import NamedTuple
 
 import phonenumbers
 from sqlalchemy import Connection, Engine
@@ -36,6 +37,14 @@ _TYPE_NAMES = {
     for name in dir(phonenumbers.PhoneNumberType)
     if name.isupper()
 }
+
+
+class Checked(NamedTuple):
+    """What the rules read while checking a call: the ETT units the daily cap still
+    allows (`remaining_today`) and the account's other calls in progress (`busy`)."""
+
+    remaining_today: int
+    busy: frozenset[str]
 
 
 class CallRefused(Exception):
@@ -133,10 +142,11 @@ class FraudRules:
 
     def check(
         self, account: Account, a_number: str, b_number: str, *, call_id: str | None = None
-    ) -> None:
-        """Raise CallRefused (and record it) when any rule forbids this callback."""
+    ) -> Checked:
+        """Raise CallRefused (and record it) when any rule forbids this call; otherwise
+        the figures the rules read, for the hold placed right after."""
         try:
-            self._check(account, a_number, b_number, call_id)
+            return self._check(account, a_number, b_number, call_id)
         except CallRefused as refusal:
             self.record(account.id, refusal, call_id)
             raise
@@ -187,11 +197,13 @@ class FraudRules:
 
     # --- the rules ---------------------------------------------------------------
 
-    def _check(self, account: Account, a_number: str, b_number: str, call_id: str | None) -> None:
+    def _check(
+        self, account: Account, a_number: str, b_number: str, call_id: str | None
+    ) -> Checked:
         legs = [normalize(a_number), normalize(b_number)]
         for number in legs:
             self._check_number(account, number)
-        self._check_concurrency(account, call_id)
+        busy = self._check_concurrency(account, call_id)
         for number in dict.fromkeys(legs):
             self._check_same_number(account, number, call_id)
         first_minute = sum(
@@ -202,6 +214,7 @@ class FraudRules:
             raise CallRefused(
                 "daily_cap", f"daily spending cap reached ({remaining} of {self.daily_cap} left)"
             )
+        return Checked(remaining, frozenset(busy))
 
     def _check_number(self, account: Account, number: str) -> None:
         if is_internal(number):
@@ -222,16 +235,17 @@ class FraudRules:
                 number,
             )
 
-    def _check_concurrency(self, account: Account, call_id: str | None) -> None:
+    def _check_concurrency(self, account: Account, call_id: str | None) -> set[str]:
         busy = self.busy_calls(account.id, call_id)
         if len(busy) >= self.max_concurrent:
             raise CallRefused(
                 "concurrent_calls", f"{len(busy)} calls in progress (limit {self.max_concurrent})"
             )
+        return busy
 
     def _check_same_number(self, account: Account, number: str, call_id: str | None) -> None:
-        if is_own_verified_number(account, number):
-            return  # the user's own phone rings on most callbacks
+        if is_internal(number) or is_own_verified_number(account, number):
+            return  # the user's own phone rings on most callbacks, an extension costs nothing
         count = self.store.calls_to_number(account.id, number, start_of_day(), exclude=call_id)
         if count >= self.max_same_number_daily:
             raise CallRefused(
