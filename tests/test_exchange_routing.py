@@ -210,3 +210,24 @@ def test_reconcile_closes_an_outside_call_at_its_last_sign_of_life_and_bills_onc
     assert available(engine, caller) == before - closed.cost
     price = exchange.billing.tariffs.price_per_minute(MOBILE)
     assert closed.cost == exchange.billing.tariffs.cost(price, 60) > 0  # the minimum billed
+
+
+def test_a_phones_own_extension_never_counts_as_a_number_called_too_often(engine, tmp_path):
+    settings = wallet_settings(
+        PBX_RUN_DIR=str(tmp_path / "exchange"),
+        SIP_TRUNK_HOST="127.0.0.1",
+        FRAUD_MAX_CALLS_SAME_NUMBER_DAILY=2,
+    )
+    accounts, calls = AccountStore(engine), CallStore(engine)
+    exchange = build_exchange(
+        accounts, calls, settings, billing=Billing.from_settings(engine, settings)
+    )
+    caller = new_account(engine)
+    extension = accounts.extension(caller)
+    fund(engine, caller, "5")
+    for index, number in enumerate(("+33612345671", "+33612345672", "+33612345673")):
+        assert exchange.route(extension, number, f"same-{index}").action == "trunk"
+    exchange.route(extension, MOBILE, "same-3")
+    exchange.route(extension, MOBILE, "same-4")
+    refused = exchange.route(extension, MOBILE, "same-5")
+    assert (refused.code, refused.reason) == (403, "Too Many Calls To This Number Today")

@@ -13,11 +13,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from domain.books import TransferKind
+from domain.books import TransferKind, hold_key
 from domain.clock import utcnow
 from exchange.notices import MissedCall, RefusedCall
+from exchange.rpc import KamailioRpc
+from exchange.upkeep import reconcile_once
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore, Target
+from storage.ledger_store import LedgerStore
 from storage.models import LedgerTransfer
 from testbed.carrier_lab import CarrierLab
 from testbed.exchange_lab import ExchangeLab, sip_attempt
@@ -281,7 +284,12 @@ def test_the_service_restarted_mid_call_bills_the_outside_call_once(world):
     lab.run(lab.control.stop())  # our service stops; kamailio and the call go on
     time.sleep(2)
     lab.run(lab.control.start())
-    time.sleep(1)
+    call_id = outbound_record(lab, alice_id).id
+    held = LedgerStore(lab.engine).hold(hold_key(call_id))["amount"]
+    rpc = KamailioRpc(lab.config.rpc_url, lab.token)
+    assert lab.run(reconcile_once(lab.exchange, rpc)) == []  # the upkeep's round
+    assert outbound_record(lab, alice_id).heartbeat_at is not None
+    assert LedgerStore(lab.engine).hold(hold_key(call_id))["amount"] > held  # extended
     hang_up(alice, mobile)
     assert tone_share(mobile.heard(), 440.0) >= 0.99
     record = wait_for(
