@@ -231,3 +231,13 @@ def test_a_phones_own_extension_never_counts_as_a_number_called_too_often(engine
     exchange.route(extension, MOBILE, "same-4")
     refused = exchange.route(extension, MOBILE, "same-5")
     assert (refused.code, refused.reason) == (403, "Too Many Calls To This Number Today")
+
+
+def test_a_callbacks_legs_reach_outside_numbers_through_the_trunk_unbilled_here(world, engine):
+    exchange, _ = world
+    extension = AccountStore(engine).extension(new_account(engine))
+    leg = exchange.route("dialer-host-5070", MOBILE, "cb-1")
+    assert (leg.action, leg.target, leg.withheld) == ("trunk", MOBILE, 1)
+    assert exchange.calls.get(record_id("cb-1")) is None  # the callback's flow records it
+    assert exchange.route("dialer-host-5070", extension, "cb-2").action == "local"
+    assert exchange.route("dialer-host-5070", "+1", "cb-3").code == 403
