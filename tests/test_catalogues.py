@@ -138,4 +138,10 @@ def test_history_says_an_unanswered_call_once(db_url):
     no_answer = t("fr", "cause_no_answer")
     assert unanswered_line.endswith(f"+33 6 12 34 56 78 → +44 20 7946 0000 : {no_answer}, 0 ETT")
     assert any("1:05" in line for line in lines)
+    inbound = "+14155550100", "+33199000100"
+    services.calls.open_call(f"{account.id}-i", "inbound", account.id, *inbound)
+    services.calls.set_forwarded(f"{account.id}-i", FR_MOBILE)
+    services.calls.record_event(f"{account.id}-i", "ended", cause="no_answer")
+    (reply,) = assistant.handle_sync(Sender("console", "ann", "fr"), "historique")
+    assert "+1 415-555-0100 → +33 1 99 00 01 00 ↪ +33 6 12 34 56 78 :" in reply.text
     services.engine.dispose()

@@ -65,8 +65,9 @@ def hangup_button(ctx: Context, data: HangupData) -> list[Reply]:
 
 @router.intent(History, menu=3)
 def history(ctx: Context, _cmd: History) -> list[Reply]:
-    """The account's last callbacks with duration and cost (a call never connected has no
-    duration: its outcome says why, once)."""
+    """The account's last calls (callbacks, calls of its phones, calls to its direct
+    numbers) with duration and cost (a call never connected has no duration: its outcome
+    says why, once); a forwarded call shows where it went."""
     calls = ctx.services.calls.history(ctx.account.id, limit=10)
     if not calls:
         return [ctx.say("history_empty")]
@@ -76,7 +77,8 @@ def history(ctx: Context, _cmd: History) -> list[Reply]:
         values = {
             "when": ctx.local_time(record.created_at),
             "a": number_text(record.a_number),
-            "b": dialled_text(lang, record.b_number, record.dtmf),
+            "b": dialled_text(lang, record.b_number, record.dtmf)
+            + (f" ↪ {number_text(record.forwarded_to)}" if record.forwarded_to else ""),
             "state": state_text(lang, record),
             "cost": money_text(record.cost, record.cost_asset or "ETT", lang),
         }
