@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from sqlmodel import Session, select
 
@@ -24,7 +25,16 @@ from storage.ledger_store import LedgerStore
 from storage.models import LedgerTransfer
 from testbed.carrier_lab import CarrierLab
 from testbed.exchange_lab import ExchangeLab, sip_attempt
-from testbed.sip_lab import ANSWER, BUSY, NO_ANSWER, Phone, tone_share, wait_for
+from testbed.sip_lab import (
+    ANSWER,
+    BUSY,
+    NO_ANSWER,
+    Phone,
+    read_wav,
+    samples_tone_share,
+    tone_share,
+    wait_for,
+)
 from tests.wallet_helpers import available, fund
 
 pytestmark = pytest.mark.sip
@@ -298,3 +308,23 @@ def test_the_service_restarted_mid_call_bills_the_outside_call_once(world):
     assert record.hangup_cause == "hangup_a"
     assert call_charges(lab, record.id) == [record.cost] and record.cost > 0
     assert lab.exchange.reconcile([], grace=timedelta(0)) == []  # nothing left to close
+
+
+def test_hold_and_resume_in_an_outside_call_keep_each_sides_media(world):
+    lab, carrier = world
+    alice_id, alice = user_with_did(lab, "alice", tone_hz=440.0)
+    fund(lab.engine, alice_id, "2")
+    lab.dial(alice, MOBILE)
+    mobile = carrier.phones[MOBILE]
+    mobile.wait_event("CALL_ESTABLISHED")
+    time.sleep(1)
+    alice.command("hold")
+    time.sleep(1)
+    alice.command("resume")
+    time.sleep(3)
+    hang_up(alice, mobile)
+    for phone, tone in ((mobile, 440.0), (alice, 1000.0)):  # plain RTP / SRTP
+        samples, rate = read_wav(phone.heard())
+        last = samples[-rate:]  # the last second, after the resume
+        assert np.abs(last).mean() > 500 and samples_tone_share(last, rate, tone) >= 0.99
+    assert lab.log("rtpengine").count("Received command 'offer'") >= 2  # the re-INVITE's
