@@ -175,12 +175,15 @@ def test_star_67_withholds_the_caller_id_at_the_trunk(world):
     mobile = carrier.phones[MOBILE]
     mobile.wait_event("CALL_ESTABLISHED")
     time.sleep(1)
-    hang_up(alice, mobile)
+    hang_up(mobile, alice)  # the far end hangs up: its BYE reaches the phone
     assert tone_share(mobile.heard(), 440.0) >= 0.99
     sent = carrier.invites()[-1]
     assert "anonymous" in sent["from"].lower() and DID not in sent["from"]
     assert sent["privacy"] == "id" and DID in sent["pai"]  # for the carrier only (RFC 3325)
-    assert outbound_record(lab, alice_id).anonymous
+    record = wait_for(
+        lambda: (r := outbound_record(lab, alice_id)).settled_at and r, 10, "the settlement"
+    )
+    assert record.anonymous and record.hangup_cause == "hangup_b"
 
 
 def test_a_direct_number_rings_the_softphone_in_hours_and_the_mobile_after(world):
