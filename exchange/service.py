@@ -261,7 +261,10 @@ class Exchange:
         call_id = record_id(sip_call_id)
         extension = account.extension or ""
         kind = CallKind.OUTBOUND.value
-        self.calls.open_call(call_id, kind, account.id, extension, number, anonymous=shown.withheld)
+        if not self.calls.open_call(
+            call_id, kind, account.id, extension, number, anonymous=shown.withheld
+        ):  # a Call-ID used before: its record (and hold) are another call's
+            return _refuse(FORBIDDEN, "Call-ID Already Used")
         max_sec = self._authorize(account.id, call_id, extension, number, forwarded=False)
         if isinstance(max_sec, Route):
             return max_sec
@@ -271,10 +274,7 @@ class Exchange:
         self, caller: str, callee: str, sip_call_id: str, leg: int, at: datetime, code: int
     ) -> Route:
         """The trunk calls a direct number: its owner's plan."""
-        number = normalize(callee)
-        if not number.startswith("+"):
-            number = "+" + number  # carriers often drop the + of the request URI
-        owner_id = self.dids.owner(number) if is_e164(number) else None
+        owner_id, number = self._direct_number(callee)
         owner = self.accounts.get(owner_id) if owner_id is not None else None
         if owner is None:
             return _refuse(NOT_FOUND, "No Such Number")
@@ -290,6 +290,22 @@ class Exchange:
             )  # fmt: skip
         steps = self.planner.plan(owner, source, at, via_did=True)
         return self._step(sip_call_id, steps, leg, code, own=owner.extension or "", secure=False)
+
+    def _direct_number(self, callee: str) -> tuple[int | None, str]:
+        """(owner, E.164) of the direct number a carrier called: written with +, without
+        it (many carriers drop it), or in the national format of PBX_DEFAULT_REGION."""
+        text = normalize(callee)
+        candidates = [text] if text.startswith("+") else ["+" + text]
+        try:
+            candidates.append(dialled(text, self.region).number)
+        except NotANumber:
+            pass
+        for number in candidates:
+            if is_e164(number):
+                owner = self.dids.owner(number)
+                if owner is not None:
+                    return owner, number
+        return None, candidates[0]
 
     def _step(
         self,
@@ -330,7 +346,8 @@ class Exchange:
         call_id = record_id(sip_call_id, index)
         extension = payer.extension or ""
         kind = CallKind.OUTBOUND.value
-        self.calls.open_call(call_id, kind, payer.id, extension, step.target)
+        if not self.calls.open_call(call_id, kind, payer.id, extension, step.target):
+            return None  # a Call-ID used before: that leg was another call's
         max_sec = self._authorize(payer.id, call_id, extension, step.target, forwarded=True)
         if isinstance(max_sec, Route):
             return None
@@ -353,6 +370,10 @@ class Exchange:
             code, reason = REFUSALS.get(refusal.rule, (FORBIDDEN, "Refused"))
             return _refuse(code, reason)
         max_sec = min(authorization.max_seconds, self.max_call_seconds)
+        if max_sec <= 0:  # kamailio would read 0 as "no limit"
+            self.billing.release(call_id)
+            self.calls.record_event(call_id, CallState.ENDED.value, cause=HangupCause.FAILED)
+            return _refuse(PAYMENT_REQUIRED, "Insufficient Balance")
         self.calls.set_max_seconds(call_id, max_sec)
         return max_sec
 
@@ -457,7 +478,7 @@ class Exchange:
 
     def _missed(self, call: CallRecord) -> None:
         """Tell the called account of a call nobody answered (inbound, or between
-        extensions); not for a caller who hung up at once or a refused call."""
+        extensions), whatever ended it: busy, no answer, the caller hanging up."""
         if call.kind == CallKind.INBOUND.value:
             owner = call.account_id
         elif call.kind == CallKind.INTERNAL.value:
@@ -508,7 +529,7 @@ class Exchange:
             live.add(record_id(call_id))
             live.update(record_id(call_id, leg) for leg in range(MAX_TARGETS + 2))
         closed = []
-        for call in self.calls.unfinished_internal(created_before=utcnow() - grace):
+        for call in self.calls.unfinished_exchange_calls(created_before=utcnow() - grace):
             if call.id in live:
                 continue
             seen = max(t for t in (call.heartbeat_at, call.updated_at) if t is not None)

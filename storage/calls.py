@@ -194,8 +194,8 @@ class CallStore:
 
         A call counts as left unfinished when it is neither ended nor scheduled and
         its last heartbeat or update is older than `older_than` (default: now). Calls
-        between extensions have no heartbeat: kamailio keeps them, and they are closed
-        from its list of dialogs (`unfinished_internal`, exchange.service).
+        the exchange relays (EXCHANGE_KINDS) are not: kamailio keeps them, and they are
+        closed from its list of dialogs (`unfinished_exchange_calls`, exchange.service).
         """
         limit = older_than or utcnow()
         closed = []
@@ -204,7 +204,7 @@ class CallStore:
                 select(CallRecord).where(
                     col(CallRecord.state).not_in([ENDED, SCHEDULED]),
                     col(CallRecord.updated_at) <= limit,
-                    CallRecord.kind != INTERNAL,
+                    col(CallRecord.kind).not_in(EXCHANGE_KINDS),
                 )
             ).all()
             for call in calls:
@@ -221,7 +221,7 @@ class CallStore:
                 closed.append(call.id)
         return closed
 
-    def unfinished_internal(self, *, created_before: datetime) -> list[CallRecord]:
+    def unfinished_exchange_calls(self, *, created_before: datetime) -> list[CallRecord]:
         """Calls the exchange relays (kinds internal, outbound, inbound) not ended yet,
         created before `created_before`."""
         with transaction(self.engine) as session:

@@ -20,6 +20,7 @@ from sqlmodel import col
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from domain.books import CALL_HOLD_PREFIX, TransferKind
+from domain.calls import CallKind
 from domain.clock import utcnow
 from storage.db import FastRead, read, transaction
 from storage.ledger_store import account_book
@@ -114,7 +115,8 @@ class FraudStore:
             return {asset: int(total) for asset, total in reader.execute(_COMMITTED, params)}
 
     def running_call_ids(self, account_id: int) -> set[str]:
-        """Ids of the account's calls neither ended nor merely scheduled."""
+        """Ids of the account's calls neither ended nor merely scheduled, except the free
+        ones the exchange relays (between extensions, to a direct number)."""
         rows = _RUNNING_CALLS.rows(self.engine, account_id=account_id, **_CONSTANTS)
         return {row[0] for row in rows}
 
@@ -166,14 +168,20 @@ _OPEN_CALL_HOLDS = FastRead(
         col(Hold.idempotency_key).startswith(bindparam("prefix")),
     )
 )
+# Calls that cost nothing (between extensions, to a direct number) are not "calls in
+# progress" for the concurrency limit: a forwarded leg of one is a call of its own.
 _RUNNING_CALLS = FastRead(
     select(col(CallRecord.id)).where(
         col(CallRecord.account_id) == bindparam("account_id"),
         col(CallRecord.state) != bindparam("ended"),
         col(CallRecord.state) != bindparam("scheduled"),
+        col(CallRecord.kind) != bindparam("internal"),
+        col(CallRecord.kind) != bindparam("inbound"),
     )
 )
 _CONSTANTS = {
+    "internal": CallKind.INTERNAL.value,
+    "inbound": CallKind.INBOUND.value,
     "open": "open",
     "prefix": CALL_HOLD_PREFIX,
     "ended": "ended",

@@ -241,3 +241,57 @@ def test_a_callbacks_legs_reach_outside_numbers_through_the_trunk_unbilled_here(
     assert exchange.calls.get(record_id("cb-1")) is None  # the callback's flow records it
     assert exchange.route("dialer-host-5070", extension, "cb-2").action == "local"
     assert exchange.route("dialer-host-5070", "+1", "cb-3").code == 403
+
+
+def test_a_reused_call_id_never_makes_a_free_call(world, engine):
+    exchange, _ = world
+    caller, extension = owner_with_did(engine)
+    fund(engine, caller, "5")
+    assert exchange.route(extension, MOBILE, "reused").action == "trunk"
+    exchange.answered("reused")
+    exchange.ended("reused", "hangup_a")
+    again = exchange.route(extension, "+33899123456", "reused")  # premium, same Call-ID
+    assert (again.action, again.code) == ("refuse", 403)
+
+
+def test_free_calls_do_not_count_toward_the_concurrency_limit(world, engine):
+    exchange, _ = world
+    owner, extension = owner_with_did(engine)
+    fund(engine, owner, "5")
+    ForwardingStore(engine).set_rule(owner, MOBILE)  # every DID call goes to the mobile
+    callers = ("+14155550101", "+14155550102", "+14155550103")
+    for index, caller in enumerate(callers):  # FRAUD_MAX_CONCURRENT_CALLS is 50 here...
+        assert exchange.route(caller, DID, f"busy-{index}", source=CARRIER).action == "trunk"
+    busy = exchange.billing.rules.busy_calls(owner)
+    assert len(busy) == 3  # ...but only the three forwarded legs are calls in progress
+    assert all(exchange.calls.get(call).kind == "outbound" for call in busy)
+
+
+def test_a_direct_number_is_found_however_the_carrier_writes_it(engine, tmp_path):
+    settings = wallet_settings(
+        PBX_RUN_DIR=str(tmp_path / "exchange"),
+        SIP_TRUNK_HOST="127.0.0.1",
+        DID_POOL="+12125550123",
+        PBX_DEFAULT_REGION="US",
+    )
+    accounts = AccountStore(engine)
+    exchange = build_exchange(
+        accounts, CallStore(engine), settings, billing=Billing.from_settings(engine, settings)
+    )
+    owner = new_account(engine)
+    extension = accounts.extension(owner)
+    DidStore(engine).assign("+12125550123", owner)
+    for written in ("+12125550123", "12125550123", "2125550123"):
+        route = exchange.route(PARIS_CALLER, written, f"us-{written}", source=CARRIER)
+        assert (route.action, route.target) == ("local", extension)
+
+
+def test_the_crash_sweep_leaves_the_exchanges_calls_to_kamailio(world, engine):
+    exchange, _ = world
+    caller, extension = owner_with_did(engine)
+    fund(engine, caller, "5")
+    exchange.route(extension, MOBILE, "sweep-1")
+    exchange.route(PARIS_CALLER, DID, "sweep-2", source=CARRIER)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert exchange.calls.close_interrupted(older_than=later) == []
+    assert exchange.calls.get(record_id("sweep-1")).state != "ended"
