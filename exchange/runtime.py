@@ -42,7 +42,8 @@ def build_exchange(
     """The exchange's decisions over the stores, from the settings: the trunk when
     SIP_TRUNK_HOST is set (and `billing` is given), the DID_POOL numbers stored."""
     dids = DidStore(accounts.engine)
-    dids.sync_pool(settings.did_pool)
+    pool = settings.did_pool
+    dids.sync_pool(pool)
     return Exchange(
         accounts,
         calls,
@@ -56,6 +57,7 @@ def build_exchange(
         trunk=settings.trunk_enabled,
         region=settings.PBX_DEFAULT_REGION,
         notify=notify,
+        pool=frozenset(pool),
     )
 
 

@@ -163,6 +163,7 @@ class Exchange:
         trunk: bool = False,
         region: str = "US",
         notify: Notify | None = None,
+        pool: frozenset[str] | None = None,
     ) -> None:
         self.accounts = accounts
         self.calls = calls
@@ -177,6 +178,9 @@ class Exchange:
         self.trunk = trunk and billing is not None
         self.region = region
         self.notify = notify
+        # DID_POOL: a number dropped from it stays with its holder (storage.dids) but is
+        # no longer ours to present as a caller ID. None: every assigned number.
+        self.pool = pool
         self.planner = Planner(
             accounts,
             forwarding or ForwardingStore(accounts.engine),
@@ -221,7 +225,7 @@ class Exchange:
         account = self.accounts.by_extension(caller)
         if account is None:
             return _refuse(NOT_FOUND, "No Such Extension")
-        held = self.dids.numbers_of(account.id)
+        held = self._held(account.id)
         try:
             number = dialled(callee, region_of(account, held, self.region))
         except NotANumber:
@@ -291,6 +295,11 @@ class Exchange:
         steps = self.planner.plan(owner, source, at, via_did=True)
         return self._step(sip_call_id, steps, leg, code, own=owner.extension or "", secure=False)
 
+    def _held(self, account_id: int) -> list[str]:
+        """The account's direct numbers that are still in the pool."""
+        numbers = self.dids.numbers_of(account_id)
+        return numbers if self.pool is None else [n for n in numbers if n in self.pool]
+
     def _direct_number(self, callee: str) -> tuple[int | None, str]:
         """(owner, E.164) of the direct number a carrier called: written with +, without
         it (many carriers drop it), or in the national format of PBX_DEFAULT_REGION."""
@@ -351,7 +360,7 @@ class Exchange:
         max_sec = self._authorize(payer.id, call_id, extension, step.target, forwarded=True)
         if isinstance(max_sec, Route):
             return None
-        shown = caller_id(payer, self.dids.numbers_of(payer.id), None)
+        shown = caller_id(payer, self._held(payer.id), None)
         return self._to_trunk(step.target, shown, max_sec, index, step.ring_seconds, more=more)
 
     def _authorize(

@@ -295,3 +295,17 @@ def test_the_crash_sweep_leaves_the_exchanges_calls_to_kamailio(world, engine):
     later = datetime.now(UTC) + timedelta(hours=1)
     assert exchange.calls.close_interrupted(older_than=later) == []
     assert exchange.calls.get(record_id("sweep-1")).state != "ended"
+
+
+def test_a_number_dropped_from_the_pool_is_no_longer_presented(engine, tmp_path):
+    values = {"PBX_RUN_DIR": str(tmp_path / "exchange"), "SIP_TRUNK_HOST": "127.0.0.1"}
+    accounts, calls = AccountStore(engine), CallStore(engine)
+    before = wallet_settings(DID_POOL=DID, **values)
+    billing = Billing.from_settings(engine, before)
+    build_exchange(accounts, calls, before, billing=billing)  # stores the pool
+    caller, extension = owner_with_did(engine)
+    fund(engine, caller, "5")
+    after = build_exchange(accounts, calls, wallet_settings(DID_POOL="", **values), billing=billing)
+    route = after.route(extension, MOBILE, "dropped-1")
+    assert (route.action, route.from_user, route.pai) == ("trunk", "anonymous", "")
+    assert DidStore(engine).numbers_of(caller) == [DID]  # still the holder's, not shown
