@@ -87,6 +87,14 @@ def hang_up(*phones: Phone) -> None:
         phone.wait_event("CALL_CLOSED")
 
 
+def talk(first: Phone, second: Phone, first_tone: float, second_tone: float, seconds: float = 2.0):
+    """Let a connected call run `seconds`, `first` hangs up; each heard the other's tone."""
+    time.sleep(seconds)
+    hang_up(first, second)
+    assert tone_share(second.heard(), first_tone) >= 0.99
+    assert tone_share(first.heard(), second_tone) >= 0.99
+
+
 def call_charges(lab: ExchangeLab, call_id: str) -> list[int]:
     """The amounts charged for one call record in the ledger (one entry when billed once)."""
     query = select(LedgerTransfer.amount).where(
@@ -109,10 +117,7 @@ def test_a_softphone_calls_an_outside_number_billed_exactly(world):
     lab.dial(alice, "06 12 34 56 78".replace(" ", ""))  # French national format
     mobile = carrier.phones[MOBILE]
     mobile.wait_event("CALL_ESTABLISHED")
-    time.sleep(3)
-    hang_up(alice, mobile)
-    assert tone_share(mobile.heard(), 440.0) >= 0.99
-    assert tone_share(alice.heard(), 1000.0) >= 0.99
+    talk(alice, mobile, 440.0, 1000.0, seconds=3)
     [challenged, sent] = carrier.invites()
     assert (challenged["auth"], sent["auth"], sent["user"]) == ("none", "ok", carrier.user)
     assert DID in sent["from"] and sent["privacy"] is None and DID in sent["pai"]
@@ -174,9 +179,7 @@ def test_star_67_withholds_the_caller_id_at_the_trunk(world):
     lab.dial(alice, f"*67{MOBILE}")
     mobile = carrier.phones[MOBILE]
     mobile.wait_event("CALL_ESTABLISHED")
-    time.sleep(1)
-    hang_up(mobile, alice)  # the far end hangs up: its BYE reaches the phone
-    assert tone_share(mobile.heard(), 440.0) >= 0.99
+    talk(mobile, alice, 1000.0, 440.0, seconds=1)  # the far end's BYE reaches the phone
     sent = carrier.invites()[-1]
     assert "anonymous" in sent["from"].lower() and DID not in sent["from"]
     assert sent["privacy"] == "id" and DID in sent["pai"]  # for the carrier only (RFC 3325)
@@ -200,10 +203,7 @@ def test_a_direct_number_rings_the_softphone_in_hours_and_the_mobile_after(world
     rules.set_rule(owner_id, MOBILE, start=later[0], end=later[1])  # not now: the phones
     carrier.dial(caller, DID)
     owner.wait_event("CALL_ESTABLISHED")
-    time.sleep(2)
-    hang_up(caller, owner)
-    assert tone_share(owner.heard(), 700.0) >= 0.99
-    assert tone_share(caller.heard(), 440.0) >= 0.99
+    talk(caller, owner, 700.0, 440.0)
     [inbound] = [r for r in lab.calls.history(owner_id) if r.kind == "inbound"]
     assert (inbound.a_number, inbound.b_number, inbound.forwarded_to) == (CALLER, DID, None)
 
@@ -212,9 +212,7 @@ def test_a_direct_number_rings_the_softphone_in_hours_and_the_mobile_after(world
     carrier.dial(caller, DID)
     mobile = carrier.phones[MOBILE]
     mobile.wait_event("CALL_ESTABLISHED")
-    time.sleep(2)
-    hang_up(caller, mobile)
-    assert tone_share(mobile.heard(), 700.0) >= 0.99
+    talk(caller, mobile, 700.0, 1000.0)
     forwarded = carrier.invites()[-1]
     assert DID in forwarded["from"] and CALLER not in forwarded["from"]
     leg = wait_for(
@@ -239,10 +237,7 @@ def test_follow_me_tries_the_next_target_after_its_ring_time(world):
     owner.wait_event("CALL_CLOSED", timeout=20)  # it rang its 5 s
     mobile.wait_event("CALL_ESTABLISHED", timeout=20)
     assert 4.5 <= time.monotonic() - started <= 10
-    time.sleep(2)
-    hang_up(caller, mobile)
-    assert tone_share(mobile.heard(), 700.0) >= 0.99
-    assert tone_share(caller.heard(), 1000.0) >= 0.99
+    talk(caller, mobile, 700.0, 1000.0)
 
 
 def test_an_unregistered_extension_falls_through_to_its_owners_rule(world):
@@ -255,10 +250,7 @@ def test_an_unregistered_extension_falls_through_to_its_owners_rule(world):
     lab.dial(alice, carol_ext)
     mobile = carrier.phones[MOBILE]
     mobile.wait_event("CALL_ESTABLISHED")
-    time.sleep(2)
-    hang_up(alice, mobile)
-    assert tone_share(mobile.heard(), 440.0) >= 0.99
-    assert tone_share(alice.heard(), 1000.0) >= 0.99
+    talk(alice, mobile, 440.0, 1000.0)
     leg = wait_for(
         lambda: (r := outbound_record(lab, carol.id)).settled_at and r, 10, "the forwarded leg"
     )
