@@ -19,6 +19,7 @@ from storage.accounts import AccountStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore, Target, targets
 from storage.models import Account
+from wallet.fraud import country_of
 
 # Vertical service codes (North American usage, also what most softphones know): *67
 # withholds the caller ID for one call, *82 presents it when withheld by default.
@@ -69,13 +70,9 @@ def region_of(account: Account, held: list[str], default: str) -> str:
     candidates = [account.phone_number] if account.phone_verified else []
     candidates += held[:1]
     for number in candidates:
-        if number:
-            try:
-                region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
-            except phonenumbers.NumberParseException:
-                continue
-            if region and region != "ZZ":
-                return region
+        region = country_of(number) if number else None
+        if region and region != "ZZ":
+            return region
     return default
 
 
