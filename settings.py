@@ -120,6 +120,15 @@ class Settings(BaseSettings):
     FRAUD_MAX_CALLS_SAME_NUMBER_DAILY: int = Field(default=20, ge=1, le=10000)
     FRAUD_MAX_PRICE_PER_MINUTE_ETT: Decimal = Field(default=Decimal("3"), gt=0)
 
+    # Privacy (privacy/): recordings sealed to their owner's key, kept here for
+    # RECORDING_RETENTION_DAYS (0: deleted once delivered to the chat); "this call is
+    # recorded" played to the other party when RECORDING_NOTICE is on; call records'
+    # numbers cut to country and first digits after CDR_RETENTION_DAYS.
+    RECORDING_DIR: str = "data/recordings"
+    RECORDING_RETENTION_DAYS: int = Field(default=30, ge=0, le=3650)
+    RECORDING_NOTICE: bool = True
+    CDR_RETENTION_DAYS: int = Field(default=90, ge=1, le=3650)
+
     DEFAULT_LANGUAGE: str = "en"
     DEFAULT_TIMEZONE: str = "UTC"
     CONSOLE_USER: str = "console"

@@ -183,6 +183,57 @@ class CallerId(Command):
     hide: bool = False
 
 
+@dataclass(frozen=True)
+class RecordCalls(Command):
+    """The account's default: every call recorded (`on`) or only those asked with
+    "record" ("record all my calls", "stop recording my calls")."""
+
+    intent: ClassVar[str] = "record_calls"
+    on: bool = True
+
+
+@dataclass(frozen=True)
+class Recordings(Command):
+    """The account's recordings: listed, or all deleted from the server (`delete`)."""
+
+    intent: ClassVar[str] = "recordings"
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class RecordingKey(Command):
+    """The key recordings are sealed to: shown, or a new key pair made (`new`) whose
+    secret words are shown once."""
+
+    intent: ClassVar[str] = "recording_key"
+    new: bool = False
+
+
+@dataclass(frozen=True)
+class LinkWallet(Command):
+    """Prove the ownership of a Waves address ("link my wallet 3P…"): `address` starts a
+    proof; `signature` and `public_key` (base58) answer its challenge."""
+
+    intent: ClassVar[str] = "link_wallet"
+    address: str | None = None
+    signature: str | None = None
+    public_key: str | None = None
+
+
+@dataclass(frozen=True)
+class MyData(Command):
+    """A JSON export of everything kept about the user."""
+
+    intent: ClassVar[str] = "my_data"
+
+
+@dataclass(frozen=True)
+class ForgetMe(Command):
+    """Delete the user's personal data and leave (asked to confirm first)."""
+
+    intent: ClassVar[str] = "forget_me"
+
+
 def _moment(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -235,11 +286,36 @@ def _caller_id(lang: str, parsed: dict) -> Command:
     return CallerId(lang, hide=parsed.get("hide") is True)
 
 
+def _record_calls(lang: str, parsed: dict) -> Command:
+    return RecordCalls(lang, on=parsed.get("on") is not False)
+
+
+def _recordings(lang: str, parsed: dict) -> Command:
+    return Recordings(lang, delete=parsed.get("delete") is True)
+
+
+def _recording_key(lang: str, parsed: dict) -> Command:
+    return RecordingKey(lang, new=parsed.get("new") is True)
+
+
+def _link_wallet(lang: str, parsed: dict) -> Command:
+    return LinkWallet(
+        lang,
+        _text(parsed.get("address")),
+        _text(parsed.get("signature")),
+        _text(parsed.get("public_key")),
+    )
+
+
 # Intents of one slot, each read by its function.
 _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "set_number": _set_number,
     "softphone": _softphone,
     "caller_id": _caller_id,
+    "record_calls": _record_calls,
+    "recordings": _recordings,
+    "recording_key": _recording_key,
+    "link_wallet": _link_wallet,
 }
 
 
@@ -294,7 +370,18 @@ def command_of(parsed: dict) -> Command:
     if intent in _ONE_SLOT:
         return _ONE_SLOT[intent](lang, parsed)
     simple = {
-        cls.intent: cls for cls in (Help, Balance, History, Extension, Hangup, ForwardOff, Numbers)
+        cls.intent: cls
+        for cls in (
+            Help,
+            Balance,
+            History,
+            Extension,
+            Hangup,
+            ForwardOff,
+            Numbers,
+            MyData,
+            ForgetMe,
+        )
     }
     if intent in simple:
         return simple[intent](lang)

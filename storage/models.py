@@ -56,6 +56,15 @@ class Account(SQLModel, table=True):
     # Calls from this account's phones go out with a withheld caller ID (RFC 3323
     # Privacy: id) unless the number is dialled with *82; with False, *67 withholds it.
     hide_caller_id: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Privacy (privacy/): every call of the account recorded unless asked otherwise.
+    record_calls: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The Curve25519 public key recordings are sealed to (base58, 32 bytes): the linked
+    # Waves account's key, or one made on request whose secret only the user holds.
+    recording_key: str | None = Field(default=None, max_length=64)
+    # The Waves address whose ownership the user proved (privacy/wallet_link), if any.
+    wallet_address: str | None = Field(default=None, max_length=64)
+    # "forget me": when the account's personal data was deleted (its ledger stays).
+    forgotten_at: datetime | None = None
 
 
 class Did(SQLModel, table=True):
@@ -209,6 +218,9 @@ class CallRecord(SQLModel, table=True):
     cost: int = _money()
     cost_asset: str | None = Field(default=None, max_length=8)
     settled_at: datetime | None = None
+    # When a_number, b_number and forwarded_to were cut to their country and first
+    # digits (CDR_RETENTION_DAYS after the call, or at "forget me").
+    numbers_cut_at: datetime | None = None
 
 
 class CallEvent(SQLModel, table=True):
@@ -360,3 +372,30 @@ class SipServiceUser(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=128)
     ha1: str = Field(max_length=32)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Recording(SQLModel, table=True):
+    """A call's recording: a file sealed to its owner's key (privacy/sealing.py) in
+    RECORDING_DIR, which the server cannot open. Deleted with its file at `expires_at`
+    (RECORDING_RETENTION_DAYS after the call) or when the owner asks."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    call_id: str | None = Field(default=None, max_length=64, index=True)
+    file_name: str = Field(max_length=128)
+    size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    seconds: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, index=True)
+
+
+class WalletLink(SQLModel, table=True):
+    """A pending proof that the account owns a Waves address: the user signs `nonce`
+    with that address's key, or sends a tiny transfer with `nonce` as its memo."""
+
+    account_id: int = Field(primary_key=True, foreign_key="account.id")
+    address: str = Field(max_length=64)
+    nonce: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

@@ -20,10 +20,19 @@ AMOUNT_FORMAT = "#,##0.########"
 
 @cache
 def catalogue(lang: str) -> dict:
-    """The messages of one language (falls back to English for an unknown one)."""
+    """The messages of one language (falls back to English for an unknown one):
+    `locales/LANG.json` and each feature's `locales/FEATURE/LANG.json`.
+
+    Raises ValueError when two files define the same key."""
     if lang not in LANGUAGES:
         lang = DEFAULT_LANGUAGE
-    return json.loads((LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+    messages = json.loads((LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+    for path in sorted(LOCALES.glob(f"*/{lang}.json")):
+        more = json.loads(path.read_text(encoding="utf-8"))
+        if twice := messages.keys() & more.keys():
+            raise ValueError(f"{path}: keys already defined: {', '.join(sorted(twice))}")
+        messages |= more
+    return messages
 
 
 def t(lang: str, key: str, **values: object) -> str:
