@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,26 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply: Telegram sends it as a document, XMPP uploads it to the
+    server's HTTP upload service (XEP-0363) and sends the link, the console prints where
+    it is. Exactly one of `path` (a file on the server's disk) and `data` is set."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    mime: str = "application/octet-stream"
+
+    def __post_init__(self) -> None:
+        if (self.path is None) == (self.data is None):
+            raise ValueError("an attachment has a path or data, not both nor neither")
+
+    def read(self) -> bytes:
+        """The file's bytes (OSError when its path cannot be read)."""
+        return self.data if self.data is not None else Path(self.path or "").read_bytes()
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to show. Replies with the same `key` update one message in place."""
 
@@ -38,3 +59,5 @@ class Reply:
     # A progress update of the keyed message (a call's running time): networks that
     # cannot edit a message skip it rather than send a new one each time.
     progress: bool = False
+    # A file sent with the text (the text is its caption).
+    attachment: Attachment | None = None
