@@ -31,6 +31,7 @@ from bot.assistant.outbox import Outbox
 from bot.assistant.services import CallPlacer, DepositDesk, WithdrawalDesk
 from bot.features.calls import runner as call_runner
 from bot.features.calls.exchange_notices import exchange_notifier
+from bot.features.calls.notice import recording_notice
 from bot.features.payments import PendingWithdrawals, credit_notifier, withdrawal_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
@@ -39,6 +40,7 @@ from domain.clock import sleep_unless_stopped
 from exchange.config import callback_dialer, dialer_name
 from exchange.runtime import run_exchange
 from exchange.softphones import Softphones, digest_ha1
+from privacy.recordings import RecordingDesk
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -46,6 +48,7 @@ from storage.calls import CallStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
+from storage.recordings import RecordingStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
 from storage.updates import SeenUpdates
@@ -114,6 +117,13 @@ def build_services(
         outbox=outbox,
         background=Background(),
         softphones=Softphones(accounts, settings),
+        recordings=RecordingDesk(
+            RecordingStore(engine),
+            accounts,
+            settings.RECORDING_DIR,
+            retention_days=settings.RECORDING_RETENTION_DAYS,
+            notice=settings.RECORDING_NOTICE,
+        ),
         dialer=dialer,
         scheduler=reminder_scheduler,
         deposits=deposits,
@@ -267,6 +277,8 @@ def _start_duties(
             dialer_down=waits_for,
             billing=services.billing,
             notify=exchange_notifier(services),
+            recordings=services.recordings,
+            notice=recording_notice,
         )
         tasks.append(asyncio.create_task(exchange, name="exchange"))
     if services.dialer is not None:

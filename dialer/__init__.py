@@ -7,6 +7,7 @@ dialer/sip_rfcvoip.py.
 from dialer.core import Dialer
 from dialer.types import (
     AnnounceResult,
+    AudioSink,
     CallbackRequest,
     CallSummary,
     DialerError,
@@ -17,6 +18,7 @@ from dialer.types import (
 __all__ = [
     "AnnounceResult",
     "CallSummary",
+    "AudioSink",
     "CallbackRequest",
     "Dialer",
     "DialerError",

@@ -35,6 +35,7 @@ from dialer.sdp import MediaOffer, SdpError, parse_audio
 from dialer.sip_rfcvoip import Outgoing, SipMessage, SipSignalling, route_set
 from dialer.types import (
     AnnounceResult,
+    AudioSink,
     CallbackRequest,
     CallSummary,
     DialerError,
@@ -193,7 +194,8 @@ class Dialer:
                 if await self._ring(
                     call, second, ring, anonymous=request.anonymous, caller=caller
                 ) and await self._dial_digits(call, second, request.dtmf):
-                    await self._bridge(call, first, second)
+                    if await self._notice(call, first, second, request.notice_pcm):
+                        await self._bridge(call, first, second, request.recording)
             await self._end_all(call, call.cause or HangupCause.FAILED)
             return await self._finish(call)
         finally:
@@ -337,14 +339,41 @@ class Dialer:
             log.warning("call %s: leg b takes no telephone-event: digits not sent", call.call_id)
         return call.cause is None and leg.state == ANSWERED
 
-    async def _bridge(self, call: _Call, first: _Leg, second: _Leg) -> None:
+    async def _notice(self, call: _Call, first: _Leg, second: _Leg, pcm16: bytes) -> bool:
+        """Play `pcm16` to both answered legs at once ("this call is recorded"); False if
+        the call ended meanwhile."""
+        if not pcm16:
+            return True
         assert first.media is not None and second.media is not None
+        players = [first.media.play(pcm16), second.media.play(pcm16)]
+        for player in players:
+            player.add_done_callback(lambda _task: call.queue.put_nowait(("played", None, None)))
+        try:
+            await self._pump(call, None, until=lambda: all(p.done() for p in players))
+        finally:
+            for player in players:
+                player.cancel()
+        return call.cause is None and first.live and second.live
+
+    async def _bridge(
+        self, call: _Call, first: _Leg, second: _Leg, recording: AudioSink | None = None
+    ) -> None:
+        assert first.media is not None and second.media is not None
+        if recording is not None:
+            # Channel 0 is leg a, whichever leg rang first.
+            legs = (first, second) if first.name == "a" else (second, first)
+            for channel, leg in enumerate(legs):
+                assert leg.media is not None
+                leg.media.tap = functools.partial(recording.feed, channel)
         first.media.bridge(second.media)
         call.bridged_at = time.monotonic()
         await self._emit(call, LegEvent.BRIDGED)
-        await self._pump(call, None, until=lambda: not (first.live and second.live))
-        call.bridge_ended_at = time.monotonic()
-        first.media.unbridge()
+        try:
+            await self._pump(call, None, until=lambda: not (first.live and second.live))
+        finally:
+            call.bridge_ended_at = time.monotonic()
+            first.media.unbridge()
+            first.media.tap = second.media.tap = None
 
     async def _pump(
         self, call: _Call, deadline: float | None, *, until: Callable[[], bool]

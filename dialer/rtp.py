@@ -35,6 +35,8 @@ from dialer.g711 import (
     ALAW_TO_ULAW,
     ULAW_SILENCE,
     ULAW_TO_ALAW,
+    decode_alaw,
+    decode_ulaw,
     encode_alaw,
     encode_ulaw,
 )
@@ -53,6 +55,10 @@ TAIL_SECONDS = 0.3  # after the last digit, before anything else is sent
 # PCM16 (native order, 2 bytes a sample) -> code words (1 byte a sample), by codec name
 ENCODERS: dict[str, Callable[[bytes], bytes]] = {"PCMU": encode_ulaw, "PCMA": encode_alaw}
 SILENCE = {"PCMU": bytes([ULAW_SILENCE]), "PCMA": bytes([ALAW_SILENCE])}
+# code words -> PCM16, by codec name
+DECODERS: dict[str, Callable[[bytes], bytes]] = {"PCMU": decode_ulaw, "PCMA": decode_alaw}
+# What a tap receives: the party's audio of one packet as 8 kHz mono PCM16.
+AudioTap = Callable[[bytes], None]
 
 
 class PortPool:
@@ -104,6 +110,8 @@ class MediaLeg:
         self.audio_types: dict[int, str] = {0: "PCMU"}
         self.event_payload_type: int | None = None
         self.peer: MediaLeg | None = None
+        # While set, the party's bridged audio is also handed here (a recording).
+        self.tap: AudioTap | None = None
         self.packets_in = 0
         self.packets_out = 0
         self.foreign = 0  # packets dropped because of where they came from
@@ -180,7 +188,7 @@ class MediaLeg:
         self.peer = None
 
     def _readable(self) -> None:
-        sock, buffer, view = self.sock, self._buffer, self._view
+        sock, buffer = self.sock, self._buffer
         # Datagrams queued before connect() are still to check: the whole batch that
         # connects goes through recvfrom.
         connected = self._connected
@@ -201,18 +209,26 @@ class MediaLeg:
             if payload_type == self.event_payload_type:
                 self._take_event(size)
                 continue
-            # Audio: by this packet's own payload type, among those the party listed.
-            peer, codec = self.peer, self.audio_types.get(payload_type)
-            if peer is None or codec is None:
-                continue  # not bridged (yet), or not audio it offered: drop
-            if peer.payload_type != payload_type:
-                buffer[1] = (buffer[1] & 0x80) | peer.payload_type
-            if peer.codec == codec:
-                peer._send(view[:size])
-            else:
-                header = _header_length(view, size)
-                table = ULAW_TO_ALAW if codec == "PCMU" else ALAW_TO_ULAW
-                peer._send(bytes(view[:header]) + bytes(view[header:size]).translate(table))
+            self._take_audio(payload_type, size)
+
+    def _take_audio(self, payload_type: int, size: int) -> None:
+        """Forward an audio packet to the bridged party (translating G.711 when the two
+        use different laws) and hand it to the tap; by this packet's own payload type,
+        among those the party listed."""
+        buffer, view = self._buffer, self._view
+        peer, codec = self.peer, self.audio_types.get(payload_type)
+        if peer is None or codec is None:
+            return  # not bridged (yet), or not audio it offered: drop
+        if self.tap is not None:
+            self.tap(DECODERS[codec](view[_header_length(view, size) : size]))
+        if peer.payload_type != payload_type:
+            buffer[1] = (buffer[1] & 0x80) | peer.payload_type
+        if peer.codec == codec:
+            peer._send(view[:size])
+        else:
+            header = _header_length(view, size)
+            table = ULAW_TO_ALAW if codec == "PCMU" else ALAW_TO_ULAW
+            peer._send(bytes(view[:header]) + bytes(view[header:size]).translate(table))
 
     def _take_event(self, size: int) -> None:
         """Report an RFC 4733 event packet and forward it to the bridged party."""

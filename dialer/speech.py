@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import wave
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -108,3 +109,10 @@ def _run(command: list[str], stdin: bytes) -> None:
         # stderr names files and options, not the spoken text (that went to stdin)
         detail = done.stderr.decode(errors="replace").strip()[:200]
         raise SpeechError(f"{Path(command[0]).name} failed ({done.returncode}): {detail}")
+
+
+def spoken_pcm(text: str, lang: str) -> bytes:
+    """The 8 kHz mono S16LE samples of `text` spoken in `lang` (synthesised once and
+    cached, like `synthesize`); SpeechError as `synthesize`."""
+    with wave.open(str(synthesize(text, lang)), "rb") as source:
+        return source.readframes(source.getnframes())

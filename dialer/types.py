@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dialer.dialogs import LegDialog
 from domain.clock import utcnow
@@ -83,6 +83,13 @@ class SipConfig:
         return self.server if self.port == 5060 else f"{self.server}:{self.port}"
 
 
+class AudioSink(Protocol):
+    """Where a recorded call's audio goes (privacy.recordings.CallRecording)."""
+
+    def feed(self, channel: int, pcm16: bytes) -> None:
+        """Audio of one channel (0: leg a, 1: leg b), 8 kHz mono S16LE, as it arrives."""
+
+
 @dataclass
 class CallbackRequest:
     """Ring FROM (leg a), then TO (leg b), and connect them.
@@ -102,6 +109,11 @@ class CallbackRequest:
     anonymous: bool = False
     ring_timeout: int | None = None
     dtmf: str = ""
+    # A recording of the bridged call: channel 0 hears leg a, channel 1 leg b.
+    recording: AudioSink | None = None
+    # 8 kHz mono S16LE played to both legs once both answered, before they are bridged
+    # ("this call is recorded").
+    notice_pcm: bytes = b""
 
     def validate(self) -> None:
         """Raise DialerError for a bad number, duration or timeout."""

@@ -13,11 +13,14 @@ from sqlalchemy import Engine as Database
 from exchange.config import ExchangeConfig, control_token
 from exchange.control import ControlServer
 from exchange.engines import EngineError, Engines
+from exchange.ng import NgClient
 from exchange.notices import Notify
+from exchange.recording import CallRecordings, NoticeFile
 from exchange.rpc import KamailioRpc
 from exchange.service import Exchange, HashLookup
 from exchange.softphones import Softphones
 from exchange.upkeep import keep_records
+from privacy.recordings import RecordingDesk
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
@@ -73,12 +76,16 @@ async def run_exchange(
     dialer_down: asyncio.Event | None = None,
     billing: Billing | None = None,
     notify: Notify | None = None,
+    recordings: RecordingDesk | None = None,
+    notice: NoticeFile | None = None,
 ) -> None:
     """The exchange until `stop`. `service_users` (name -> HA1: our dialers) are stored
     for every instance; `up` is set once it answers; on `stop` it waits (a little) for
     `dialer_down`, our dialer unregistering, before stopping the engines. When the
     engines cannot start the service goes on without the exchange and says why. `billing`
-    pays outside calls (none: no outside calls); `notify` gets the chat's notices."""
+    pays outside calls (none: no outside calls); `notify` gets the chat's notices;
+    `recordings` makes the recordings of the accounts that record every call, which hear
+    `notice` first."""
     users = ServiceUserStore(database)
     for name, ha1 in service_users.items():  # known to every instance answering kamailio
         await asyncio.to_thread(users.put, name, ha1)
@@ -88,7 +95,17 @@ async def run_exchange(
     )  # fmt: skip
     engines = Engines(ExchangeConfig.from_settings(settings))
     token = await asyncio.to_thread(control_token, engines.config.run_dir)
-    control = ControlServer(exchange, settings.PBX_CONTROL_PORT, token)
+    taps = (
+        CallRecordings(
+            recordings,
+            accounts,
+            NgClient("127.0.0.1", settings.PBX_RTPENGINE_PORT),
+            notice=notice,
+        )
+        if recordings is not None
+        else None
+    )
+    control = ControlServer(exchange, settings.PBX_CONTROL_PORT, token, taps)
     children = settings.PBX_ENGINES == "children"
     try:
         await control.start()
@@ -100,7 +117,9 @@ async def run_exchange(
         return
     up.set()
     rpc = KamailioRpc(engines.config.rpc_url, token)
-    upkeep = asyncio.create_task(keep_records(exchange, rpc, stop), name="exchange upkeep")
+    upkeep = asyncio.create_task(
+        keep_records(exchange, rpc, stop, recordings=taps), name="exchange upkeep"
+    )
     try:
         if children:
             await engines.watch(stop)
@@ -113,3 +132,5 @@ async def run_exchange(
                 await asyncio.wait_for(dialer_down.wait(), DIALER_UNREGISTER_SECONDS)
         await engines.stop()
         await control.stop()
+        if taps is not None:
+            await taps.close()

@@ -472,6 +472,10 @@ class Exchange:
             self.calls.record_event(call.id, CallState.ENDED.value, cause=cause)
             self._settle(call)
 
+    def records(self, sip_call_id: str, leg: int = 0) -> list[CallRecord]:
+        """The call's own record and its step `leg`'s forwarded outside leg, when known."""
+        return self._records(sip_call_id, leg)
+
     def _records(self, sip_call_id: str, leg: int) -> list[CallRecord]:
         """The call's own record and its step `leg`'s forwarded outside leg, when known
         (legs of callbacks have no record here: their events change nothing)."""

@@ -10,6 +10,7 @@ import logging
 import time
 
 from domain.clock import sleep_unless_stopped
+from exchange.recording import CallRecordings
 from exchange.rpc import KamailioRpc, RpcError
 from exchange.service import Exchange
 
@@ -18,12 +19,17 @@ RECONCILE_SECONDS = 30.0  # well within a hold's HOLD_AHEAD_SECONDS
 CONFIRMED, DELETED = 4, 5  # kamailio's dialog states (dialog module, dlg_hash.h)
 
 
-async def reconcile_once(exchange: Exchange, rpc: KamailioRpc) -> list[str]:
+async def reconcile_once(
+    exchange: Exchange, rpc: KamailioRpc, recordings: CallRecordings | None = None
+) -> list[str]:
     """One round: close the records of calls kamailio no longer has (the record ids
-    closed), keep the answered ones alive, end those whose balance ran out. RpcError when
-    kamailio cannot be asked (nothing is changed then)."""
+    closed) and finish their recordings, keep the answered ones alive, end those whose
+    balance ran out. RpcError when kamailio cannot be asked (nothing is changed then)."""
     dialogs = await asyncio.to_thread(rpc.call, "dlg.list")
-    closed = await asyncio.to_thread(exchange.reconcile, live_call_ids(dialogs))
+    live = live_call_ids(dialogs)
+    closed = await asyncio.to_thread(exchange.reconcile, live)
+    if recordings is not None:
+        await recordings.sweep(live)
     answered = answered_calls(dialogs, time.time())
     for call_id in await asyncio.to_thread(exchange.keep_alive, answered):
         await end_dialog(rpc, dialogs, call_id)
@@ -75,13 +81,17 @@ def live_call_ids(dialogs: object) -> list[str]:
 
 
 async def keep_records(
-    exchange: Exchange, rpc: KamailioRpc, stop: asyncio.Event, every: float = RECONCILE_SECONDS
+    exchange: Exchange,
+    rpc: KamailioRpc,
+    stop: asyncio.Event,
+    every: float = RECONCILE_SECONDS,
+    recordings: CallRecordings | None = None,
 ) -> None:
     """`reconcile_once` now and every `every` seconds until `stop`; kamailio unreachable
     (restarting) is logged and tried again at the next round."""
     while True:
         try:
-            await reconcile_once(exchange, rpc)
+            await reconcile_once(exchange, rpc, recordings)
         except RpcError as error:
             log.warning("call records not checked against kamailio: %s", error)
         if await sleep_unless_stopped(stop, every):

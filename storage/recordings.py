@@ -1,8 +1,9 @@
 """Recordings: the sealed files of recorded calls (their bytes live in RECORDING_DIR, named
 by `file_name`), with the account that owns them and when they expire.
 
-A row exists exactly while its file may: `delete`/`delete_all`/`expired` hand back the
-rows whose files the caller removes (privacy.recordings).
+A row exists from the moment its file is created until the file is deleted:
+`delete`/`delete_all`/`expired` hand back the rows whose files the caller removes
+(privacy.recordings). `seconds` is 0 until the recording is complete.
 """
 
 from __future__ import annotations
@@ -24,10 +25,20 @@ class RecordingStore:
         self.engine = engine
 
     def add(self, recording: Recording) -> Recording:
-        """Store a finished recording (its file is already complete on disk)."""
+        """Store a recording as it starts (its file is being written): a crash leaves the
+        row, so the file is still deleted when it expires."""
         with transaction(self.engine) as session:
             session.add(recording)
         return recording
+
+    def complete(self, recording_id: str, size_bytes: int, seconds: int) -> Recording | None:
+        """Note a finished recording's size (bytes) and duration (seconds); the row."""
+        with transaction(self.engine) as session:
+            found = session.get(Recording, recording_id)
+            if found is not None:
+                found.size_bytes, found.seconds = size_bytes, seconds
+                session.add(found)
+            return found
 
     def get(self, account_id: int, recording_id: str) -> Recording | None:
         """The account's recording with this id (None for another account's)."""

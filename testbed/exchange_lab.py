@@ -20,18 +20,29 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from dialer.speech import synthesize
 from exchange.config import ExchangeConfig, control_token
 from exchange.control import ControlServer
 from exchange.engines import Engines
+from exchange.ng import NgClient
 from exchange.notices import Notice
+from exchange.recording import CallRecordings
 from exchange.runtime import build_exchange
 from exchange.softphones import Softphones
+from privacy.recordings import RecordingDesk
 from settings import Settings, load_settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
+from storage.models import Recording
+from storage.recordings import RecordingStore
 from testbed.sip_lab import ANSWER, PORTS, Phone, require_programs
 from wallet.billing import Billing
+
+
+async def _notice(lang: str) -> Path:
+    """The recording notice as the service speaks it (a fixed English text here)."""
+    return await asyncio.to_thread(synthesize, "This call is recorded.", lang)
 
 
 def exchange_settings(workdir: Path) -> dict[str, Any]:
@@ -105,11 +116,33 @@ class ExchangeLab:
             notify=self.notices.append,
         )
         self.token = control_token(self.config.run_dir)
-        self.control = ControlServer(self.exchange, self.settings.PBX_CONTROL_PORT, self.token)
+        # Recordings of the accounts that record every call, sealed in workdir/recordings;
+        # `recorded` lists each one finished (what the chat would be sent).
+        self.desk = RecordingDesk(
+            RecordingStore(self.engine),
+            self.accounts,
+            workdir / "recordings",
+            retention_days=self.settings.RECORDING_RETENTION_DAYS,
+            notice=self.settings.RECORDING_NOTICE,
+        )
+        self.recorded: list[Recording] = []
+        self.desk.listeners.append(self._recorded)
+        self.taps = CallRecordings(
+            self.desk,
+            self.accounts,
+            NgClient("127.0.0.1", self.settings.PBX_RTPENGINE_PORT),
+            notice=_notice,
+        )
+        self.control = ControlServer(
+            self.exchange, self.settings.PBX_CONTROL_PORT, self.token, self.taps
+        )
         self.engines = Engines(self.config)
         self.phones: list[Phone] = []
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _recorded(self, recording: Recording) -> None:
+        self.recorded.append(recording)
 
     def run(self, coroutine: Any, timeout: float = 60) -> Any:
         """Run a coroutine on the lab's loop and return its result."""
@@ -159,6 +192,7 @@ class ExchangeLab:
             try:
                 self.run(self.engines.stop())
                 self.run(self.control.stop())
+                self.run(self.taps.close())
             finally:
                 self.loop.call_soon_threadsafe(self.loop.stop)
                 self._thread.join(5)

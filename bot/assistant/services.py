@@ -22,6 +22,7 @@ from bot.assistant.outbox import Outbox
 from dialer import AnnounceResult, CallbackRequest, CallSummary, DialerEvent
 from dialer.dialogs import LegDialog
 from exchange.softphones import SoftphoneCredentials
+from privacy.recordings import RecordingDesk
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore
@@ -179,6 +180,8 @@ class Services:
     background: Background
     # Needs no configuration: the PBX_* settings name the domain and ports.
     softphones: SoftphoneDesk
+    # Recorded calls' sealed files (privacy/): made, delivered, deleted.
+    recordings: RecordingDesk
     dialer: CallPlacer | None = None
     # The reminder scheduler while the service runs (reminders are stored only then).
     scheduler: ReminderFiring | None = None

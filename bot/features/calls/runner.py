@@ -19,11 +19,14 @@ from datetime import timedelta
 
 from bot.assistant import Reply, Services
 from bot.assistant.i18n import t
+from bot.features.calls.notice import recording_notice_pcm
 from bot.features.calls.status import refusal_reply, status_key, status_reply
 from dialer.records import CallRecorder, end_interrupted
 from dialer.types import CallbackRequest, DialerError, DialerEvent
 from domain.calls import HangupCause, LegEvent, refused_cause
 from domain.clock import sleep_unless_stopped, utcnow
+from domain.languages import language_of_number
+from privacy.recordings import CallRecording
 from storage.calls import ENDED
 from storage.dialogs import DialogStore
 from storage.models import Account, CallRecord
@@ -77,6 +80,7 @@ async def run_call(
             tasks.append(asyncio.create_task(notify.running_time()))
             tasks.append(asyncio.create_task(funding.keep_ahead()))
 
+    recording, notice = await _recording(services, record)
     request = CallbackRequest(
         call_id=record.id,
         from_number=record.a_number,
@@ -84,6 +88,8 @@ async def run_call(
         max_seconds=auth.max_seconds,
         dtmf=record.dtmf,
         anonymous=record.anonymous,
+        recording=recording,
+        notice_pcm=notice,
     )
     try:
         if services.dialer is None:
@@ -101,9 +107,31 @@ async def run_call(
         # Whatever happened above, the record is closed and the hold settled or released.
         await asyncio.to_thread(services.calls.end_unfinished, record.id)
         await asyncio.to_thread(services.billing.settle, record.id)
+        if recording is not None:
+            await services.recordings.finish(recording)
     ended = await asyncio.to_thread(services.calls.get, record.id) or record
     await notify.phase(ENDED, ended)
     return ended
+
+
+async def _recording(services: Services, record: CallRecord) -> tuple[CallRecording | None, bytes]:
+    """The recording of a callback that asks for one (or whose account records every
+    call) and the notice both parties hear first (RECORDING_NOTICE), in the language of
+    the other party's country. No recording without the account's key (the request was
+    refused then), no notice when speech cannot be synthesised (logged)."""
+    desk = services.recordings
+    if record.account_id is None or not await asyncio.to_thread(
+        desk.wants, record.account_id, record.record
+    ):
+        return None, b""
+    parties = (record.a_number, record.b_number)  # sealed: only the owner reads them
+    recording = await asyncio.to_thread(desk.start, record.account_id, record.id, parties=parties)
+    if recording is None:
+        log.warning("call %s: to be recorded, but its account has no recording key", record.id)
+        return None, b""
+    if not desk.notice:
+        return recording, b""
+    return recording, await recording_notice_pcm(language_of_number(record.b_number))
 
 
 class _Funding:

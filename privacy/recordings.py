@@ -1,0 +1,174 @@
+"""The recordings desk: where a recorded call's sealed file is made, stored, handed to its
+owner, and deleted.
+
+A call is recorded when it asks (`record`) or its account records every call
+(`account.record_calls`), and only when the account has a recording key: the file is
+sealed to that key as it is written (privacy.sealing), so the server holds nothing that
+opens it. Files are `RECORDING_DIR/<id>.ett-rec`, mode 0600; a row of `recording` exists
+while its file does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from domain.clock import utcnow
+from privacy.keys import decode_key
+from privacy.recorder import Recorder
+from storage.accounts import AccountStore
+from storage.models import Recording
+from storage.recordings import RecordingStore
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".ett-rec"
+OnReady = Callable[[Recording], Awaitable[None]]
+
+
+@dataclass
+class CallRecording:
+    """A recording in progress: what the call feeds (`feed(channel, pcm16)`, channel 0 or
+    1, S16LE at 8 kHz) and whose it is."""
+
+    recorder: Recorder
+    account_id: int
+    recording_id: str
+    call_id: str
+
+    def feed(self, channel: int, pcm16: bytes) -> None:
+        """Add audio heard on one channel (0: the first party, 1: the second)."""
+        self.recorder.feed(channel, pcm16)
+
+
+class RecordingDesk:
+    """Start and finish recordings, and delete them with their files."""
+
+    def __init__(
+        self,
+        store: RecordingStore,
+        accounts: AccountStore,
+        directory: str | Path,
+        *,
+        retention_days: int,
+        notice: bool = True,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.directory = Path(directory)
+        self.retention_days = retention_days
+        # Whether the other party hears "this call is recorded" (RECORDING_NOTICE).
+        self.notice = notice
+        self.listeners: list[OnReady] = []
+
+    def key_of(self, account_id: int) -> bytes | None:
+        """The account's recording key (32 bytes), None when it has none (or a bad one)."""
+        account = self.accounts.get(account_id)
+        if account is None or not account.recording_key:
+            return None
+        try:
+            return decode_key(account.recording_key)
+        except ValueError:
+            log.warning("account %s: its recording key is not a key", account_id)
+            return None
+
+    def wants(self, account_id: int, asked: bool) -> bool:
+        """Whether a call of the account is to be recorded: asked for this call, or the
+        account records every call."""
+        if asked:
+            return True
+        account = self.accounts.get(account_id)
+        return account is not None and account.record_calls
+
+    def start(
+        self, account_id: int, call_id: str, *, parties: tuple[str, str]
+    ) -> CallRecording | None:
+        """A recorder writing the call's two directions (`parties`: what each channel is,
+        labels kept inside the sealed file) to a new sealed file, its row stored at once;
+        None when the account has no recording key. Blocking (database): call it from a
+        thread in async code."""
+        key = self.key_of(account_id)
+        if key is None:
+            return None
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        recording_id = secrets.token_hex(16)
+        path = self.directory / f"{recording_id}{SUFFIX}"
+        meta = {"recording": recording_id, "call": call_id, "channels": list(parties)}
+        recorder = Recorder(path, key, meta=meta)
+        now = utcnow()
+        self.store.add(
+            Recording(
+                id=recording_id,
+                account_id=account_id,
+                call_id=call_id,
+                file_name=path.name,
+                created_at=now,
+                expires_at=self.expiry(now),
+            )
+        )
+        return CallRecording(recorder, account_id, recording_id, call_id)
+
+    async def finish(self, recording_of_call: CallRecording) -> Recording | None:
+        """Close the recorder, note its size and length, and tell the listeners (the chat
+        delivers the file). None when nothing was recorded (row and file removed)."""
+        done = recording_of_call.recorder.close()
+        account_id, recording_id = recording_of_call.account_id, recording_of_call.recording_id
+        seconds = int(round(done.seconds))
+        if seconds <= 0:
+            await asyncio.to_thread(self.delete, account_id, recording_id)
+            return None
+        recording = await asyncio.to_thread(
+            self.store.complete, recording_id, done.size_bytes, seconds
+        )
+        if recording is None:  # deleted meanwhile ("delete my recordings", "forget me")
+            _remove(recording_of_call.recorder.path)
+            return None
+        for listener in self.listeners:
+            try:
+                await listener(recording)
+            except Exception:  # one listener failing must not lose the others
+                log.exception("recording %s: a listener failed", recording_id)
+        return recording
+
+    def expiry(self, now: datetime) -> datetime | None:
+        """When a recording made at `now` is deleted (RECORDING_RETENTION_DAYS; 0: once
+        delivered, so no date)."""
+        return now + timedelta(days=self.retention_days) if self.retention_days else None
+
+    def path_of(self, recording: Recording) -> Path:
+        """Where the recording's sealed file is."""
+        return self.directory / recording.file_name
+
+    def delete(self, account_id: int, recording_id: str) -> bool:
+        """Delete one of the account's recordings and its file; False if there is none."""
+        removed = self.store.delete(account_id, recording_id)
+        if removed is not None:
+            _remove(self.path_of(removed))
+        return removed is not None
+
+    def delete_all(self, account_id: int) -> int:
+        """Delete every recording of the account and their files; how many."""
+        removed = self.store.delete_all(account_id)
+        for recording in removed:
+            _remove(self.path_of(recording))
+        return len(removed)
+
+    def expire(self, now: datetime | None = None) -> int:
+        """Delete the recordings whose retention has passed; how many."""
+        removed = self.store.expired(now)
+        for recording in removed:
+            _remove(self.path_of(recording))
+        return len(removed)
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
