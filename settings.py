@@ -7,7 +7,6 @@ appear in a repr, a log line or a validation error.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
 from decimal import Decimal
 from functools import lru_cache
@@ -327,24 +326,3 @@ def load_settings(**overrides: Any) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return load_settings()
-
-
-class SecretRedactor(logging.Filter):
-    """Replace every configured secret value in log records with `***`."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.secrets = [
-            value.get_secret_value()
-            for name in SECRET_FIELDS
-            if (value := getattr(settings, name)) is not None and value.get_secret_value()
-        ]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(secret in message for secret in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
-        return True

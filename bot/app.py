@@ -41,6 +41,7 @@ from exchange.config import callback_dialer, dialer_name
 from exchange.runtime import run_exchange
 from exchange.softphones import Softphones, digest_ha1
 from privacy.recordings import RecordingDesk
+from privacy.retention import Retention
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
@@ -261,6 +262,12 @@ def _start_duties(
     if services.deposits is not None:
         tasks.append(asyncio.create_task(services.deposits.run(stop), name="deposits"))
     tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))
+    retention = Retention(
+        services.engine,
+        cdr_days=services.settings.CDR_RETENTION_DAYS,
+        recordings=services.recordings,
+    )
+    tasks.append(asyncio.create_task(retention.run(stop), name="retention"))
     # A dialer registered to our own exchange starts once the exchange is up, and the
     # exchange stops once the dialer has unregistered.
     exchange_up, dialer_down = asyncio.Event(), asyncio.Event()

@@ -56,7 +56,10 @@ TAIL_SECONDS = 0.3  # after the last digit, before anything else is sent
 ENCODERS: dict[str, Callable[[bytes], bytes]] = {"PCMU": encode_ulaw, "PCMA": encode_alaw}
 SILENCE = {"PCMU": bytes([ULAW_SILENCE]), "PCMA": bytes([ALAW_SILENCE])}
 # code words -> PCM16, by codec name
-DECODERS: dict[str, Callable[[bytes], bytes]] = {"PCMU": decode_ulaw, "PCMA": decode_alaw}
+DECODERS: dict[str, Callable[[bytes | bytearray | memoryview], bytes]] = {
+    "PCMU": decode_ulaw,
+    "PCMA": decode_alaw,
+}
 # What a tap receives: the party's audio of one packet as 8 kHz mono PCM16.
 AudioTap = Callable[[bytes], None]
 
@@ -165,7 +168,7 @@ class MediaLeg:
             self._connect(source)
             return True
         if self.source is None and time.monotonic() < self.latch_until:
-            log.info(
+            log.debug(  # the party's IP address: not at INFO (issue 14)
                 "RTP port %s: party sends from %s, not %s: latched",
                 self.port,
                 source,

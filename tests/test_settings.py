@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from settings import SecretRedactor, SettingsError, load_settings
+from privacy.logs import PrivacyFilter
+from settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ def test_validation_error_never_shows_a_secret():
 def test_secrets_are_redacted_from_logs(caplog):
     settings = load_settings(WAVES_SEED="seed words never logged", TELEGRAM_BOT_TOKEN="123:ABC")
     logger = logging.getLogger("test.redaction")
-    logger.addFilter(SecretRedactor(settings))
+    logger.addFilter(PrivacyFilter.from_settings(settings))
     with caplog.at_level(logging.INFO, logger="test.redaction"):
         logger.info("calling https://api/bot%s/getMe with %s", "123:ABC", "seed words never logged")
     assert "123:ABC" not in caplog.text and "seed words" not in caplog.text

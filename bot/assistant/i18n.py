@@ -10,6 +10,7 @@ import phonenumbers
 from babel.numbers import format_decimal
 
 from domain.money import from_units
+from domain.numbers import CUT_MARK
 
 LANGUAGES = ("en", "fr", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -57,8 +58,9 @@ def money_text(units: int, asset: str, lang: str) -> str:
 
 def number_text(number: str | None) -> str:
     """A phone number as people write it (libphonenumber INTERNATIONAL, "+44 20 7946 0000");
-    an internal number, or anything else that is not E.164, as it is."""
-    if not number or not number.startswith("+"):
+    a cut one ("+44 20 7…", see domain.numbers.cut_number), an internal number, or anything
+    else that is not E.164, as it is."""
+    if not number or not number.startswith("+") or number.endswith(CUT_MARK):
         return number or ""
     try:
         parsed = phonenumbers.parse(number)

@@ -1,0 +1,111 @@
+"""What a log line may show: one filter on the service's log handler (main.py).
+
+Issue 14: at INFO and above a log line never holds a full phone number, a message text or
+an address. The call sites log ids, not texts (what users wrote is logged at DEBUG at most);
+this filter catches what they cannot avoid quoting (an error naming a SIP URI, a node's
+refusal naming an address):
+- E.164 numbers are masked, "+44 20 79** **00" (domain.numbers.mask_number);
+- Waves addresses and JIDs / e-mail addresses keep their first and last 4 characters;
+- at every level, DEBUG too: the configured secrets (settings.SECRET_FIELDS), anything
+  shaped like a Telegram bot token (aiogram's errors quote request URLs) and the payloads
+  of SASL elements (slixmpp's stanza log; PLAIN carries the password in base64) become
+  `***`.
+
+At DEBUG numbers and addresses are left as they are, to debug calls: `debug_notice()` is
+logged once at start to say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from domain.numbers import mask_numbers_in
+
+REDACTED = "***"
+# A Telegram bot token, "<bot id>:<35 characters>" (core.telegram.org/bots/api, "Authorizing").
+BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+# The text of a SASL element (RFC 6120 §6.4.2): <auth mechanism="PLAIN">AGJvdABwYXNz</auth>.
+SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*>)[^<]+(</\2>)")
+# A Waves address: base58 of 26 bytes, 35 characters, "3" then the network byte's letter
+# ("3P…" mainnet, "3M…"/"3N…" test networks; docs.waves.tech, "Address").
+WAVES_ADDRESS = re.compile(r"(?<![1-9A-Za-z])3[1-9A-HJ-NP-Za-km-z]{34}(?![1-9A-Za-z])")
+# A bare JID or an e-mail address, "local@domain.tld".
+JID = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
+KEPT = 4  # characters kept at each end of an address
+SHOWN_FROM = logging.INFO  # the level from which numbers and addresses are masked
+
+
+def debug_notice() -> str:
+    """The warning logged once at start when LOG_LEVEL is DEBUG."""
+    return (
+        "LOG_LEVEL is DEBUG: DEBUG logs may hold phone numbers and message texts "
+        "(INFO and above never do)"
+    )
+
+
+def mask_address(address: str) -> str:
+    """An address with its first and last KEPT characters only: "3P8p…Xk2d"; a short one
+    (under 3 * KEPT characters) keeps a quarter at each end."""
+    keep = min(KEPT, len(address) // 4)
+    return f"{address[:keep]}…{address[len(address) - keep :]}" if keep else "…"
+
+
+def mask_personal(text: str) -> str:
+    """`text` with its phone numbers, Waves addresses and JIDs masked (the INFO form)."""
+    text = mask_numbers_in(text)
+    if "@" in text:
+        text = JID.sub(lambda m: mask_address(m.group()), text)
+    if "3" in text:
+        text = WAVES_ADDRESS.sub(lambda m: mask_address(m.group()), text)
+    return text
+
+
+class PrivacyFilter(logging.Filter):
+    """Rewrite each record's message (and its traceback) as described above.
+
+    `secrets`: values replaced by `***` wherever they appear (empty ones are ignored).
+    Install it on the handler, not on a logger, so that it sees every propagated record.
+    Always lets the record through.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        # Longest first, so that a secret containing another is replaced whole.
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._formatter = logging.Formatter()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PrivacyFilter:
+        """The filter for the service's settings: every set value of SECRET_FIELDS."""
+        from settings import SECRET_FIELDS  # settings is above every layer of the product
+
+        values = (getattr(settings, name, None) for name in SECRET_FIELDS)
+        return cls(value.get_secret_value() for value in values if value is not None)
+
+    def clean(self, text: str, level: int) -> str:
+        """`text` as a record of `level` may show it."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if ":" in text:
+            text = BOT_TOKEN.sub(REDACTED, text)
+        if "<" in text:
+            text = SASL.sub(rf"\1{REDACTED}\3", text)
+        return mask_personal(text) if level >= SHOWN_FROM else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.clean(message, record.levelno)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # Formatted here (as the handler's formatter would) so that it can be cleaned.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.clean(record.exc_text, record.levelno)
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info, record.levelno)
+        return True
