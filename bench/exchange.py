@@ -19,6 +19,8 @@ Prints, each beside a reference measured in the same run:
    plain RTP on both legs: what a call between two SRTP phones costs, since rtpengine
    passes their SRTP through (exchange.md); offer/answer over its ng protocol); the goal
    is 0.1 % of a core per call. (Generating SRTP here would need an SRTP library.)
+   Then the same calls recorded: both parties forked to our recorder (exchange.recording)
+   and sealed; rtpengine's CPU, and ours above the unrecorded run's.
 5. Our service's CPU per decision (time.process_time, in this process, no HTTP, on a
    fresh database per `--backend`), run before the lab starts:
    a. authorising an outside call (`Exchange.route` from a phone's extension to a French
@@ -52,6 +54,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from privacy.keys import encode_key, public_key_of_seed
+from storage.models import CallRecord
 from testbed.dbs import isolated_database
 from testbed.exchange_lab import ExchangeLab, sip_attempt
 from testbed.sip_lab import PORTS, Kamailio, Phone, SipLab
@@ -297,47 +301,81 @@ def bench_media(lab: ExchangeLab, calls_list: list[int], seconds: float) -> None
     rtpengine = lab.engines.rtpengine.process
     assert rtpengine is not None
     print(f"4. rtpengine CPU per bridged call ({seconds:.0f} s, PCMU both ways, plain RTP)")
+    print("   recorded: each party forked to our recorder (subscribe), sealed as it comes;")
+    print("   'ours' is this process's CPU above the unrecorded run's (the RTP generator)")
+    owner = _recording_owner(lab)
     for calls in calls_list:
-        sockets, targets = [], []
-        for i in range(calls):
-            a, b = (
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+        plain = _media_run(lab, rtpengine.pid, calls, seconds, None)
+        recorded = _media_run(lab, rtpengine.pid, calls, seconds, owner)
+        for label, (engine_cpu, ours) in (("plain", plain), ("recorded", recorded)):
+            extra = f", ours {(ours - plain[1]) / calls:.3f} % per call" if label != "plain" else ""
+            print(
+                f"   {calls:4d} calls {label:8}: rtpengine {engine_cpu:5.1f} % of a core, "
+                f"{engine_cpu / calls:.3f} % per call (goal <= 0.1 %){extra}"
             )
-            a.bind(("127.0.0.1", 0))
-            b.bind(("127.0.0.1", 0))
-            call_id, from_tag, to_tag = f"bench-{calls}-{i}", "ft", "tt"
-            offer = ng(lab.config.rtpengine_port, {
-                "command": "offer", "call-id": call_id, "from-tag": from_tag,
-                "sdp": sdp(a.getsockname()[1], srtp=False), "flags": [],
-                "replace": ["origin", "session-connection"], "ICE": "remove",
-                "transport-protocol": "RTP/AVP",
-            })  # fmt: skip
-            answer = ng(lab.config.rtpengine_port, {
-                "command": "answer", "call-id": call_id, "from-tag": from_tag,
-                "to-tag": to_tag, "sdp": sdp(b.getsockname()[1], srtp=False), "flags": [],
-                "replace": ["origin", "session-connection"], "ICE": "remove",
-            })  # fmt: skip
-            sockets.append((a, b))
-            targets.append((media_port(answer), media_port(offer)))
-        stop = threading.Event()
-        sender = threading.Thread(target=_send, args=(sockets, targets, stop), daemon=True)
-        sender.start()
-        time.sleep(1)
-        before = cpu_seconds(rtpengine.pid)
-        time.sleep(seconds)
-        used = cpu_seconds(rtpengine.pid) - before
-        stop.set()
-        sender.join()
-        for i, (a, b) in enumerate(sockets):
-            ng(lab.config.rtpengine_port, {"command": "delete", "call-id": f"bench-{calls}-{i}"})
-            a.close()
-            b.close()
-        per_call = used / seconds * 100 / calls
-        print(
-            f"   {calls:4d} calls: rtpengine {used / seconds * 100:5.1f} % of a core, "
-            f"{per_call:.3f} % per call (goal <= 0.1 %)"
+        print(f"   {len(lab.recorded)} recordings sealed so far")
+
+
+def _recording_owner(lab: ExchangeLab) -> CallRecord:
+    """An account that records every call, and a record of one of its calls as the
+    exchange would have made it (the bench's calls have no SIP signalling)."""
+    account = lab.accounts.resolve("console", "bench-recorder")
+    seed = "bench recorder seed of words nobody keeps since the files are deleted anyway"
+    lab.accounts.update(
+        account.id, record_calls=True, recording_key=encode_key(public_key_of_seed(seed))
+    )
+    lab.desk.notice = lab.taps.notice = None  # type: ignore[assignment]
+    return CallRecord(
+        id="bench", account_id=account.id, kind="internal", a_number="1", b_number="2"
+    )
+
+
+def _media_run(
+    lab: ExchangeLab, pid: int, calls: int, seconds: float, owner: CallRecord | None
+) -> tuple[float, float]:
+    """(rtpengine's CPU, this process's CPU) in % of a core over `seconds` of `calls`
+    bridged calls, each recorded when `owner` is given."""
+    sockets, targets, ids = [], [], []
+    for i in range(calls):
+        a, b = (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
         )
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        call_id, from_tag, to_tag = f"bench-{calls}-{i}-{owner is not None}", "ft", "tt"
+        offer = ng(lab.config.rtpengine_port, {
+            "command": "offer", "call-id": call_id, "from-tag": from_tag,
+            "sdp": sdp(a.getsockname()[1], srtp=False), "flags": [],
+            "replace": ["origin", "session-connection"], "ICE": "remove",
+            "transport-protocol": "RTP/AVP",
+        })  # fmt: skip
+        answer = ng(lab.config.rtpengine_port, {
+            "command": "answer", "call-id": call_id, "from-tag": from_tag,
+            "to-tag": to_tag, "sdp": sdp(b.getsockname()[1], srtp=False), "flags": [],
+            "replace": ["origin", "session-connection"], "ICE": "remove",
+        })  # fmt: skip
+        if owner is not None:
+            record = owner.model_copy(update={"id": f"b{calls}{i}"})
+            lab.run(lab.taps.answered(call_id, [record], from_tag, to_tag))
+        sockets.append((a, b))
+        targets.append((media_port(answer), media_port(offer)))
+        ids.append(call_id)
+    stop = threading.Event()
+    sender = threading.Thread(target=_send, args=(sockets, targets, stop), daemon=True)
+    sender.start()
+    time.sleep(1)
+    before, ours = cpu_seconds(pid), time.process_time()
+    time.sleep(seconds)
+    used, ours = cpu_seconds(pid) - before, time.process_time() - ours
+    stop.set()
+    sender.join()
+    for call_id, (a, b) in zip(ids, sockets, strict=True):
+        ng(lab.config.rtpengine_port, {"command": "delete", "call-id": call_id})
+        lab.run(lab.taps.ended(call_id))
+        a.close()
+        b.close()
+    return used / seconds * 100, ours / seconds * 100
 
 
 # --- 5. outside-call authorisation and inbound routing, in-process -------------------------
