@@ -33,6 +33,7 @@ from bot.features.calls import runner as call_runner
 from bot.features.calls.exchange_notices import exchange_notifier
 from bot.features.calls.notice import recording_notice
 from bot.features.payments import PendingWithdrawals, credit_notifier, withdrawal_notifier
+from bot.features.recordings import link_notifier, recording_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
 from dialer import Dialer, DialerError, SipConfig
@@ -104,7 +105,7 @@ def build_services(
             None,
         )
     )
-    return Services(
+    services = Services(
         engine=engine,
         settings=settings,
         accounts=accounts,
@@ -130,6 +131,9 @@ def build_services(
         deposits=deposits,
         withdrawals=withdrawals,
     )
+    # Each finished recording is sent to its owner's chats (then deleted, with retention 0).
+    services.recordings.listeners.append(recording_notifier(services))
+    return services
 
 
 def _wallet(
@@ -146,6 +150,7 @@ def _wallet(
         settings,
         on_credit=credit_notifier(accounts, ledger, outbox),
         on_withdrawal=withdrawal_notifier(accounts, ledger, outbox),
+        on_linked=link_notifier(accounts, outbox),
     )
     return watcher, Withdrawals.from_settings(engine, settings)
 

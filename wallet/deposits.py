@@ -19,6 +19,10 @@ service address itself, and those the chain did not apply (applicationStatus oth
 `system:unattributed` book; other assets are kept as unattributed Deposit rows only (the
 ledger holds ETT and WAVES).
 
+A transfer whose memo is the message of a pending wallet link (wallet.link) proves that
+link when it was sent from the claimed address (`on_linked` is told), and its amount is
+credited to the account of that link like any deposit: no money is lost either way.
+
 A node whose ETT asset has other than 8 decimals stops the watcher (`AssetMisconfigured`)
 before anything is credited. The watcher's loop also finishes or refunds withdrawals
 left unfinished by a crash (`wallet.withdrawal_recovery`), at start and periodically.
@@ -46,6 +50,7 @@ from storage.deposits import CREDITED, PENDING, UNATTRIBUTED, DepositStore
 from storage.ledger_store import LedgerStore, account_book
 from storage.models import Deposit, Withdrawal
 from storage.withdrawals import FAILED, SENT
+from wallet.link import Linked, LinkRefused, WalletLinker, is_link_message
 from wallet.memo import account_from_memo, memo_for
 from wallet.waves import NodeUnavailable, WavesClient
 from wallet.withdrawal_recovery import WithdrawalRecovery
@@ -61,6 +66,8 @@ TRANSFER, MASS_TRANSFER, ETHEREUM = 4, 11, 18
 OnCredit = Callable[[int, str, int, str], Awaitable[None] | None]
 # Told of each withdrawal the recovery finished: its row, `sent` or `failed` (refunded).
 OnWithdrawal = Callable[[Withdrawal], Awaitable[None] | None]
+# Told of each wallet link a transfer proved (wallet.link).
+OnLinked = Callable[[Linked], Awaitable[None] | None]
 DEFAULT_LINK: str = Settings.model_fields["WALLET_PAYMENT_LINK"].default
 
 
@@ -100,6 +107,7 @@ class Payment:
     sender: str | None
     attachment: str | None
     height: int
+    sender_public_key: str | None = None
 
 
 def deposit_info(
@@ -168,6 +176,7 @@ def payments_to(tx: dict, ours: frozenset[str], address: str) -> list[Payment]:
             sender=tx.get("sender"),
             attachment=tx.get("attachment"),
             height=int(tx.get("height") or 0),
+            sender_public_key=tx.get("senderPublicKey"),
         )
         for n, (asset, amount) in enumerate(mine)
     ]
@@ -190,6 +199,8 @@ class DepositWatcher:
         recovery_seconds: float = RECOVERY_SECONDS,
         link_template: str = DEFAULT_LINK,
         on_withdrawal: OnWithdrawal | None = None,
+        linker: WalletLinker | None = None,
+        on_linked: OnLinked | None = None,
     ) -> None:
         self.client = client
         self.link_template = link_template
@@ -202,6 +213,9 @@ class DepositWatcher:
         self.recovery = recovery
         self.recovery_seconds = recovery_seconds
         self.on_withdrawal = on_withdrawal
+        self.linker = linker
+        self.on_linked = on_linked
+        self._linked: list[Linked] = []  # proven by this poll, told after it
         self.store = DepositStore(engine)
         self.ledger = LedgerStore(engine)
         self.accounts = AccountStore(engine)
@@ -216,10 +230,11 @@ class DepositWatcher:
         settings: Settings,
         on_credit: OnCredit | None = None,
         on_withdrawal: OnWithdrawal | None = None,
+        on_linked: OnLinked | None = None,
     ) -> DepositWatcher:
         """A watcher for WAVES_NODE_URL, WAVES_SEED's address and ETT_ASSET_ID, that also
         finishes or refunds interrupted withdrawals of that wallet (telling
-        `on_withdrawal` of each)."""
+        `on_withdrawal` of each) and proves wallet links by transfer (telling `on_linked`)."""
         client = WavesClient.service_wallet(settings, "watching deposits")
         return cls(
             engine,
@@ -229,6 +244,8 @@ class DepositWatcher:
             poll_seconds=settings.WALLET_POLL_SECONDS,
             on_credit=on_credit,
             on_withdrawal=on_withdrawal,
+            linker=WalletLinker.from_settings(engine, settings),
+            on_linked=on_linked,
             link_template=settings.WALLET_PAYMENT_LINK,
             recovery=WithdrawalRecovery(
                 engine,
@@ -314,6 +331,8 @@ class DepositWatcher:
         asset = self._asset_name(payment.asset_id)
         memo = decode_attachment(payment.attachment)
         account_id = account_from_memo(memo)
+        if account_id is None:
+            account_id = self._link(payment, memo)
         if account_id is not None and self.accounts.get(account_id) is None:
             account_id = None
         ledger_asset = asset in DECIMALS
@@ -334,6 +353,20 @@ class DepositWatcher:
                 log.warning("deposit %s of another asset kept unattributed", key)
             return None
         return self._credit(deposit, asset)
+
+    def _link(self, payment: Payment, memo: str) -> int | None:
+        """The account of the wallet link whose message is `memo` (proven by this transfer
+        when it came from the claimed address), None when it is no link's message or the
+        transfer was handled before."""
+        if self.linker is None or not is_link_message(memo) or self.store.get(payment.key):
+            return None
+        try:
+            linked = self.linker.prove_transfer(payment.sender, payment.sender_public_key, memo)
+        except LinkRefused as refused:
+            log.info("deposit %s proves no wallet link (%s)", payment.key, refused.reason)
+            return self.linker.account_of(memo)
+        self._linked.append(linked)
+        return linked.account_id
 
     def _credit(self, deposit: Deposit, asset: str) -> Credit | None:
         key = deposit.tx_id
@@ -363,9 +396,22 @@ class DepositWatcher:
     async def poll_and_notify(self) -> list[Credit]:
         """One poll in a worker thread, then tell `on_credit` about each credit."""
         credits = await asyncio.wait_for(asyncio.to_thread(self.poll_once), REQUEST_TIMEOUT)
+        linked, self._linked = self._linked, []
+        for link in linked:
+            await self._notify_linked(link)
         for credit in credits:
             await self._notify(credit)
         return credits
+
+    async def _notify_linked(self, linked: Linked) -> None:
+        if self.on_linked is None:
+            return
+        try:
+            result = self.on_linked(linked)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("on_linked failed for account %s", linked.account_id)
 
     async def _notify(self, credit: Credit) -> None:
         if self.on_credit is None:

@@ -17,6 +17,8 @@ from bot.features import (
     numbers,
     onboarding,
     payments,
+    privacy,
+    recordings,
     reminders,
     softphone,
     verification,
@@ -35,5 +37,7 @@ def routers(pending_withdrawals: payments.PendingWithdrawals) -> list[Router]:
         forwarding.router,
         softphone.router,
         numbers.router,
+        recordings.router,
+        privacy.router,
         payments.build_router(pending_withdrawals),
     ]

@@ -69,6 +69,7 @@ def offer(ctx: Context, cmd: Call) -> list[Reply]:
     if len(cmd.dtmf) > MAX_DTMF:
         raise Refusal("call_extension_too_long", limit=MAX_DTMF, digits=cmd.dtmf)
     first = first_leg(ctx, cmd.source)
+    check_recording(ctx, cmd.record)
     when = ctx.in_user_zone(cmd.at) if cmd.at else None
     if when is not None and when < ctx.now - NOW_GRACE:
         raise Refusal("call_in_past", at=ctx.local_time(when))
@@ -119,8 +120,9 @@ def _quote_lines(
             lines.append(t(lang, "call_paid_in", asset=quote.asset))
     if cmd.anonymous:
         lines.append(t(lang, "call_hidden_number"))
-    if cmd.record:
-        lines.append(t(lang, "call_no_recording"))
+    recordings = ctx.services.recordings
+    if recordings.wants(ctx.account.id, cmd.record) and recordings.key_of(ctx.account.id):
+        lines.append(t(lang, "rec_call_recorded"))
     return lines
 
 
@@ -131,6 +133,13 @@ def _billing_line(ctx: Context, to: str) -> str:
     if minimum <= 0:
         return t(ctx.lang, "call_billing_unanswered", b=number_text(to))
     return t(ctx.lang, "call_billing", seconds=minimum, b=number_text(to))
+
+
+def check_recording(ctx: Context, asked: bool) -> None:
+    """A call asked to be recorded needs the account's recording key (privacy.recordings:
+    the file is sealed to it): Refusal, saying how to get one, when it has none."""
+    if asked and ctx.services.recordings.key_of(ctx.account.id) is None:
+        raise Refusal("rec_call_needs_key")
 
 
 def first_leg(ctx: Context, source: str | None) -> str:
@@ -168,6 +177,7 @@ def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
     if services.dialer is None or not services.background.available:
         raise Refusal("dialer_not_configured")
     first = first_leg(ctx, data.leg)
+    check_recording(ctx, "r" in data.flags)  # the key may be gone since the quote
     call_id = f"{ctx.account.id}-{data.nonce}"
     key = status_key(call_id)
     if not re.fullmatch(f"[0-9]{{0,{MAX_DTMF}}}", data.dtmf):
