@@ -29,6 +29,7 @@ from storage.recordings import RecordingStore
 log = logging.getLogger(__name__)
 
 SUFFIX = ".ett-rec"
+UNDELIVERED_DAYS = 1  # RECORDING_RETENTION_DAYS=0 and no chat took the file
 OnReady = Callable[[Recording], Awaitable[None]]
 
 
@@ -136,10 +137,10 @@ class RecordingDesk:
                 log.exception("recording %s: a listener failed", recording_id)
         return recording
 
-    def expiry(self, now: datetime) -> datetime | None:
-        """When a recording made at `now` is deleted (RECORDING_RETENTION_DAYS; 0: once
-        delivered, so no date)."""
-        return now + timedelta(days=self.retention_days) if self.retention_days else None
+    def expiry(self, now: datetime) -> datetime:
+        """When a recording made at `now` is deleted: RECORDING_RETENTION_DAYS later; with
+        0, once delivered to the chat, or a day later if no chat could take it."""
+        return now + timedelta(days=self.retention_days or UNDELIVERED_DAYS)
 
     def path_of(self, recording: Recording) -> Path:
         """Where the recording's sealed file is."""
