@@ -29,6 +29,12 @@ REDACTED = "***"
 BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 # The text of a SASL element (RFC 6120 §6.4.2): <auth mechanism="PLAIN">AGJvdABwYXNz</auth>.
 SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*>)[^<]+(</\2>)")
+# XEP-0363 slot headers (a bearer token for the upload) and file URLs (whoever holds one
+# can download the file until it expires): <header name="Authorization">…</header>,
+# <get url="…"/>, <url>…</url> (XEP-0066).
+UPLOAD_HEADER = re.compile(r"(<header\b[^>]*>)[^<]+(</header>)")
+UPLOAD_URL = re.compile(r"(<(?:get|put)\b[^>]*?\burl=)([\"'])[^\"']*\2")
+OOB_URL = re.compile(r"(<url\b[^>]*>)[^<]+(</url>)")
 # A Waves address: base58 of 26 bytes, 35 characters, "3" then the network byte's letter
 # ("3P…" mainnet, "3M…"/"3N…" test networks; docs.waves.tech, "Address").
 WAVES_ADDRESS = re.compile(r"(?<![1-9A-Za-z])3[1-9A-HJ-NP-Za-km-z]{34}(?![1-9A-Za-z])")
@@ -94,6 +100,9 @@ class PrivacyFilter(logging.Filter):
             text = BOT_TOKEN.sub(REDACTED, text)
         if "<" in text:
             text = SASL.sub(rf"\1{REDACTED}\3", text)
+            text = UPLOAD_HEADER.sub(rf"\1{REDACTED}\2", text)
+            text = UPLOAD_URL.sub(rf"\1\2{REDACTED}\2", text)
+            text = OOB_URL.sub(rf"\1{REDACTED}\2", text)
         return mask_personal(text) if level >= SHOWN_FROM else text
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -2,7 +2,9 @@
 
 The configuration is generated per run in a temporary directory (never the system's
 /etc/prosody), on a free port, with a self-signed certificate for the virtual host
-`pbx.test` so clients verify TLS against `cert_file`.
+`pbx.test` so clients verify TLS against `cert_file`. An HTTP file upload service
+(XEP-0363, prosody's mod_http_file_share) at `upload.pbx.test` serves files over HTTPS on
+127.0.0.1 with the same certificate (`file_share=False`: a server without one).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import asyncio
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,9 @@ import pytest
 
 DOMAIN = "pbx.test"
 ROOMS = f"rooms.{DOMAIN}"  # the lab's multi-user chat service (XEP-0045)
+UPLOAD = f"upload.{DOMAIN}"  # the lab's HTTP file upload service (XEP-0363)
+OOB = "jabber:x:oob"  # XEP-0066: a file's URL attached to a message
+UPLOAD_LIMIT = 16 * 1024 * 1024  # bytes in one uploaded file
 MUC = "http://jabber.org/protocol/muc"
 MUC_USER = "http://jabber.org/protocol/muc#user"
 START_TIMEOUT = 30
@@ -53,6 +60,22 @@ Component "{rooms}" "muc"
     muc_room_locking = false
 """
 
+# mod_http_file_share: HTTPS only, on loopback, with URLs that name 127.0.0.1 (in the
+# certificate's subjectAltName), so clients verify it against the lab's certificate.
+FILE_SHARE = """\
+http_ports = {{ }}
+https_ports = {{ {https_port} }}
+https_interfaces = {{ "127.0.0.1" }}
+https_ssl = {{ key = "{run}/pbx.key", certificate = "{run}/pbx.crt" }}
+http_external_url = "https://127.0.0.1:{https_port}/"
+
+Component "{upload}" "http_file_share"
+    http_host = "127.0.0.1"  -- served for URLs naming 127.0.0.1 (prosody routes by Host)
+    http_file_share_size_limit = {limit}
+    http_file_share_daily_quota = {quota}
+    http_file_share_expires_after = 86400
+"""
+
 
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on right now."""
@@ -72,10 +95,12 @@ def require(program: str, package: str) -> str:
 class ProsodyLab:
     """One prosody process with its own directory, port, certificate and accounts."""
 
-    def __init__(self, run_dir: Path, domain: str = DOMAIN) -> None:
+    def __init__(self, run_dir: Path, domain: str = DOMAIN, *, file_share: bool = True) -> None:
         self.run_dir = run_dir
         self.domain = domain
         self.port = free_port()
+        self.file_share = file_share
+        self.https_port = free_port() if file_share else None
         self.config = run_dir / "prosody.cfg.lua"
         self.cert_file = run_dir / "pbx.crt"
         self.key_file = run_dir / "pbx.key"
@@ -89,9 +114,7 @@ class ProsodyLab:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "data").mkdir(exist_ok=True)
             self._make_certificate()
-            self.config.write_text(
-                CONFIG.format(run=self.run_dir, port=self.port, domain=self.domain, rooms=ROOMS)
-            )
+            self.config.write_text(self._config_text())
         log = open(self.run_dir / "prosody.out", "ab")
         self.process = subprocess.Popen(
             [prosody, "-F", "--config", str(self.config)],
@@ -101,15 +124,36 @@ class ProsodyLab:
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
+        for port in (self.port, self.https_port):
+            if port is not None:
+                self._wait_port(port, deadline)
+
+    def _wait_port(self, port: int, deadline: float) -> None:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"prosody exited at start:\n{self.logs()}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"prosody did not open port {self.port}:\n{self.logs()}")
+        raise RuntimeError(f"prosody did not open port {port}:\n{self.logs()}")
+
+    def _config_text(self) -> str:
+        text = CONFIG.format(run=self.run_dir, port=self.port, domain=self.domain, rooms=ROOMS)
+        if not self.file_share:
+            return text
+        # Global options must come before the first VirtualHost.
+        head, virtual, rest = text.partition("VirtualHost")
+        share = FILE_SHARE.format(
+            run=self.run_dir,
+            https_port=self.https_port,
+            upload=UPLOAD,
+            limit=UPLOAD_LIMIT,
+            quota=100 * UPLOAD_LIMIT,
+        )
+        options, _, component = share.partition("Component")
+        return f"{head}{options}\n{virtual}{rest}\nComponent{component}"
 
     def stop(self) -> None:
         """Stop prosody (SIGTERM, then SIGKILL after 10 s)."""
@@ -159,7 +203,8 @@ class ProsodyLab:
                 openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3",
                 "-keyout", str(self.key_file), "-out", str(self.cert_file),
-                "-subj", f"/CN={self.domain}", "-addext", f"subjectAltName=DNS:{self.domain}",
+                "-subj", f"/CN={self.domain}", "-addext",
+                f"subjectAltName=DNS:{self.domain},DNS:{UPLOAD},IP:127.0.0.1",
             ],
             check=True,
             capture_output=True,
@@ -173,7 +218,8 @@ class XMPPUser:
     Besides chat messages (`send`, `ask`, `received`), it can send any stanza
     (`send_xml`), ask for a presence subscription (`subscribe`, `presences` received),
     join a multi-user chat room and invite someone to it (`join_room`, `invite`; the
-    room's messages in `room_messages`).
+    room's messages in `room_messages`), and fetch a file sent to it (`oob_urls`, the
+    XEP-0066 URLs of messages received; `download`).
     """
 
     def __init__(self, lab: ProsodyLab, jid: str, password: str) -> None:
@@ -181,6 +227,7 @@ class XMPPUser:
         self.jid = jid
         self.password = password
         self.received: list[tuple[str, str]] = []  # (from bare JID, body)
+        self.oob_urls: list[str | None] = []  # each received message's XEP-0066 URL, if any
         self.presences: list[tuple[str, str]] = []  # (from bare JID, type) of subscriptions
         self.room_messages: list[tuple[str, str]] = []  # (from full JID, body), groupchat
         self.occupants: set[str] = set()  # full JIDs (room/nick) seen present in rooms
@@ -216,8 +263,10 @@ class XMPPUser:
 
         def on_message(message: Any) -> None:
             if message["type"] in ("chat", "normal") and message["body"]:
+                oob = message.xml.find(f"{{{OOB}}}x/{{{OOB}}}url")
                 with self._cond:
                     self.received.append((message["from"].bare, message["body"]))
+                    self.oob_urls.append(oob.text if oob is not None else None)
                     self._cond.notify_all()
             elif message["type"] == "groupchat" and message["body"]:
                 with self._cond:
@@ -299,6 +348,12 @@ class XMPPUser:
             seen = len(self.received)
         self.send(to, body, lang)
         return self.wait_messages(seen + 1, timeout)[seen]
+
+    def download(self, url: str, timeout: float = 30) -> tuple[bytes, str]:
+        """GET a file of the lab's upload service over verified HTTPS: (bytes, its type)."""
+        context = ssl.create_default_context(cafile=str(self.lab.cert_file))
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+            return response.read(), response.headers.get_content_type()
 
     def stop(self) -> None:
         """Log out and end the thread."""

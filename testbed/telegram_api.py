@@ -12,14 +12,22 @@ message), `redeliver` delivers an update again (as Telegram does after a late or
 webhook answer, or an unconfirmed offset), `messages` / `wait_messages` read what the
 bot sent to a chat, `fail_next` makes the next calls of a method fail with 429
 (retry_after) or 5xx.
+
+Files: `sendDocument` takes a multipart upload (a field named in `document` as
+`attach://NAME`, or the `document` field itself) or the file_id of a file sent before;
+the message carries `document` and `caption` as Telegram's do. `file_bytes(file_id)`
+gives back exactly the bytes sent; bots fetch them as on the real server, with `getFile`
+and GET `/file/bot<token>/<file_path>`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import itertools
 import json
+import mimetypes
 import re
 import threading
 import time
@@ -46,6 +54,9 @@ JSON_FIELDS = {
     "media",
 }
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_UPLOAD = 50 * 1024 * 1024  # bytes a bot may upload (multipart)
+MAX_DOWNLOAD = 20 * 1024 * 1024  # bytes of a file getFile serves to a bot
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
 _MENTION = re.compile(r"(?<!\w)@\w{3,32}")
 
@@ -80,12 +91,49 @@ class SentMessage:
     reply_markup: dict | None = None
     date: int = field(default_factory=lambda: int(time.time()))
     edits: list[str] = field(default_factory=list)
+    # A document message: its Document object and caption (`text` is then "").
+    document: dict | None = None
+    caption: str | None = None
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
         """The inline keyboard as (label, callback_data) pairs, row by row."""
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
         return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+class UploadedFile(bytes):
+    """A file part of a multipart request: its bytes, with the part's file name and type."""
+
+    filename: str | None
+    content_type: str | None
+
+    def __new__(cls, data: bytes, filename: str | None, content_type: str | None) -> UploadedFile:
+        upload = super().__new__(cls, data)
+        upload.filename, upload.content_type = filename, content_type
+        return upload
+
+
+@dataclass
+class StoredFile:
+    """A file the bot sent, kept as Telegram keeps it (by file_id)."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str
+    mime_type: str
+    data: bytes
+    file_path: str
+
+    def document(self) -> dict:
+        """The Document object of a message carrying this file."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "file_size": len(self.data),
+        }
 
 
 @dataclass
@@ -121,6 +169,8 @@ class BotAPIEmulator:
         self._updates: dict[int, dict] = {}  # every update made, by update_id
         self._again: list[dict] = []  # updates getUpdates delivers again, whatever the offset
         self._sent: dict[int, list[SentMessage]] = {}
+        self._files: dict[str, StoredFile] = {}  # by file_id
+        self._file_ids = itertools.count(1)
         self._failures: dict[str, deque[APIError]] = {}
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict]] = {}
@@ -169,6 +219,7 @@ class BotAPIEmulator:
         self._new_update = asyncio.Event()
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -294,6 +345,11 @@ class BotAPIEmulator:
         )
         return self.messages(chat_id)
 
+    def file_bytes(self, file_id: str) -> bytes:
+        """The exact bytes of a file the bot sent (see `SentMessage.document`)."""
+        with self._cond:
+            return self._files[file_id].data
+
     def wait_for(self, condition: Any, timeout: float = 30, what: str = "a condition") -> None:
         """Wait until `condition()` (evaluated under the emulator's lock) is true."""
         with self._cond:
@@ -350,8 +406,13 @@ class BotAPIEmulator:
             "date": sent.date,
             "chat": self._chats.get(sent.chat_id, {"id": sent.chat_id, "type": "private"}),
             "from": self.bot_user,
-            "text": sent.text,
         }
+        if sent.document is None:
+            message["text"] = sent.text
+        else:
+            message["document"] = sent.document
+            if sent.caption:
+                message["caption"] = sent.caption
         if sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
         if sent.edits:
@@ -468,6 +529,8 @@ class BotAPIEmulator:
             if not found:
                 raise APIError(400, "Bad Request: message to edit not found")
             sent = found[0]
+            if sent.document is not None:
+                raise APIError(400, "Bad Request: there is no text in the message to edit")
             markup = _markup(params.get("reply_markup"))
             if not text.strip():
                 raise APIError(400, "Bad Request: message text is empty")
@@ -482,6 +545,90 @@ class BotAPIEmulator:
             sent.text, sent.reply_markup = text, markup
             self._cond.notify_all()
             return self._message_object(sent)
+
+    async def _m_senddocument(self, params: dict) -> dict:
+        caption = params.get("caption") or ""
+        with self._cond:
+            chat_id = self._chat(params)
+            if len(caption) > MAX_CAPTION:
+                raise APIError(400, "Bad Request: message caption is too long")
+            stored = self._document(params)
+            sent = SentMessage(
+                chat_id,
+                next(self._message_ids[chat_id]),
+                "",
+                _markup(params.get("reply_markup")),
+                document=stored.document(),
+                caption=caption or None,
+            )
+            self._sent[chat_id].append(sent)
+            self._cond.notify_all()
+            return self._message_object(sent)
+
+    def _document(self, params: dict) -> StoredFile:
+        """The file a sendDocument names: uploaded in the request (stored now), or the
+        file_id of one sent before. Called with self._cond held."""
+        value = params.get("document")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        if isinstance(value, str) and value:
+            if value not in self._files:
+                raise APIError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            return self._files[value]
+        if not isinstance(value, bytes):
+            raise APIError(400, "Bad Request: there is no document in the request")
+        if not value:
+            raise APIError(400, "Bad Request: file must be non-empty")
+        if len(value) > MAX_UPLOAD:
+            raise APIError(413, "Request Entity Too Large")
+        return self._store(value)
+
+    def _store(self, upload: bytes) -> StoredFile:
+        number = next(self._file_ids)
+        name = getattr(upload, "filename", None) or "document"
+        # Telegram names the type by the file name's extension; else what the part said.
+        mime = mimetypes.guess_type(name)[0] or getattr(upload, "content_type", None)
+        digest = hashlib.sha256(bytes(upload)).hexdigest()
+        suffix = name.rpartition(".")[2] if "." in name else ""
+        stored = StoredFile(
+            file_id=f"BQACAgI{number:08d}{digest[:24]}",
+            file_unique_id=f"AgAD{digest[:12]}",
+            file_name=name,
+            mime_type=mime or "application/octet-stream",
+            data=bytes(upload),
+            file_path=f"documents/file_{number}" + (f".{suffix}" if suffix else ""),
+        )
+        self._files[stored.file_id] = stored
+        return stored
+
+    async def _m_getfile(self, params: dict) -> dict:
+        with self._cond:
+            stored = self._files.get(params.get("file_id") or "")
+        if stored is None:
+            raise APIError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD:
+            raise APIError(400, "Bad Request: file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>: a file's bytes, as api.telegram.org serves them."""
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        path = request.match_info["path"]
+        with self._cond:
+            found = [f for f in self._files.values() if f.file_path == path]
+        if not found:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
+        return web.Response(body=found[0].data, content_type="application/octet-stream")
 
     async def _m_answercallbackquery(self, params: dict) -> bool:
         if not params.get("callback_query_id"):
@@ -593,7 +740,12 @@ async def _read_params(request: web.Request) -> dict:
         else:
             form = await request.post()
             for name, value in form.items():
-                params[name] = value if isinstance(value, str) else value.file.read()
+                if isinstance(value, str):
+                    params[name] = value
+                else:  # a file part (bytes, with its name and type)
+                    params[name] = UploadedFile(
+                        value.file.read(), value.filename, value.content_type
+                    )
     for name in JSON_FIELDS & set(params):
         if isinstance(params[name], str | bytes):
             params[name] = json.loads(params[name])

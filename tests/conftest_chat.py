@@ -77,7 +77,10 @@ class RunningService:
         if not self._thread.is_alive():
             return 0.0
         began = time.monotonic()
-        self._loop.call_soon_threadsafe(self._stop.set)
+        try:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        except RuntimeError:  # the service ended by itself meanwhile (its loop is closed)
+            pass
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise AssertionError(f"the service did not stop within {timeout} s")

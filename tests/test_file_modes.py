@@ -115,6 +115,7 @@ def test_private_sqlite_leaves_shared_folders_and_other_databases(tmp_path, monk
     os.chmod(tmp_path, 0o755)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "here.db").write_text("x")
+    os.chmod(tmp_path / "here.db", 0o644)  # whatever umask an earlier test left
     assert private_sqlite("sqlite:///here.db") == 1  # the file, not the working directory
     assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
     assert private_sqlite("sqlite:///:memory:") == 0

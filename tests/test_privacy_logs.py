@@ -169,3 +169,16 @@ def test_debug_says_so_at_start(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert debug_notice() in run.stderr
+
+
+def test_upload_slots_and_file_links_are_hidden_at_every_level():
+    stanza = (
+        '<slot xmlns="urn:xmpp:http:upload:0"><put url="https://up.example/a/f.ett-rec">'
+        '<header name="Authorization">Bearer eyJhbGciOi</header></put>'
+        "<get url='https://up.example/a/f.ett-rec'/></slot>"
+        "<x xmlns='jabber:x:oob'><url>https://up.example/a/f.ett-rec</url></x>"
+    )
+    for level in (logging.DEBUG, logging.INFO):
+        cleaned = PrivacyFilter().clean(stanza, level)
+        assert "eyJhbGciOi" not in cleaned and "up.example" not in cleaned
+        assert cleaned.count("***") == 4

@@ -1,15 +1,24 @@
-"""The console chat: the terminal (or a pipe) talks to the assistant as one local account."""
+"""The console chat: the terminal (or a pipe) talks to the assistant as one local account.
+
+A reply's file is written to a private file (mode 0600) under `files_dir`, or, when it is
+already a file on disk, named where it is: "file saved: PATH" under the reply's text.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot.assistant import Assistant, Reply, Sender
+from bot.assistant.replies import Attachment
 
 NETWORK = "console"
+FILES_DIR = Path("data/console-files")  # relative to the working directory, as data/*.db
 
 
 def _reader(stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
@@ -26,14 +35,48 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+def save(attachment: Attachment, directory: Path) -> Path:
+    """Where the user finds a reply's file: its own path, or a new file under `directory`
+    (made 0700) readable by this user only (0600), never overwriting another."""
+    if attachment.path is not None:
+        return Path(attachment.path).resolve()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = Path(attachment.name).name
+    name = name if name not in ("", ".", "..") else "file"
+    for number in itertools.count():
+        target = directory / (name if number == 0 else f"{number}-{name}")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(fd, 0o600)  # whatever the umask
+            file.write(attachment.data or b"")
+        return target.resolve()
+    raise AssertionError("unreachable")
+
+
+async def shown(reply: Reply, files_dir: Path) -> str:
+    """A reply as terminal text, with where its file is saved."""
+    text = render(reply)
+    if reply.attachment is None:
+        return text
+    try:
+        path = await asyncio.to_thread(save, reply.attachment, files_dir)
+    except OSError as error:
+        return f"{text}\nfile not saved: {reply.attachment.name} ({type(error).__name__})"
+    return f"{text}\nfile saved: {path}"
+
+
 async def run_console(
     assistant: Assistant,
     user: str,
     stop: asyncio.Event,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    files_dir: Path = FILES_DIR,
 ) -> None:
-    """Answer each line of `stdin` until EOF or `stop` is set."""
+    """Answer each line of `stdin` until EOF or `stop` is set; files go to `files_dir`."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     threading.Thread(target=_reader, args=(stdin, loop, queue), daemon=True).start()
@@ -56,7 +99,7 @@ async def run_console(
         if not line.strip():
             continue
         for reply in await assistant.handle(sender, line.strip()):
-            stdout.write(render(reply) + "\n")
+            stdout.write(await shown(reply, files_dir) + "\n")
         stdout.flush()
 
 
@@ -72,19 +115,21 @@ class ConsoleAdapter:
         user: str,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
+        files_dir: Path = FILES_DIR,
     ) -> None:
         self.assistant, self.user, self.stdin, self.stdout = assistant, user, stdin, stdout
+        self.files_dir = files_dir
 
     async def run(self, stop: asyncio.Event) -> None:
         """Answer each line until end of input or `stop`. Pushed messages are printed until
         the process ends, also after the input ended (a reminder due at start still shows)."""
         self.assistant.services.outbox.register(NETWORK, self.send)
-        await run_console(self.assistant, self.user, stop, self.stdin, self.stdout)
+        await run_console(self.assistant, self.user, stop, self.stdin, self.stdout, self.files_dir)
 
     async def send(self, external_id: str, reply: Reply) -> None:
         """Print a message pushed to the console user; LookupError for anyone else (the
         outbox counts it as not delivered)."""
         if external_id != self.user:
             raise LookupError("not the console user")
-        self.stdout.write(render(reply) + "\n")
+        self.stdout.write(await shown(reply, self.files_dir) + "\n")
         self.stdout.flush()

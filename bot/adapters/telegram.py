@@ -16,6 +16,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ from aiogram.methods import (
     EditMessageText,
     GetMe,
     GetUpdates,
+    SendDocument,
     SendMessage,
     SetMyCommands,
     SetWebhook,
@@ -41,7 +43,9 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
+    BufferedInputFile,
     CallbackQuery,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -55,7 +59,9 @@ from aiohttp import web
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from bot.assistant.replies import Attachment
 from domain.clock import sleep_unless_stopped
+from privacy.logs import PrivacyFilter
 from settings import Settings
 from storage.updates import SeenUpdates
 
@@ -72,6 +78,7 @@ RESTART_DELAY = 5.0
 KEYS_REMEMBERED = 10_000
 PRIVATE_START = "group"  # the /start payload of the link to a private chat given in groups
 MAX_TEXT = 4096  # characters in one Telegram message
+MAX_CAPTION = 1024  # characters in the caption of a document
 AIOGRAM_LOGGERS = (
     "aiogram",
     "aiogram.dispatcher",
@@ -80,7 +87,6 @@ AIOGRAM_LOGGERS = (
     "aiogram.webhook",
     "aiogram.scene",
 )
-_TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 # aiogram reads every answer of the Bot API as `Response[T]`, a generic pydantic model that
 # pydantic caches only weakly: each time the garbage collector frees one, the next request
 # builds the class again (schema and validator, a millisecond or more, and a pile of
@@ -91,27 +97,13 @@ _RESPONSE_TYPES = tuple(
         GetMe,
         GetUpdates,
         SendMessage,
+        SendDocument,
         EditMessageText,
         AnswerCallbackQuery,
         SetMyCommands,
         SetWebhook,
     )
 )
-
-
-class TokenRedactor(logging.Filter):
-    """Hide bot tokens in aiogram's log records (its network errors can quote URLs)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = _TOKEN_PATTERN.sub("***", message.replace(self.token, "***"))
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
 
 
 class _WebhookHandler(SimpleRequestHandler):
@@ -150,7 +142,8 @@ class TelegramAdapter:
         self.assistant = assistant
         self.settings = settings
         token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
-        self._redactor = TokenRedactor(token)
+        # aiogram's network errors can quote request URLs, and so the bot token.
+        self._redactor = PrivacyFilter([token])
         for name in AIOGRAM_LOGGERS:
             logging.getLogger(name).addFilter(self._redactor)
         api = TelegramAPIServer.from_base(settings.TELEGRAM_API_URL.rstrip("/"))
@@ -399,6 +392,9 @@ class TelegramAdapter:
         self, chat_id: int, reply: Reply, *, edit_message_id: int | None = None
     ) -> None:
         """Send `reply`, or edit the message that carries its key (or `edit_message_id`)."""
+        if reply.attachment is not None:
+            await self._send_document(chat_id, reply)
+            return
         if len(reply.text) > MAX_TEXT:
             # Too long for one message: send it in parts, the buttons under the last one.
             *heads, tail = _split(reply.text)
@@ -426,6 +422,31 @@ class TelegramAdapter:
             lambda: self.bot.send_message(chat_id, reply.text, reply_markup=markup)
         )
         self._remember(key, sent.message_id)
+
+    async def _send_document(self, chat_id: int, reply: Reply) -> None:
+        """A reply with a file: the file as a document (sendDocument) captioned with the text
+        when it fits a caption, else the text first; the buttons under the last message.
+        A document is always a new message: a text cannot be edited into one."""
+        attachment = reply.attachment
+        assert attachment is not None
+        try:
+            document = await asyncio.to_thread(_input_file, attachment)
+        except OSError as error:  # the file is gone or unreadable: say so, with the buttons
+            log.warning("could not read a file to send on Telegram: %s", type(error).__name__)
+            if reply.text.strip():
+                await self.deliver(chat_id, Reply(reply.text, lang=reply.lang))
+            failed = t(reply.lang or DEFAULT_LANGUAGE, "file_failed", name=attachment.name)
+            await self.deliver(chat_id, Reply(failed, reply.buttons, lang=reply.lang))
+            return
+        caption = reply.text if len(reply.text) <= MAX_CAPTION else ""
+        if not caption and reply.text.strip():
+            await self.deliver(chat_id, Reply(reply.text, lang=reply.lang))
+        markup = _keyboard(reply)
+        await self._call(
+            lambda: self.bot.send_document(
+                chat_id, document, caption=caption or None, reply_markup=markup
+            )
+        )
 
     def _remember(self, key: tuple[int, str] | None, message_id: int) -> None:
         if key is None:
@@ -501,6 +522,17 @@ def _split(text: str, size: int = MAX_TEXT) -> list[str]:
         parts.append(text[:cut])
         text = text[cut:].lstrip("\n")
     return [*parts, text] if text else parts
+
+
+def _input_file(attachment: Attachment) -> BufferedInputFile | FSInputFile:
+    """A reply's file for aiogram, under its own name: its bytes, or its path on disk
+    (read as it is sent; OSError now when it cannot be opened)."""
+    if attachment.data is not None:
+        return BufferedInputFile(attachment.data, filename=attachment.name)
+    path = Path(attachment.path or "")
+    with path.open("rb"):
+        pass
+    return FSInputFile(path, filename=attachment.name)
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

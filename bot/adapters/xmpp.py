@@ -8,24 +8,33 @@ Only a person writing privately is answered: not a room (groupchat, an invitatio
 room occupant's private message), nor a server. A sender's flood is answered once
 (`Assistant.admit`); a delayed message is read at its XEP-0203 stamp. Presence
 subscriptions are granted to JIDs that have written, never asked back.
+
+A reply's file is uploaded to the server's HTTP upload service (XEP-0363, found by
+service discovery) and its URL sent in a message of its own with XEP-0066 out-of-band
+data, so clients show it as a file; on a server without one the user is told so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import ssl
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slixmpp import ClientXMPP
+import aiohttp
+from slixmpp import JID, ClientXMPP
+from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import Message
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.choices import as_text
-from bot.assistant.i18n import LANGUAGES
+from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from bot.assistant.replies import Attachment
+from privacy.logs import PrivacyFilter
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,22 +50,14 @@ ROSTER_TIMEOUT = 10.0
 SESSION_TIMEOUT = 30.0  # a login that hangs (e.g. no common mechanism) is retried after this
 MAX_RECONNECT_DELAY = 5.0
 DISCONNECT_WAIT = 1.5
-_SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*>)[^<]+(</\2>)")
-
-
-class _SaslRedactor(logging.Filter):
-    """Hide SASL payloads in slixmpp's stanza debug log (PLAIN carries the password)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = _SASL.sub(r"\1***\3", message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
+UPLOAD_REQUEST = "urn:xmpp:http:upload:0"  # XEP-0363
+UPLOAD_TIMEOUT = 120.0  # seconds to discover the service, get a slot and PUT a file
+# The only slot headers XEP-0363 lets a client send with its PUT.
+SLOT_HEADERS = {"authorization", "cookie", "expires"}
 
 SLIXMPP_STREAM_LOGGER = "slixmpp.xmlstream.xmlstream"
-_redactor = _SaslRedactor()
+# Hides SASL payloads in slixmpp's stanza debug log (PLAIN carries the password).
+_redactor = PrivacyFilter()
 
 
 class _Client(ClientXMPP):
@@ -101,6 +102,8 @@ class XMPPAdapter:
         if settings.XMPP_CA_FILE:
             client.ca_certs = Path(settings.XMPP_CA_FILE)
         client.register_plugin("xep_0030")
+        client.register_plugin("xep_0066")  # out-of-band data: a file's URL on a message
+        client.register_plugin("xep_0363")  # HTTP file upload: slot requests
         client.register_plugin("xep_0199", {"keepalive": True, "interval": 60, "timeout": 20})
         client.add_event_handler("connected", self._on_connected)
         client.add_event_handler("session_start", self._on_session_start)
@@ -110,6 +113,11 @@ class XMPPAdapter:
         client.add_event_handler("failed_auth", self._on_failed_auth)
         client.add_event_handler("ssl_invalid_chain", self._on_untrusted_certificate)
         self.client = client
+        # Files are PUT over HTTPS trusting what the XMPP stream trusts (made at the first).
+        self._http_ssl: ssl.SSLContext | None = None
+        # The server's upload service (JID, size limit), looked up at a session's first file;
+        # None: not looked up yet; False: the server has none.
+        self._upload_service: tuple[JID, int | None] | bool | None = None
 
     @property
     def connected(self) -> bool:
@@ -171,6 +179,7 @@ class XMPPAdapter:
 
     async def _on_session_start(self, _event: Any) -> None:
         self._cancel_watchdog()
+        self._upload_service = None  # a server restarted with other services: ask again
         # The roster first: only a session that asked for it is given presence subscription
         # requests (RFC 6121 3.1.3), also those that waited while the bot was away.
         try:
@@ -233,12 +242,11 @@ class XMPPAdapter:
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
             return
-        for reply in replies:
-            self._send(jid, reply)
+        self._reply(jid, replies)
 
     async def _answer(self, to: Any, sender: Sender, body: str, sent: datetime | None) -> None:
         for reply in await self.assistant.handle(sender, body, sent=sent):
-            self._send(to, reply)
+            await self._deliver(to, reply)
 
     # -- presence subscriptions ------------------------------------------------------------
 
@@ -265,10 +273,153 @@ class XMPPAdapter:
         """Outbox sender: a new message to the user's bare JID (XMPP has no edits)."""
         if not self.connected:
             raise ConnectionError("not connected to the XMPP server")
-        self._send(external_id, reply)
+        await self._deliver(external_id, reply)
 
     def _send(self, to: Any, reply: Reply) -> None:
         self.client.send_message(mto=to, mbody=as_text(reply), mtype="chat")
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _reply(self, to: Any, replies: Iterable[Reply]) -> None:
+        """Send replies in order: at once when all are text; in a task when one carries a
+        file (uploading it takes time; a stopping adapter still waits for it)."""
+        replies = list(replies)
+        if not any(reply.attachment for reply in replies):
+            for reply in replies:
+                self._send(to, reply)
+            return
+        task = asyncio.ensure_future(self._deliver_all(to, replies))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _deliver_all(self, to: Any, replies: list[Reply]) -> None:
+        for reply in replies:
+            await self._deliver(to, reply)
+
+    async def _deliver(self, to: Any, reply: Reply) -> None:
+        """Send a reply: its text, then its file (if any) as a message of its own, whose
+        body is the file's URL with the same URL as out-of-band data (XEP-0066), the form
+        clients show as a file."""
+        if reply.attachment is None or reply.text.strip() or reply.buttons:
+            self._send(to, reply)
+        if reply.attachment is not None:
+            await self._send_file(to, reply.attachment, reply.lang or DEFAULT_LANGUAGE)
+
+    async def _send_file(self, to: Any, attachment: Attachment, lang: str) -> None:
+        """Upload the file and send its URL; or tell the user why it cannot be sent."""
+        try:
+            url = await asyncio.wait_for(self._upload(attachment), UPLOAD_TIMEOUT)
+        except _NoUploadService:
+            notice = t(lang, "file_unsupported", name=attachment.name)
+        except _FileTooBig as error:
+            megabytes = f"{error.limit / 1_000_000:.3g}"
+            notice = t(lang, "file_too_big", name=attachment.name, megabytes=megabytes)
+        except _UPLOAD_ERRORS as error:
+            log.warning("could not upload a file to the XMPP server: %s", type(error).__name__)
+            notice = t(lang, "file_failed", name=attachment.name)
+        else:
+            message = self.client.make_message(mto=to, mbody=url, mtype="chat")
+            message["oob"]["url"] = url
+            message.send()
+            return
+        self.client.send_message(mto=to, mbody=notice, mtype="chat")
+
+    async def _upload(self, attachment: Attachment) -> str:
+        """Put a file on the server's HTTP upload service (XEP-0363); its download URL."""
+        service, limit = await self._find_upload_service()
+        data = await asyncio.to_thread(attachment.read)
+        if limit is not None and len(data) > limit:
+            raise _FileTooBig(limit)
+        request = self.client.plugin["xep_0363"].request_slot(
+            service, _file_name(attachment.name), len(data), attachment.mime
+        )
+        slot = (await request)["http_upload_slot"]
+        get_url, put_url = slot["get"]["url"], slot["put"]["url"]
+        if not (get_url.startswith("https://") and put_url.startswith("https://")):
+            raise _UploadFailed("the upload service offers no HTTPS")  # a file in clear: no
+        headers = {"Content-Type": attachment.mime, **_slot_headers(slot)}
+        if self._http_ssl is None:  # the system's CAs, or only XMPP_CA_FILE's as for XMPP
+            self._http_ssl = ssl.create_default_context(cafile=self.settings.XMPP_CA_FILE or None)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.put(put_url, data=data, headers=headers, ssl=self._http_ssl) as response,
+        ):
+            if response.status >= 300:
+                raise _UploadFailed(f"HTTP {response.status}")
+        return get_url
+
+    async def _find_upload_service(self) -> tuple[JID, int | None]:
+        """The server's upload service and its size limit, by service discovery of the
+        server and its items (asked once a session); _NoUploadService when it has none."""
+        if self._upload_service is None:
+            disco = self.client.plugin["xep_0030"]
+            infos = await disco.get_info_from_domain(cached=False, timeout=UPLOAD_TIMEOUT / 4)
+            self._upload_service = _upload_service(infos) or False
+        if not isinstance(self._upload_service, tuple):
+            raise _NoUploadService
+        return self._upload_service
+
+
+class _NoUploadService(Exception):
+    """The XMPP server offers no HTTP file upload."""
+
+
+class _FileTooBig(Exception):
+    """The file is larger than the upload service takes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+class _UploadFailed(Exception):
+    """The upload service refused the file, or offers no HTTPS."""
+
+
+# What an upload may fail with besides "no service" and "too big": the file unreadable,
+# the slot refused (IqError, e.g. a quota) or late, the HTTP PUT failed or refused.
+_UPLOAD_ERRORS = (OSError, IqError, IqTimeout, aiohttp.ClientError, TimeoutError, _UploadFailed)
+
+
+def _upload_service(infos: Iterable[Any]) -> tuple[JID, int | None] | None:
+    """The first upload service among disco#info results (a "store/file" identity with the
+    XEP-0363 feature), with its announced size limit (None: none announced)."""
+    for info in infos:
+        disco = info["disco_info"]
+        stores = any(i[0] == "store" and i[1] == "file" for i in disco["identities"])
+        if stores and UPLOAD_REQUEST in disco["features"]:
+            return info["from"], _size_limit(disco)
+    return None
+
+
+def _size_limit(disco: Any) -> int | None:
+    """The `max-file-size` of the service's XEP-0128 form for XEP-0363, if any."""
+    for form in disco.iterables:
+        values = form["values"]
+        form_type = values.get("FORM_TYPE")
+        if form_type in (UPLOAD_REQUEST, [UPLOAD_REQUEST]):
+            limit = values.get("max-file-size")
+            limit = limit[0] if isinstance(limit, list) and limit else limit
+            try:
+                return int(limit)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _file_name(name: str) -> str:
+    """A file name the upload service takes (no path separators)."""
+    return name.replace("/", "_").replace("\\", "_").strip() or "file"
+
+
+def _slot_headers(slot: Any) -> dict[str, str]:
+    """The headers of an upload slot that a client may send (XEP-0363: Authorization,
+    Cookie, Expires), without line breaks."""
+    return {
+        header["name"]: header["value"].replace("\r", "").replace("\n", "")
+        for header in slot["put"]["headers"]
+        if header["name"].lower() in SLOT_HEADERS
+    }
 
 
 def _a_person_writing(message: Message) -> bool:
