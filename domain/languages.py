@@ -18,7 +18,8 @@ RUSSIAN = frozenset("RU BY KZ KG".split())
 
 
 def language_of_number(number: str, default: str = "en") -> str:
-    """ "fr", "ru" or `default` for an E.164 number (default for anything unparsable)."""
+    """The language code ("fr", "ru", else `default`) of an E.164 number's country;
+    `default` for anything unparsable."""
     try:
         region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
     except phonenumbers.NumberParseException:

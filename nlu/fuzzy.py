@@ -27,7 +27,8 @@ _KNOWN = (
         ringing calling caller callers monday friday today sunday stop shop step
         stay store story help held hello helm hemp hold holds herd heard hears
         comment commenter appeler appellent appelons rappel rappels rappeler appele appeles
-        appelee appelees numeros
+        appelee appelees numeros forgot forgets accounts
+        включи включите
         ma mais mari marie marche matin marin main mains moins mon mot mots
         demande demander demandes demain demains lundi lundis soir soirs
         номер номера номеру номерок звонок звонки звонка звонку звонков звонить звоню

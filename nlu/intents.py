@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nlu import privacy
+
 
 def _rx(*parts: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts))
@@ -308,6 +310,7 @@ class _Signals(Cues):
 
     n_phones: int = 0
     has_time: bool = False
+    skip: frozenset[str] = frozenset()
     has_digits: bool = field(init=False)
     money: bool = field(init=False)
 
@@ -397,9 +400,34 @@ def _numbers(signals: _Signals) -> str | None:
     return "numbers"
 
 
+# Words that make a message about privacy something else: a reminder's text.
+_NOT_PRIVACY = (REMIND, WAKE, REMIND_NOUN)
+
+
+def _privacy(signals: _Signals) -> str | None:
+    """Recording, the recordings and their key, a wallet to link, the user's data or
+    leaving (nlu.privacy); with no phone number, not a reminder. One found negated ("don't
+    delete my account") is "unknown", never another intent of the same words."""
+    if signals.n_phones or privacy.intent_of(signals.text) is None:
+        return None  # (most messages: the guards below cost more than this)
+    if any(signals.has(rx) for rx in _NOT_PRIVACY):
+        return None
+    if signals.has(TIME_CUES) and signals.has_time:
+        return None
+    call_request = bool(CALL_START.search(signals.text)) or signals.has(CALL_ME)
+    money_request = (
+        signals.has(WITHDRAW_STRONG)
+        or signals.has(DEPOSIT)
+        or (signals.has(WITHDRAW_WEAK) and signals.has_digits)
+    )
+    intent = privacy.intent_of(signals.text, call_request, money_request)
+    return "unknown" if intent is not None and intent in signals.skip else intent
+
+
 # The intent is the first these rules give; "unknown" when none does.
 _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
     _forward_or_off,
+    _privacy,  # before "balance": "link my wallet"; before "history": "record all my calls"
     _softphone,  # before "hangup": "сбросить пароль SIP" resets a password
     lambda s: "hangup" if s.has(HANGUP) else None,
     lambda s: "remind" if s.has(REMIND) or s.has(WAKE) else None,
@@ -426,7 +454,7 @@ def classify(c: str, n_phones: int, has_time: bool, skip: frozenset[str] = froze
     """
     if not c.strip():
         return "unknown"
-    signals = _Signals(c, n_phones, has_time)
+    signals = _Signals(c, n_phones, has_time, skip)
     for rule in _INTENT_RULES:
         intent = rule(signals)
         if intent is not None and intent not in skip:
@@ -441,6 +469,9 @@ NEGATABLE: dict[str, tuple[re.Pattern[str], ...]] = {
     "hangup": (HANGUP,),
     "deposit": (DEPOSIT,),
     "withdraw": (WITHDRAW_STRONG, WITHDRAW_WEAK),
+    "forget_me": (privacy.FORGET_VERB,),
+    "my_data": (privacy.EXPORT_VERB,),
+    "link_wallet": (privacy.LINK_VERB,),
 }
 
 

@@ -97,6 +97,7 @@ supprime annule aide commandes portefeuille softphone password credentials ident
 воскресенье будням выходным выключи выключите отключи отключите отмени отмените убери
 удали прекрати помощь помоги команды умеешь можешь кошелек софтфон пароль
 numbers numeros direct afficher masquer secondes показывать прямой прямые секунд
+recordings enregistrements записи account аккаунт forget
 """.split()
 
 # --- language markers (folded) ---------------------------------------------------------

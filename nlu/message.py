@@ -12,8 +12,12 @@ from nlu.phones import Phone, find_extensions, find_forward_extensions, find_pho
 
 PHONE_MARK = "\x01"
 ADDR_MARK = "\x02"
+KEY_MARK = "\x04"
 # A Waves address: base58, 35 characters, starting with 3 (accept 26-40 to be lenient).
 _ADDRESS = re.compile(r"(?<![A-Za-z0-9])3[1-9A-HJ-NP-Za-km-z]{25,39}(?![A-Za-z0-9])")
+# A signature or public key (base58, longer than any address: a public key has 43-44
+# characters, a signature 86-88), with a digit and a letter in it.
+_BLOB = re.compile(r"(?<![A-Za-z0-9])[1-9A-HJ-NP-Za-km-z]{41,100}(?![A-Za-z0-9])")
 # Latin letters that look Cyrillic, for words typed on a mixed keyboard.
 _HOMOGLYPH = str.maketrans("aceopxyk", "асеорхук")
 _CYR = re.compile(r"[а-я]")
@@ -35,6 +39,12 @@ class Message:
     addr_span: tuple[int, int] | None
     omap: list[int] | None = None
     words: list[str] = field(default_factory=list)
+    blob_spans: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def blobs(self) -> list[str]:
+        """The signatures and public keys (base58) in the message, as written."""
+        return [self.raw[a:b] for a, b in self.blob_spans]
 
     def to_raw(self, i: int) -> int:
         """Offset in `raw` of offset `i` of `c`."""
@@ -49,11 +59,29 @@ class Message:
         return self.raw[self.to_raw(start) : self.to_raw(end)]
 
     def low_no_phones(self) -> str:
-        """`low` with the address masked but phone digits kept (for amounts)."""
+        """`low` with the address and base58 keys masked but phone digits kept (for
+        amounts)."""
+        low = _mask_spans(self.low, self.blob_spans, KEY_MARK)
         if self.addr_span is None:
-            return self.low
+            return low
         a, b = self.addr_span
-        return self.low[:a] + ADDR_MARK * (b - a) + self.low[b:]
+        return low[:a] + ADDR_MARK * (b - a) + low[b:]
+
+
+def _blob_spans(raw: str) -> list[tuple[int, int]]:
+    """Where the signatures and public keys of `raw` are (base58 with a digit and a letter)."""
+    return [
+        m.span()
+        for m in _BLOB.finditer(raw)
+        if any(ch.isdigit() for ch in m.group()) and any(ch.isalpha() for ch in m.group())
+    ]
+
+
+def _mask_spans(text: str, spans: list[tuple[int, int]], mark: str) -> str:
+    """`text` with `spans` replaced by `mark`, same length."""
+    for a, b in spans:
+        text = text[:a] + mark * (b - a) + text[b:]
+    return text
 
 
 def _mask(text: str, phones: list[Phone]) -> str:
@@ -67,7 +95,8 @@ def prepare(text: object, region: str | None) -> Message:
     """Build the Message for `text` (never raises on odd input)."""
     raw = clean(text)
     low = fold(raw)
-    masked = low
+    blob_spans = _blob_spans(raw) if len(low) == len(raw) else []
+    masked = _mask_spans(low, blob_spans, KEY_MARK)
     address = None
     addr_span = None
     m = _ADDRESS.search(raw)
@@ -112,5 +141,5 @@ def prepare(text: object, region: str | None) -> Message:
         pieces.append(masked[pos:])
         omap.extend(range(pos, len(masked) + 1))
         c = "".join(pieces)
-        return Message(raw, low, c, phones, address, addr_span, omap, words)
-    return Message(raw, low, masked, phones, address, addr_span, None, words)
+        return Message(raw, low, c, phones, address, addr_span, omap, words, blob_spans)
+    return Message(raw, low, masked, phones, address, addr_span, None, words, blob_spans)

@@ -10,7 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nlu import intents as cues
-from nlu import slots
+from nlu import privacy, slots
 from nlu.fallback import dateparser_time
 from nlu.lang import detect
 from nlu.message import Message, prepare
@@ -174,6 +174,27 @@ def _caller_id_slots(req: _Request) -> dict:
     return {"hide": hide}
 
 
+def _record_calls_slots(req: _Request) -> dict:
+    return {"on": privacy.recording_on(req.msg.c)}
+
+
+def _recordings_slots(req: _Request) -> dict:
+    return {"delete": privacy.delete_asked(req.msg.c)}
+
+
+def _recording_key_slots(req: _Request) -> dict:
+    return {"new": privacy.new_key_asked(req.msg.c)}
+
+
+def _link_wallet_slots(req: _Request) -> dict:
+    msg = req.msg
+    signature, public_key = privacy.proof(msg.blobs)
+    address = msg.address
+    if address is None and signature is None and public_key is None:
+        address = privacy.address_tried(msg.raw)
+    return {"address": address, "signature": signature, "public_key": public_key}
+
+
 def _unknown_slots(req: _Request) -> dict:
     return {"error": "not understood"}
 
@@ -188,6 +209,10 @@ _SLOTS: dict[str, Callable[[_Request], dict]] = {
     "set_number": _set_number_slots,
     "softphone": _softphone_slots,
     "caller_id": _caller_id_slots,
+    "record_calls": _record_calls_slots,
+    "recordings": _recordings_slots,
+    "recording_key": _recording_key_slots,
+    "link_wallet": _link_wallet_slots,
     "unknown": _unknown_slots,
 }
 
@@ -222,7 +247,7 @@ def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict
     msg = prepare(text, region)
     lang, _ = detect(msg.raw, msg.words)
     c = msg.c
-    if not msg.words and not msg.phones:
+    if not msg.words and not msg.phones and not msg.blob_spans:
         return _reply_without_words(c, lang)
     req = _Request(msg, lang, moment, str(tz or "UTC"))
     intent, refused = _intent(req)
