@@ -5,6 +5,7 @@ All at NOW, a Saturday 10:00 in Paris.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -252,3 +253,15 @@ def test_find_time_composes_across_zones_and_daylight_saving(text, now, at):
     message = prepare(text, None)
     got = find_time(message.c, moment, "en", original=message.original)
     assert got.at is not None and got.at.isoformat() == at
+
+
+@pytest.mark.parametrize("item", ["6h ", "6h", "6 h ", "2 min, ", "1h and "])
+def test_a_long_run_of_durations_is_read_in_linear_time(item):
+    # "6h 6h 6h …" once backtracked exponentially in the delays' pattern (found by
+    # tests/test_nlu_fuzz.py): each join of two items is now read one way only.
+    text = "remind me tomorrow at 9 " + item * 300 + " nothing"
+    started = time.perf_counter()
+    found = Findings(prepare(text, None).c, NOW, "en", month_first=False)
+    delays.read_time_before_event(found)
+    delays.read_duration_from_now(found)
+    assert time.perf_counter() - started < 0.5

@@ -40,7 +40,10 @@ _HALF = (
     r"(?:\s*(?:and\s+a\s+half|and\s+a\s+quarter|et\s+demie?|et\s+quart|с\s+половиной"
     r"|с\s+четвертью))?"
 )
-_DUR = rf"(?:{_SPECIAL_RE}|{_ITEM}(?:\s*(?:,|and|et|и)?\s*{_ITEM})*{_HALF})"
+# Items joined by a word or a comma, or by spaces alone: one way to read each join (an
+# optional word between two optional spaces made "6h 6h 6h …" backtrack exponentially).
+_JOIN = r"(?:\s*(?:,|and|et|и)\s*|\s*)"
+_DUR = rf"(?:{_SPECIAL_RE}|{_ITEM}(?:{_JOIN}{_ITEM})*{_HALF})"
 _REL = re.compile(
     rf"\b(?:in|within|after|dans|d'ici|через|спустя)\s+(?:(?:about|around|environ|примерно|около)\s+)?(?P<body>{_DUR})"
     rf"|(?P<body2>{_DUR})\s+(?:from\s+now|later|plus\s+tard|спустя)\b"
