@@ -46,8 +46,8 @@ class RecordingStore:
             found = session.get(Recording, recording_id)
             return found if found is not None and found.account_id == account_id else None
 
-    def of_account(self, account_id: int, limit: int = 50) -> list[Recording]:
-        """The account's recordings, newest first."""
+    def of_account(self, account_id: int, limit: int | None = 50) -> list[Recording]:
+        """The account's recordings, newest first (all of them with `limit` None)."""
         with transaction(self.engine) as session:
             return list(
                 session.exec(

@@ -342,9 +342,13 @@ def test_recordings_are_listed_in_the_users_zone_then_deleted_with_their_files(a
     assert duration(3) == "0:03" and duration(3725) == "1:02:05"
     paths = [services.recordings.path_of(r) for r in (first, second)]
     assert all(p.exists() for p in paths)
-    assert texts(run(assistant, sender, Recordings(delete=True))) == [
-        t(lang, "rec_deleted", count=2)
-    ]
+    [question] = run(assistant, sender, Recordings(delete=True))  # asked first
+    assert question.text == t(lang, "rec_delete_ask", count=2) and all(p.exists() for p in paths)
+    delete, cancel = (b.data for b in question.buttons)
+    assert texts(assistant.press_sync(stranger, delete)) == [t(lang, "choice_expired")]
+    assert all(p.exists() for p in paths)  # another account's press deletes nothing
+    [done] = assistant.press_sync(sender, delete)
+    assert done.text == t(lang, "rec_deleted", count=2) and done.key == question.key
     assert not any(p.exists() for p in paths)
     assert services.recordings.store.of_account(account.id) == []
     assert texts(run(assistant, sender, Recordings(delete=True))) == [t(lang, "rec_deleted_none")]

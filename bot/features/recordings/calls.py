@@ -1,5 +1,5 @@
 """Recording as the account's default ("record all my calls", "stop recording my calls"),
-and the account's recordings on the server: listed, or all deleted.
+and the account's recordings on the server: listed, or all deleted (asked first).
 
 Recording needs a key to seal the files to (privacy.recordings): turning the default on
 without one is refused with how to get one (a linked wallet, or a key made on request).
@@ -7,14 +7,20 @@ without one is refused with how to get one (a linked wallet, or a key made on re
 
 from __future__ import annotations
 
-from bot.assistant import Context, Reply
+from dataclasses import dataclass, replace
+
+from bot.assistant import Button, Context, Refusal, Reply
+from bot.assistant.buttons import ButtonData
 from bot.assistant.i18n import t
+from bot.assistant.router import CancelData
 from bot.features.recordings.text import duration, local_time, other_party, retention, size
 from nlu.commands import RecordCalls, Recordings
 from storage.models import Recording
 
 # The most recordings one list shows (newest first).
 LIST_LIMIT = 30
+DELETE_KEY = "rec:delete"
+ID_TAG = 12  # characters of a recording's id a button carries
 
 
 def record_calls(ctx: Context, cmd: RecordCalls) -> list[Reply]:
@@ -35,12 +41,19 @@ def record_calls(ctx: Context, cmd: RecordCalls) -> list[Reply]:
     return [Reply("\n".join(lines), lang=ctx.lang)]
 
 
+@dataclass(frozen=True)
+class DeleteRecordingsData(ButtonData, prefix="recdel"):
+    """The confirmation of deleting every recording, asked when `newest` (the start of its
+    id) was the newest: a press after another recording arrived asks again."""
+
+    newest: str
+
+
 def recordings(ctx: Context, cmd: Recordings) -> list[Reply]:
-    """List the account's recordings kept on the server, or delete them all."""
+    """List the account's recordings kept on the server, or ask to delete them all."""
     desk = ctx.services.recordings
     if cmd.delete:
-        count = desk.delete_all(ctx.account.id)
-        return [ctx.say("rec_deleted", count=count) if count else ctx.say("rec_deleted_none")]
+        return [_ask_delete(ctx)]
     kept = desk.store.of_account(ctx.account.id, limit=LIST_LIMIT)
     if not kept:
         return [ctx.say("rec_list_none")]
@@ -48,6 +61,37 @@ def recordings(ctx: Context, cmd: Recordings) -> list[Reply]:
     lines += [_line(ctx, recording) for recording in kept]
     lines.append(t(ctx.lang, "rec_list_footer"))
     return [Reply("\n".join(lines), lang=ctx.lang)]
+
+
+def confirm_delete(ctx: Context, data: DeleteRecordingsData) -> list[Reply]:
+    """The button that deletes every recording of the account from the server (files and
+    rows); refused when the recordings changed since it was shown."""
+    if _newest(ctx) != data.newest:
+        raise Refusal("choice_expired", reply_key=DELETE_KEY)
+    count = ctx.services.recordings.delete_all(ctx.account.id)
+    reply = ctx.say("rec_deleted", count=count) if count else ctx.say("rec_deleted_none")
+    return [replace(reply, key=DELETE_KEY)]
+
+
+def _ask_delete(ctx: Context) -> Reply:
+    kept = ctx.services.recordings.store.of_account(ctx.account.id, limit=None)
+    if not kept:
+        return ctx.say("rec_deleted_none")
+    buttons = (
+        Button(
+            t(ctx.lang, "rec_button_delete"),
+            DeleteRecordingsData(kept[0].id[:ID_TAG]).pack(),
+            t(ctx.lang, "word_yes"),
+        ),
+        Button(t(ctx.lang, "button_cancel"), CancelData(DELETE_KEY).pack(), t(ctx.lang, "word_no")),
+    )
+    text = t(ctx.lang, "rec_delete_ask", count=len(kept))
+    return Reply(text, buttons=buttons, key=DELETE_KEY, lang=ctx.lang)
+
+
+def _newest(ctx: Context) -> str:
+    kept = ctx.services.recordings.store.of_account(ctx.account.id, limit=1)
+    return kept[0].id[:ID_TAG] if kept else ""
 
 
 def _line(ctx: Context, recording: Recording) -> str:

@@ -22,6 +22,12 @@ def recordings(ctx: Context, cmd: Recordings) -> list[Reply]:
     return calls.recordings(ctx, cmd)
 
 
+@router.action(calls.DeleteRecordingsData)
+def confirm_delete(ctx: Context, data: calls.DeleteRecordingsData) -> list[Reply]:
+    """The button deleting every recording from the server."""
+    return calls.confirm_delete(ctx, data)
+
+
 @router.intent(RecordingKey)
 def recording_key(ctx: Context, cmd: RecordingKey) -> list[Reply]:
     """ "my recording key" / "new recording key"."""
