@@ -222,16 +222,28 @@ class MediaLeg:
         peer, codec = self.peer, self.audio_types.get(payload_type)
         if peer is None or codec is None:
             return  # not bridged (yet), or not audio it offered: drop
-        if self.tap is not None:
-            self.tap(DECODERS[codec](view[_header_length(view, size) : size]))
+        header = _header_length(view, size)
+        tap = self.tap
+        if tap is not None:  # decoded before the payload type is rewritten below
+            audio = DECODERS[codec](view[header:size])
         if peer.payload_type != payload_type:
             buffer[1] = (buffer[1] & 0x80) | peer.payload_type
         if peer.codec == codec:
             peer._send(view[:size])
         else:
-            header = _header_length(view, size)
             table = ULAW_TO_ALAW if codec == "PCMU" else ALAW_TO_ULAW
             peer._send(bytes(view[:header]) + bytes(view[header:size]).translate(table))
+        if tap is not None:
+            self._feed(tap, audio)
+
+    def _feed(self, tap: AudioTap, audio: bytes) -> None:
+        """Hand audio to the tap; a tap that fails (a recording's disk is full) is
+        detached, once logged: the call goes on."""
+        try:
+            tap(audio)
+        except Exception as error:
+            self.tap = None
+            log.error("RTP port %s: recording stopped: %s", self.port, error)
 
     def _take_event(self, size: int) -> None:
         """Report an RFC 4733 event packet and forward it to the bridged party."""

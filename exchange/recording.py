@@ -47,14 +47,22 @@ PLAIN_RTP_TO_US = {"transport-protocol": "RTP/AVP", "SDES": ["off"], "DTLS": "of
 
 
 class _Tap(asyncio.DatagramProtocol):
-    """One party's forked RTP: each audio packet decoded and handed to the recorders."""
+    """One party's forked RTP: each audio packet decoded and handed to the recorders.
+
+    Only packets from the first source are taken (rtpengine's media port: another local
+    program cannot slip audio into a recording). A recorder that fails (its disk is
+    full) stops this tap, once logged."""
 
     def __init__(self, channel: int, recordings: list[CallRecording]) -> None:
         self.channel, self.recordings = channel, recordings
+        self.source: tuple[str, int] | None = None
         self.packets = 0
+        self.failed = False
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if len(data) < 12 or data[0] >> 6 != 2:
+        if self.source is None:
+            self.source = addr
+        if addr != self.source or self.failed or len(data) < 12 or data[0] >> 6 != 2:
             return
         decode = DECODERS.get(data[1] & 0x7F)
         if decode is None:
@@ -64,8 +72,12 @@ class _Tap(asyncio.DatagramProtocol):
             header += 4 + 4 * int.from_bytes(data[header + 2 : header + 4], "big")
         pcm16 = decode(data[header:])
         self.packets += 1
-        for recording in self.recordings:
-            recording.feed(self.channel, pcm16)
+        try:
+            for recording in self.recordings:
+                recording.feed(self.channel, pcm16)
+        except Exception as error:
+            self.failed = True
+            log.error("recording stopped on channel %d: %s", self.channel, error)
 
 
 @dataclass
@@ -127,7 +139,8 @@ class CallRecordings:
             return
         if self.notice is not None:
             lang = await asyncio.to_thread(self._language, started[0][1])
-            await self._play_notice(sip_call_id, lang, (from_tag, to_tag))
+            if not await self._play_notice(sip_call_id, lang, (from_tag, to_tag)):
+                await self.abandon(sip_call_id)
 
     async def ended(self, sip_call_id: str) -> None:
         """The call ended: its sockets closed, its recordings finished (and delivered)."""
@@ -141,6 +154,18 @@ class CallRecordings:
                 await self.desk.finish(recording)
             except Exception:
                 log.exception("call %s: its recording could not be finished", sip_call_id)
+
+    async def abandon(self, sip_call_id: str) -> None:
+        """Stop recording the call and drop what was recorded (its notice could not be
+        played: the operator asks for one before any recording)."""
+        call = self._calls.pop(sip_call_id, None)
+        if call is None:
+            return
+        for transport in call.transports:
+            transport.close()
+        for recording in call.recordings:
+            await asyncio.to_thread(self.desk.abandon, recording)
+        log.warning("call %s: not recorded, its notice could not be played", sip_call_id)
 
     async def sweep(self, live_sip_call_ids: list[str]) -> int:
         """End the recordings of calls kamailio no longer has; how many."""
@@ -175,14 +200,15 @@ class CallRecordings:
             "subscribe answer", **{"call-id": sip_call_id, "to-tag": offer["to-tag"], "sdp": sdp}
         )
 
-    async def _play_notice(self, sip_call_id: str, lang: str, tags: tuple[str, str]) -> None:
-        """Play the notice to both parties. rtpengine adds played media beside the other
-        party's instead of replacing it, so each party's own media is blocked meanwhile
-        (`block media`, then `unblock media` when the longer playback ends)."""
+    async def _play_notice(self, sip_call_id: str, lang: str, tags: tuple[str, str]) -> bool:
+        """Play the notice to both parties; False when it could not be played. rtpengine
+        adds played media beside the other party's instead of replacing it, so each
+        party's own media is blocked meanwhile (`block media`, then `unblock media` when
+        the longer playback ends)."""
         assert self.notice is not None
         path = await self.notice(lang)
         if path is None:
-            return
+            return False
         call = {"call-id": sip_call_id}
         try:
             for tag in tags:
@@ -194,10 +220,12 @@ class CallRecordings:
             await asyncio.sleep(max(int(p.get("duration", 0)) for p in played) / 1000)
         except NgError as error:
             log.warning("call %s: the recording notice was not played: %s", sip_call_id, error)
+            return False
         finally:
             for tag in tags:
                 with contextlib.suppress(NgError):  # the call may have ended meanwhile
                     await self.ng.ask("unblock media", **call, **{"from-tag": tag})
+        return True
 
     def _owners(self, records: list[CallRecord]) -> list[tuple[int, str]]:
         """(account, the other party's number) of each account of the call that records

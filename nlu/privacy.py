@@ -176,7 +176,7 @@ _ALWAYS = _rx(
 )
 # Words that switch the recording default off.
 _OFF = _rx(
-    r"\b(?:stop|quit|cease|pause|never|don'?t|dont|do\s+not|no\s+(?:more|longer))\s+(?:\w+\s+){0,2}"
+    r"\b(?:stop|quit|cease|pause|never|not|don'?t|dont|do\s+not|no\s+(?:more|longer))\s+(?:\w+\s+){0,2}"
     r"(?:record(?:s|ed|ing)?|auto-?record\w*)\b|\b(?:disabl|deactivat|cancel)\w*"
     r"|\b(?:turn|switch|shut)\w*\s+(?:\w+\s+){0,3}off\b|\boff\b|\bwithout\s+record\w*"
     r"|\b(?:don'?t|do\s+not|never)\s+(?:want|need|like)\b",

@@ -77,6 +77,12 @@ def public_key_of_seed(seed: str) -> bytes:
     return public_key_of(secret_key_of_seed(seed))
 
 
+@cache
+def seed_words() -> frozenset[str]:
+    """The 2048 words seeds are made of (BIP39 English, Waves' word list)."""
+    return frozenset(_waves_modules()[1].wordList)
+
+
 def new_seed() -> str:
     """A new seed phrase: 15 words of the BIP39 English list (Waves' word list, 2048
     words), chosen with `secrets`, separated by single spaces."""
@@ -101,6 +107,20 @@ def secret_key_of(text: str) -> bytes:
         raise ValueError("neither a seed phrase (several words) nor a private key") from None
 
 
+def secret_keys_of(text: str) -> list[bytes]:
+    """The private keys `text` may mean: as typed (`secret_key_of`), then, for a seed
+    phrase typed with other spacing, line breaks or capitals, its words lower-cased and
+    joined by single spaces, as Waves wallets make seeds (a seed is any text to Waves, so
+    the exact form is tried first). Raises ValueError as `secret_key_of`."""
+    keys = [secret_key_of(text)]
+    words = text.split()
+    if len(words) > 1:
+        tidy = " ".join(word.lower() for word in words)
+        if tidy != text.strip():
+            keys.append(secret_key_of_seed(tidy))
+    return keys
+
+
 def _keccak256(data: bytes) -> bytes:
     # Keccak-256 as Waves uses it (the original padding: not hashlib's SHA3-256).
     # A fresh hasher per call: pywaves' module-level one keeps state between calls.
@@ -121,3 +141,14 @@ def _waves_modules() -> tuple[ModuleType, ModuleType]:
         root.setLevel(level)
         logging.getLogger("pywaves").setLevel(logging.WARNING)
     return pywaves.crypto, pywaves.address
+
+
+def sign_message(secret_key: bytes, message: bytes) -> bytes:
+    """The 64-byte curve25519 signature of `message` with `secret_key` (32 bytes), as
+    Waves signs (XEdDSA over the Montgomery key, pywaves' curve25519 module, random
+    nonce): what Waves Signer's signMessage returns. ValueError for a bad key."""
+    if len(secret_key) != KEY_BYTES:
+        raise ValueError("a private key is 32 bytes")
+    import pywaves_curve25519 as curve
+
+    return bytes(curve.calculateSignature(secrets.token_bytes(64), secret_key, message))

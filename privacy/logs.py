@@ -40,6 +40,9 @@ OOB_URL = re.compile(r"(<url\b[^>]*>)[^<]+(</url>)")
 WAVES_ADDRESS = re.compile(r"(?<![1-9A-Za-z])3[1-9A-HJ-NP-Za-km-z]{34}(?![1-9A-Za-z])")
 # A bare JID or an e-mail address, "local@domain.tld".
 JID = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
+# A run of lower-case words: where a seed phrase (15 words of the BIP39 list) may be.
+SEED_MIN_WORDS = 12  # consecutive seed words that are redacted (BIP39 seeds: 12 to 24)
+WORD_RUN = re.compile(r"[a-z]+(?:\s+[a-z]+){11,}")  # SEED_MIN_WORDS words or more
 KEPT = 4  # characters kept at each end of an address
 SHOWN_FROM = logging.INFO  # the level from which numbers and addresses are masked
 
@@ -67,6 +70,26 @@ def mask_personal(text: str) -> str:
     if "3" in text:
         text = WAVES_ADDRESS.sub(lambda m: mask_address(m.group()), text)
     return text
+
+
+def _without_seeds(run: re.Match[str]) -> str:
+    """A run of words with every stretch of SEED_MIN_WORDS or more consecutive seed words
+    (a recording key's secret, shown once in a chat message that a DEBUG stanza log or an
+    HTTP trace would otherwise keep) replaced by `***`."""
+    from privacy.keys import seed_words  # pywaves is imported only once a run is seen
+
+    words, vocabulary = run.group().split(), seed_words()
+    kept: list[str] = []
+    stretch: list[str] = []
+    for word in [*words, ""]:  # "" ends the last stretch
+        if word in vocabulary:
+            stretch.append(word)
+            continue
+        kept += [REDACTED] if len(stretch) >= SEED_MIN_WORDS else stretch
+        stretch = []
+        if word:
+            kept.append(word)
+    return " ".join(kept) if len(kept) != len(words) else run.group()
 
 
 class PrivacyFilter(logging.Filter):
@@ -98,6 +121,7 @@ class PrivacyFilter(logging.Filter):
                 text = text.replace(secret, REDACTED)
         if ":" in text:
             text = BOT_TOKEN.sub(REDACTED, text)
+        text = WORD_RUN.sub(_without_seeds, text)
         if "<" in text:
             text = SASL.sub(rf"\1{REDACTED}\3", text)
             text = UPLOAD_HEADER.sub(rf"\1{REDACTED}\2", text)

@@ -137,6 +137,12 @@ class RecordingDesk:
                 log.exception("recording %s: a listener failed", recording_id)
         return recording
 
+    def abandon(self, recording_of_call: CallRecording) -> None:
+        """Drop a recording that is not to be made after all: nothing delivered, its row
+        and file deleted."""
+        recording_of_call.recorder.close()
+        self.delete(recording_of_call.account_id, recording_of_call.recording_id)
+
     def expiry(self, now: datetime) -> datetime:
         """When a recording made at `now` is deleted: RECORDING_RETENTION_DAYS later; with
         0, once delivered to the chat, or a day later if no chat could take it."""

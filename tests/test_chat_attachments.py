@@ -19,7 +19,7 @@ import pytest
 from bot.adapters.console import ConsoleAdapter
 from bot.assistant import Button, Reply
 from bot.assistant.i18n import t
-from bot.assistant.replies import Attachment
+from bot.assistant.replies import Attachment, AttachmentNotSent
 from testbed.prosody_lab import ProsodyLab
 from tests.conftest_chat import telegram_settings, xmpp_settings
 
@@ -119,6 +119,7 @@ def test_telegram_says_so_when_a_file_is_gone(db_url, telegram_api, start_servic
     telegram_api.send_text(ANN, "/help", language_code="fr")
     telegram_api.wait_messages(ANN, 1)
     gone = Attachment(RECORDING_NAME, path=tmp_path / "deleted.ett-rec")
+    # Told why, but not delivered: a recording's delivery keeps the server's copy.
     assert (
         _notify(
             service,
@@ -126,7 +127,7 @@ def test_telegram_says_so_when_a_file_is_gone(db_url, telegram_api, start_servic
             str(ANN),
             Reply("Votre enregistrement.", lang="fr", attachment=gone),
         )
-        == 1
+        == 0
     )
     caption, failed = telegram_api.wait_messages(ANN, 3)[1:]
     assert caption.text == "Votre enregistrement."
@@ -174,7 +175,7 @@ def test_xmpp_uploads_files_and_sends_their_links_out_of_band(
 
     # A file gone from the disk: the text, then why no file comes.
     gone = Attachment(RECORDING_NAME, path=tmp_path / "deleted.ett-rec")
-    assert _notify(service, "xmpp", ann.jid, Reply("Again.", attachment=gone)) == 1
+    assert _notify(service, "xmpp", ann.jid, Reply("Again.", attachment=gone)) == 0
     assert ann.wait_messages(7)[5:] == ["Again.", t("en", "file_failed", name=RECORDING_NAME)]
     assert ann.oob_urls[5:] == [None, None]
 
@@ -192,7 +193,7 @@ def test_xmpp_without_an_upload_service_says_so_in_the_users_language(
         assert ann.ask(bot, "bonjour") == t("fr", "greeting")
         export = Attachment("mes-données.json", data=EXPORT, mime="application/json")
         reply = Reply("Vos données.", lang="fr", attachment=export)
-        assert _notify(service, "xmpp", ann.jid, reply) == 1
+        assert _notify(service, "xmpp", ann.jid, reply) == 0  # told why, but not delivered
         assert ann.wait_messages(3)[1:] == [
             "Vos données.",
             t("fr", "file_unsupported", name="mes-données.json"),
@@ -219,16 +220,25 @@ def test_console_writes_files_private_and_names_them(tmp_path):
         )
     )
     first, second = (files / "my-data.json").resolve(), (files / "1-my-data.json").resolve()
+    copy = (files / RECORDING_NAME).resolve()  # the server may delete its own at once
     assert out.getvalue().splitlines() == [
         "Your data.",
         f"file saved: {first}",
         "Again.",
         f"file saved: {second}",
         "Recording.",
-        f"file saved: {recording.resolve()}",
+        f"file saved: {copy}",
     ]
     for path in (first, second):
         assert path.read_bytes() == EXPORT
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert copy.read_bytes() == recording.read_bytes()
     assert stat.S_IMODE(files.stat().st_mode) == 0o700
-    assert sorted(p.name for p in files.iterdir()) == ["1-my-data.json", "my-data.json"]
+    assert sorted(p.name for p in files.iterdir()) == [
+        "1-my-data.json",
+        RECORDING_NAME,
+        "my-data.json",
+    ]
+    gone = Attachment(RECORDING_NAME, path=tmp_path / "deleted.ett-rec")
+    with pytest.raises(AttachmentNotSent):  # the outbox counts it as not delivered
+        asyncio.run(console.send("me", Reply("Gone.", attachment=gone)))

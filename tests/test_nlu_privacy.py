@@ -594,3 +594,9 @@ def test_a_privacy_request_asked_not_to_be_done_is_negated(text, lang, refused):
 def test_the_neighbours_keep_their_intent(text, intent):
     got = ask(text)
     assert got["intent"] == intent, got
+
+
+@pytest.mark.parametrize("text", ["not record my calls", "please do not record my calls"])
+def test_a_negated_default_never_turns_recording_on(text):
+    result = parse(text)
+    assert (result["intent"], result["on"]) == ("record_calls", False)

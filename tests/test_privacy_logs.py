@@ -182,3 +182,15 @@ def test_upload_slots_and_file_links_are_hidden_at_every_level():
         cleaned = PrivacyFilter().clean(stanza, level)
         assert "eyJhbGciOi" not in cleaned and "up.example" not in cleaned
         assert cleaned.count("***") == 4
+
+
+def test_a_seed_phrase_is_hidden_at_every_level():
+    from privacy.keys import new_seed
+
+    seed = new_seed()
+    stanza = f"SEND: <message><body>Write down these words:\n{seed}\nThey are shown once.</body>"
+    for level in (logging.DEBUG, logging.INFO):
+        cleaned = PrivacyFilter().clean(stanza, level)
+        assert seed.split()[3] + " " + seed.split()[4] not in cleaned and "***" in cleaned
+    ordinary = "the call to the office ended after a minute and the hold was released in full"
+    assert PrivacyFilter().clean(ordinary, logging.DEBUG) == ordinary

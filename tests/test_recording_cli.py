@@ -107,6 +107,15 @@ def test_decrypt_with_the_seed_from_stdin(sandbox, recording):
     assert _wav(path.with_suffix(".wav"))[1] == stereo
 
 
+def test_a_seed_copied_from_paper_in_lines_and_capitals_still_opens(sandbox, recording):
+    path, stereo = recording
+    words = SEED.split()
+    typed = "  " + "\n".join(" ".join(words[i : i + 3]).upper() for i in range(0, 15, 3))
+    done = _run(sandbox, str(path), stdin=typed)
+    assert done.returncode == 0, done.stderr
+    assert _wav(path.with_suffix(".wav"))[1] == stereo
+
+
 def test_a_wrong_seed_is_one_line_and_status_1(sandbox, recording):
     path, _stereo = recording
     done = _run(sandbox, str(path), stdin=keys.new_seed())

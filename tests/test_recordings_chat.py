@@ -201,7 +201,7 @@ class Wallet:
 
 
 def message_in(text: str) -> str:
-    [message] = re.findall(r"encryptotel-link-\w+", text)
+    [message] = set(re.findall(r"encryptotel-link-\w+", text))  # shown, and in the command
     return message
 
 
@@ -216,7 +216,14 @@ def test_linking_a_wallet_by_signature_in_the_chat(assistant, lang):
     message = challenge.message
     until = challenge.expires_at.strftime("%Y-%m-%d %H:%M")  # the account's zone is UTC
     # Without Waves configured here, only the signature way.
-    assert asked == t(lang, "rec_link_sign", address=wallet.address, until=until, message=message)
+    assert asked == t(
+        lang,
+        "rec_link_sign",
+        address=wallet.address,
+        until=until,
+        message=message,
+        sign_command="python main.py recording sign-link",
+    )
     # Half an answer, a wrong signature, a key of another wallet: refused, explained.
     assert texts(run(assistant, sender, LinkWallet(signature=wallet.sign(message)))) == [
         t(lang, "rec_link_need_both")

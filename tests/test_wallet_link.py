@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import base58
@@ -14,6 +16,7 @@ import pytest
 import pywaves
 import pywaves_curve25519 as curve
 
+import nlu
 from domain.clock import utcnow
 from privacy.keys import public_key_of_seed, secret_key_of_seed
 from settings import load_settings
@@ -270,3 +273,24 @@ def test_the_deposit_watcher_links_and_still_credits_the_transfer(engine, waves_
     assert account(engine, user).wallet_address == address
     assert DepositStore(engine).get(tx_id).account_id == user
     assert LedgerStore(engine).balance(account_book(user), "WAVES").amount == 12345
+
+
+def test_the_owners_own_machine_signs_the_message_with_main_py(engine, linker, tmp_path):
+    """`main.py recording sign-link` signs as Signer does, offline: its answer, pasted in
+    the chat as it is printed, links the wallet."""
+    user, wallet = new_account(engine), Wallet(SEED)
+    challenge = linker.start(user, wallet.address)
+    done = subprocess.run(
+        [sys.executable, "main.py", "recording", "sign-link", challenge.message],
+        input=SEED,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DATABASE_URL": "sqlite:////nonexistent/never.db"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    parsed = nlu.parse(done.stdout.strip())
+    assert (parsed["intent"], parsed["public_key"]) == ("link_wallet", wallet.public_key)
+    linked = linker.prove_signature(user, parsed["signature"], parsed["public_key"])
+    assert linked.address == wallet.address

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.assistant import Assistant, Reply, Sender
-from bot.assistant.replies import Attachment
+from bot.assistant.replies import Attachment, AttachmentNotSent
 
 NETWORK = "console"
 FILES_DIR = Path("data/console-files")  # relative to the working directory, as data/*.db
@@ -36,10 +36,11 @@ def render(reply: Reply) -> str:
 
 
 def save(attachment: Attachment, directory: Path) -> Path:
-    """Where the user finds a reply's file: its own path, or a new file under `directory`
-    (made 0700) readable by this user only (0600), never overwriting another."""
-    if attachment.path is not None:
-        return Path(attachment.path).resolve()
+    """Where the user finds a reply's file: a new file under `directory` (made 0700)
+    readable by this user only (0600), never overwriting another; a copy, for a file of
+    the server's (a recording is deleted from the server once delivered). OSError when
+    it cannot be read or written."""
+    data = attachment.read()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = Path(attachment.name).name
     name = name if name not in ("", ".", "..") else "file"
@@ -51,21 +52,23 @@ def save(attachment: Attachment, directory: Path) -> Path:
             continue
         with os.fdopen(fd, "wb") as file:
             os.fchmod(fd, 0o600)  # whatever the umask
-            file.write(attachment.data or b"")
+            file.write(data)
         return target.resolve()
     raise AssertionError("unreachable")
 
 
-async def shown(reply: Reply, files_dir: Path) -> str:
-    """A reply as terminal text, with where its file is saved."""
+async def shown(reply: Reply, files_dir: Path) -> tuple[str, bool]:
+    """A reply as terminal text, with where its file is saved; and False when its file
+    could not be saved."""
     text = render(reply)
     if reply.attachment is None:
-        return text
+        return text, True
     try:
         path = await asyncio.to_thread(save, reply.attachment, files_dir)
     except OSError as error:
-        return f"{text}\nfile not saved: {reply.attachment.name} ({type(error).__name__})"
-    return f"{text}\nfile saved: {path}"
+        name = reply.attachment.name
+        return f"{text}\nfile not saved: {name} ({type(error).__name__})", False
+    return f"{text}\nfile saved: {path}", True
 
 
 async def run_console(
@@ -99,7 +102,7 @@ async def run_console(
         if not line.strip():
             continue
         for reply in await assistant.handle(sender, line.strip()):
-            stdout.write(await shown(reply, files_dir) + "\n")
+            stdout.write((await shown(reply, files_dir))[0] + "\n")
         stdout.flush()
 
 
@@ -131,5 +134,8 @@ class ConsoleAdapter:
         outbox counts it as not delivered)."""
         if external_id != self.user:
             raise LookupError("not the console user")
-        self.stdout.write(await shown(reply, self.files_dir) + "\n")
+        text, saved = await shown(reply, self.files_dir)
+        self.stdout.write(text + "\n")
         self.stdout.flush()
+        if not saved:
+            raise AttachmentNotSent(reply.attachment.name if reply.attachment else "")

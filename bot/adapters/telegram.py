@@ -59,7 +59,7 @@ from aiohttp import web
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from bot.assistant.replies import Attachment
+from bot.assistant.replies import Attachment, AttachmentNotSent
 from domain.clock import sleep_unless_stopped
 from privacy.logs import PrivacyFilter
 from settings import Settings
@@ -385,7 +385,12 @@ class TelegramAdapter:
     # -- sending ---------------------------------------------------------------------------
 
     async def send(self, external_id: str, reply: Reply) -> None:
-        """Outbox sender: push a reply to a user's private chat."""
+        """Outbox sender: push a reply to a user's private chat (AttachmentNotSent when its
+        file could not be read: the user is told instead)."""
+        if reply.attachment is not None:
+            if not await self._send_document(int(external_id), reply):
+                raise AttachmentNotSent(reply.attachment.name)
+            return
         await self.deliver(int(external_id), reply)
 
     async def deliver(
@@ -423,10 +428,11 @@ class TelegramAdapter:
         )
         self._remember(key, sent.message_id)
 
-    async def _send_document(self, chat_id: int, reply: Reply) -> None:
+    async def _send_document(self, chat_id: int, reply: Reply) -> bool:
         """A reply with a file: the file as a document (sendDocument) captioned with the text
         when it fits a caption, else the text first; the buttons under the last message.
-        A document is always a new message: a text cannot be edited into one."""
+        A document is always a new message: a text cannot be edited into one. False when
+        the file could not be read (the user is told)."""
         attachment = reply.attachment
         assert attachment is not None
         try:
@@ -437,7 +443,7 @@ class TelegramAdapter:
                 await self.deliver(chat_id, Reply(reply.text, lang=reply.lang))
             failed = t(reply.lang or DEFAULT_LANGUAGE, "file_failed", name=attachment.name)
             await self.deliver(chat_id, Reply(failed, reply.buttons, lang=reply.lang))
-            return
+            return False
         caption = reply.text if len(reply.text) <= MAX_CAPTION else ""
         if not caption and reply.text.strip():
             await self.deliver(chat_id, Reply(reply.text, lang=reply.lang))
@@ -447,6 +453,7 @@ class TelegramAdapter:
                 chat_id, document, caption=caption or None, reply_markup=markup
             )
         )
+        return True
 
     def _remember(self, key: tuple[int, str] | None, message_id: int) -> None:
         if key is None:

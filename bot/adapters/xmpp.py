@@ -33,7 +33,7 @@ from slixmpp.stanza import Message
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.choices import as_text
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from bot.assistant.replies import Attachment
+from bot.assistant.replies import Attachment, AttachmentNotSent
 from privacy.logs import PrivacyFilter
 from settings import Settings
 
@@ -273,7 +273,8 @@ class XMPPAdapter:
         """Outbox sender: a new message to the user's bare JID (XMPP has no edits)."""
         if not self.connected:
             raise ConnectionError("not connected to the XMPP server")
-        await self._deliver(external_id, reply)
+        if not await self._deliver(external_id, reply):
+            raise AttachmentNotSent(reply.attachment.name if reply.attachment else "")
 
     def _send(self, to: Any, reply: Reply) -> None:
         self.client.send_message(mto=to, mbody=as_text(reply), mtype="chat")
@@ -296,17 +297,19 @@ class XMPPAdapter:
         for reply in replies:
             await self._deliver(to, reply)
 
-    async def _deliver(self, to: Any, reply: Reply) -> None:
+    async def _deliver(self, to: Any, reply: Reply) -> bool:
         """Send a reply: its text, then its file (if any) as a message of its own, whose
         body is the file's URL with the same URL as out-of-band data (XEP-0066), the form
-        clients show as a file."""
+        clients show as a file. False when the file could not be sent (the user is told)."""
         if reply.attachment is None or reply.text.strip() or reply.buttons:
             self._send(to, reply)
         if reply.attachment is not None:
-            await self._send_file(to, reply.attachment, reply.lang or DEFAULT_LANGUAGE)
+            return await self._send_file(to, reply.attachment, reply.lang or DEFAULT_LANGUAGE)
+        return True
 
-    async def _send_file(self, to: Any, attachment: Attachment, lang: str) -> None:
-        """Upload the file and send its URL; or tell the user why it cannot be sent."""
+    async def _send_file(self, to: Any, attachment: Attachment, lang: str) -> bool:
+        """Upload the file and send its URL (True); or tell the user why it cannot be sent
+        (False)."""
         try:
             url = await asyncio.wait_for(self._upload(attachment), UPLOAD_TIMEOUT)
         except _NoUploadService:
@@ -321,8 +324,9 @@ class XMPPAdapter:
             message = self.client.make_message(mto=to, mbody=url, mtype="chat")
             message["oob"]["url"] = url
             message.send()
-            return
+            return True
         self.client.send_message(mto=to, mbody=notice, mtype="chat")
+        return False
 
     async def _upload(self, attachment: Attachment) -> str:
         """Put a file on the server's HTTP upload service (XEP-0363); its download URL."""

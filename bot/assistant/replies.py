@@ -27,6 +27,12 @@ class Button:
     word: str | None = None
 
 
+class AttachmentNotSent(RuntimeError):
+    """A reply's file did not reach the user (no upload service, too big, unreadable): the
+    user was told why instead. Raised by an adapter's outbox sender, so that whoever sent
+    it (a recording's delivery) does not count it as delivered."""
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file sent with a reply: Telegram sends it as a document, XMPP uploads it to the

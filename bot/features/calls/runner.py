@@ -80,18 +80,19 @@ async def run_call(
             tasks.append(asyncio.create_task(notify.running_time()))
             tasks.append(asyncio.create_task(funding.keep_ahead()))
 
-    recording, notice = await _recording(services, record)
-    request = CallbackRequest(
-        call_id=record.id,
-        from_number=record.a_number,
-        to_number=record.b_number,
-        max_seconds=auth.max_seconds,
-        dtmf=record.dtmf,
-        anonymous=record.anonymous,
-        recording=recording,
-        notice_pcm=notice,
-    )
+    recording: CallRecording | None = None
     try:
+        recording, notice = await _recording(services, record)
+        request = CallbackRequest(
+            call_id=record.id,
+            from_number=record.a_number,
+            to_number=record.b_number,
+            max_seconds=auth.max_seconds,
+            dtmf=record.dtmf,
+            anonymous=record.anonymous,
+            recording=recording,
+            notice_pcm=notice,
+        )
         if services.dialer is None:
             raise DialerError("no dialer on this instance")
         summary = await services.dialer.callback(request, on_event)
@@ -118,20 +119,31 @@ async def _recording(services: Services, record: CallRecord) -> tuple[CallRecord
     """The recording of a callback that asks for one (or whose account records every
     call) and the notice both parties hear first (RECORDING_NOTICE), in the language of
     the other party's country. No recording without the account's key (the request was
-    refused then), no notice when speech cannot be synthesised (logged)."""
+    refused then). DialerError when the recording cannot be written or its notice cannot
+    be spoken: a call that is to be recorded is not placed unrecorded, nor recorded
+    without the notice the operator asks for."""
     desk = services.recordings
     if record.account_id is None or not await asyncio.to_thread(
         desk.wants, record.account_id, record.record
     ):
         return None, b""
     parties = (record.a_number, record.b_number)  # sealed: only the owner reads them
-    recording = await asyncio.to_thread(desk.start, record.account_id, record.id, parties=parties)
+    try:
+        recording = await asyncio.to_thread(
+            desk.start, record.account_id, record.id, parties=parties
+        )
+    except OSError as error:
+        raise DialerError(f"the recording cannot be written: {error}") from None
     if recording is None:
         log.warning("call %s: to be recorded, but its account has no recording key", record.id)
         return None, b""
     if not desk.notice:
         return recording, b""
-    return recording, await recording_notice_pcm(language_of_number(record.b_number))
+    notice = await recording_notice_pcm(language_of_number(record.b_number))
+    if not notice:
+        await asyncio.to_thread(desk.abandon, recording)
+        raise DialerError("the recording notice cannot be spoken")
+    return recording, notice
 
 
 class _Funding:

@@ -101,6 +101,8 @@ def _line(ctx: Context, recording: Recording) -> str:
         expiry = t(lang, "rec_expires", at=local_time(account, recording.expires_at))
     else:
         expiry = t(lang, "rec_expires_when_sent")
+    if recording.delivered_at is None:
+        expiry = f"{t(lang, 'rec_list_unsent')} · {expiry}"
     return t(
         lang,
         "rec_list_line",

@@ -19,6 +19,7 @@ MEGABYTE = 1024 * 1024
 # Names of the public Waves networks by chain byte (others are shown by their byte).
 NETWORKS = {"W": "Mainnet", "T": "Testnet", "S": "Stagenet"}
 DECRYPT_COMMAND = "python main.py recording decrypt"
+SIGN_COMMAND = "python main.py recording sign-link"
 
 
 def duration(seconds: int) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from bot.assistant import Context, Refusal, Reply
 from bot.assistant.i18n import DEFAULT_LANGUAGE, t
 from bot.assistant.outbox import Outbox
-from bot.features.recordings.text import key_is_wallets, local_time, network
+from bot.features.recordings.text import SIGN_COMMAND, key_is_wallets, local_time, network
 from nlu.commands import LinkWallet
 from storage.accounts import AccountStore
 from wallet.link import (
@@ -78,6 +78,7 @@ def _challenge(ctx: Context, linker: WalletLinker, challenge: Challenge) -> Repl
             address=challenge.address,
             until=local_time(ctx.account, challenge.expires_at),
             message=challenge.message,
+            sign_command=SIGN_COMMAND,
         )
     ]
     deposits = ctx.services.deposits
