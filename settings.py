@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     RECORDING_DIR: str = "data/recordings"
     RECORDING_RETENTION_DAYS: int = Field(default=30, ge=0, le=3650)
     RECORDING_NOTICE: bool = True
+    # A long call's recording is cut into files of this many seconds (each delivered as
+    # soon as it is complete): 300 s is 9.6 MB, under the chat networks' file limits.
+    RECORDING_PART_SECONDS: int = Field(default=300, ge=10, le=86400)
     CDR_RETENTION_DAYS: int = Field(default=90, ge=1, le=3650)
 
     DEFAULT_LANGUAGE: str = "en"

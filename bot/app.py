@@ -125,6 +125,7 @@ def build_services(
             settings.RECORDING_DIR,
             retention_days=settings.RECORDING_RETENTION_DAYS,
             notice=settings.RECORDING_NOTICE,
+            part_seconds=settings.RECORDING_PART_SECONDS,
         ),
         dialer=dialer,
         scheduler=reminder_scheduler,

@@ -86,6 +86,12 @@ class Recorder:
         if min(end) - self._written >= self._batch:
             self._emit(min(end))
 
+    @property
+    def seconds(self) -> float:
+        """How far both channels have come (the shorter one), in seconds: a part cut there
+        ends with neither channel padded."""
+        return min(self._end) / self.rate
+
     def close(self) -> RecorderResult:
         """Pad the shorter channel to the longer, write the rest and end the sealed file.
         Its length and size; closing again gives the same."""

@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,22 +30,45 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".ett-rec"
 UNDELIVERED_DAYS = 1  # RECORDING_RETENTION_DAYS=0 and no chat took the file
+# A part of a long recording: 5 min of 8 kHz stereo S16LE is 9.6 MB, under Telegram's 50 MB
+# for a bot's document and prosody's default upload limit (10 MiB).
+PART_SECONDS = 300
 OnReady = Callable[[Recording], Awaitable[None]]
 
 
 @dataclass
 class CallRecording:
     """A recording in progress: what the call feeds (`feed(channel, pcm16)`, channel 0 or
-    1, S16LE at 8 kHz) and whose it is."""
+    1, S16LE at 8 kHz) and whose it is. A long call is cut into parts of the desk's
+    `part_seconds`, each its own sealed file, delivered as soon as it is complete (chat
+    networks limit the size of a file)."""
 
-    recorder: Recorder
+    desk: RecordingDesk
+    key: bytes
     account_id: int
-    recording_id: str
     call_id: str
+    parties: tuple[str, str]
+    recorder: Recorder = field(init=False)
+    recording_id: str = field(init=False)
+    part: int = 0
+    # Earlier parts being stored and delivered (finish waits for them).
+    finishing: list[asyncio.Task] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.recorder, self.recording_id = self.desk.open_part(self)
 
     def feed(self, channel: int, pcm16: bytes) -> None:
-        """Add audio heard on one channel (0: the first party, 1: the second)."""
+        """Add audio heard on one channel (0: the first party, 1: the second). OSError
+        when the file cannot be written."""
         self.recorder.feed(channel, pcm16)
+        limit = self.desk.part_seconds
+        if limit and self.recorder.seconds >= limit:
+            # The next part starts now (a file and a row, once a part); the finished one
+            # is stored and delivered while the call goes on.
+            done, done_id = self.recorder, self.recording_id
+            self.recorder, self.recording_id = self.desk.open_part(self)
+            completing = self.desk.complete(self.account_id, done_id, done)
+            self.finishing.append(asyncio.ensure_future(completing))
 
 
 class RecordingDesk:
@@ -59,6 +82,7 @@ class RecordingDesk:
         *,
         retention_days: int,
         notice: bool = True,
+        part_seconds: int = PART_SECONDS,
     ) -> None:
         self.store = store
         self.accounts = accounts
@@ -66,6 +90,7 @@ class RecordingDesk:
         self.retention_days = retention_days
         # Whether the other party hears "this call is recorded" (RECORDING_NOTICE).
         self.notice = notice
+        self.part_seconds = part_seconds
         self.listeners: list[OnReady] = []
 
     def key_of(self, account_id: int) -> bytes | None:
@@ -93,55 +118,74 @@ class RecordingDesk:
         """A recorder writing the call's two directions (`parties`: what each channel is,
         labels kept inside the sealed file) to a new sealed file, its row stored at once;
         None when the account has no recording key. Blocking (database): call it from a
-        thread in async code."""
+        thread in async code. OSError when the file cannot be made."""
         key = self.key_of(account_id)
         if key is None:
             return None
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return CallRecording(self, key, account_id, call_id, parties)
+
+    def open_part(self, recording: CallRecording) -> tuple[Recorder, str]:
+        """The recorder of the recording's next part and its id, its row stored."""
+        recording.part += 1
         recording_id = secrets.token_hex(16)
         path = self.directory / f"{recording_id}{SUFFIX}"
-        meta = {"recording": recording_id, "call": call_id, "channels": list(parties)}
-        recorder = Recorder(path, key, meta=meta)
+        meta = {
+            "recording": recording_id,
+            "call": recording.call_id,
+            "part": recording.part,
+            "channels": list(recording.parties),
+        }
+        recorder = Recorder(path, recording.key, meta=meta)
         now = utcnow()
         self.store.add(
             Recording(
                 id=recording_id,
-                account_id=account_id,
-                call_id=call_id,
+                account_id=recording.account_id,
+                call_id=recording.call_id,
                 file_name=path.name,
                 created_at=now,
                 expires_at=self.expiry(now),
             )
         )
-        return CallRecording(recorder, account_id, recording_id, call_id)
+        return recorder, recording_id
 
-    async def finish(self, recording_of_call: CallRecording) -> Recording | None:
+    async def finish(self, recording: CallRecording) -> Recording | None:
         """Close the recorder, note its size and length, and tell the listeners (the chat
-        delivers the file). None when nothing was recorded (row and file removed)."""
-        done = recording_of_call.recorder.close()
-        account_id, recording_id = recording_of_call.account_id, recording_of_call.recording_id
-        seconds = int(round(done.seconds))
-        if seconds <= 0:
+        delivers the file), after the earlier parts. The last part's row, None when
+        nothing was recorded in it (row and file removed)."""
+        for earlier in recording.finishing:
+            await earlier
+        return await self.complete(recording.account_id, recording.recording_id, recording.recorder)
+
+    async def complete(
+        self, account_id: int, recording_id: str, recorder: Recorder
+    ) -> Recording | None:
+        """Close one part's recorder, note its size and length, and tell the listeners;
+        its row, None when it holds nothing (row and file removed) or was deleted."""
+        done = recorder.close()
+        if done.seconds <= 0:
             await asyncio.to_thread(self.delete, account_id, recording_id)
             return None
-        recording = await asyncio.to_thread(
+        seconds = max(1, round(done.seconds))
+        stored = await asyncio.to_thread(
             self.store.complete, recording_id, done.size_bytes, seconds
         )
-        if recording is None:  # deleted meanwhile ("delete my recordings", "forget me")
-            _remove(recording_of_call.recorder.path)
+        if stored is None:  # deleted meanwhile ("delete my recordings", "forget me")
+            _remove(recorder.path)
             return None
         for listener in self.listeners:
             try:
-                await listener(recording)
+                await listener(stored)
             except Exception:  # one listener failing must not lose the others
                 log.exception("recording %s: a listener failed", recording_id)
-        return recording
+        return stored
 
-    def abandon(self, recording_of_call: CallRecording) -> None:
-        """Drop a recording that is not to be made after all: nothing delivered, its row
-        and file deleted."""
-        recording_of_call.recorder.close()
-        self.delete(recording_of_call.account_id, recording_of_call.recording_id)
+    def abandon(self, recording: CallRecording) -> None:
+        """Drop a recording that is not to be made after all (its first part): nothing
+        delivered, its row and file deleted."""
+        recording.recorder.close()
+        self.delete(recording.account_id, recording.recording_id)
 
     def expiry(self, now: datetime) -> datetime:
         """When a recording made at `now` is deleted: RECORDING_RETENTION_DAYS later; with
