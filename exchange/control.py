@@ -99,9 +99,8 @@ async def _event(
     if kind == "answered":
         await asyncio.to_thread(exchange.answered, call_id, leg)
         if recordings is not None:
-            records = await asyncio.to_thread(exchange.records, call_id, leg)
             tags = query.get("ftag", ""), query.get("ttag", "")
-            in_background(recordings.answered(call_id, records, *tags))
+            in_background(_record(exchange, recordings, call_id, leg, tags))
     elif kind == "ended":
         await asyncio.to_thread(exchange.ended, call_id, query.get("cause", ""), leg)
         if recordings is not None:
@@ -110,6 +109,18 @@ async def _event(
         await asyncio.to_thread(exchange.failed, call_id, _number(query, "code"), leg)
     else:
         raise web.HTTPBadRequest(text="type must be answered, ended or failed")
+
+
+async def _record(
+    exchange: Exchange,
+    recordings: CallRecordings,
+    call_id: str,
+    leg: int,
+    tags: tuple[str, str],
+) -> None:
+    """Start the recordings of an answered call (after kamailio has its answer)."""
+    records = await asyncio.to_thread(exchange.records, call_id, leg)
+    await recordings.answered(call_id, records, *tags)
 
 
 def _number(query: Mapping[str, str], name: str) -> int:

@@ -101,3 +101,18 @@ def test_an_account_without_a_key_is_not_recorded(env, tmp_path):
     assert env.services.recordings.store.of_account(account_id) == []
     folder = Path(tmp_path / "recordings")
     assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_with_recording_notice_off_the_call_is_recorded_without_it(db_url, lab, tmp_path):
+    env = CallEnv(db_url, lab, RECORDING_DIR=str(tmp_path / "recordings"), RECORDING_NOTICE=False)
+    try:
+        ann, account_id = recording_user(env)
+        callee = lab.phones[CALLEE[1:]]
+        closed = len(callee.calls_with("CALL_CLOSED"))
+        place_call(env, ann, seconds=3)
+        [recording] = env.services.recordings.store.of_account(account_id)
+        assert recording.seconds >= 2
+        callee.wait_event("CALL_CLOSED", closed + 1)
+        assert not speech_in(callee.heard())  # the caller's tone from the start
+    finally:
+        env.close()

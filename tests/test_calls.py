@@ -15,11 +15,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import update
 
+from bot.assistant.i18n import t
 from bot.features.calls import runner as call_runner
 from bot.features.calls.offer import base36
 from domain.books import REVENUE
 from domain.clock import utcnow
 from domain.money import to_units
+from privacy.keys import encode_key, new_seed, public_key_of_seed
 from storage.calls import leg_seconds
 from storage.db import transaction
 from storage.ledger_store import account_book
@@ -296,7 +298,12 @@ def test_an_extension_too_long_for_the_button_is_refused_not_dropped(env):
     ann, account_id = verified_user(env)
     (reply,) = env.say(ann, "call +44 20 7946 0000 ext. 1234567890")
     assert reply.text.startswith("An extension of up to 8 digits") and not reply.buttons
-    (offer,) = env.say(ann, "call +44 20 7946 0000 ext. 12345678 anonymously and record it")
+    asked = "call +44 20 7946 0000 ext. 12345678 anonymously and record it"
+    (refused,) = env.say(ann, asked)  # recorded calls are sealed to the user's key
+    assert refused.text == t("en", "rec_call_needs_key") and not refused.buttons
+    key = encode_key(public_key_of_seed(new_seed()))
+    env.services.accounts.update(account_id, recording_key=key)
+    (offer,) = env.say(ann, asked)
     assert len(confirm_button([offer]).encode()) <= 64
     assert env.services.calls.history(account_id) == []
 

@@ -264,4 +264,4 @@ def test_a_long_run_of_durations_is_read_in_linear_time(item):
     found = Findings(prepare(text, None).c, NOW, "en", month_first=False)
     delays.read_time_before_event(found)
     delays.read_duration_from_now(found)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 5  # exponential would never end; linear is ms

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import array
 import os
-import timeit
 
 import pytest
 from nacl.public import PrivateKey
@@ -175,16 +174,3 @@ def test_refusals(tmp_path, owner, recorder):
         Recorder(tmp_path / "y", key, meta={}, rate=0)
     with pytest.raises(FileExistsError):
         Recorder(recorder.path, key, meta={})
-
-
-def test_feed_cost(recorder, capsys):
-    # Not a benchmark (bench/ has those): a guard against a per-packet cost gone wrong.
-    packets = [_packet(n) for n in range(8)]
-    count = 5000
-    seconds = timeit.timeit(
-        lambda: (recorder.feed(0, packets[1]), recorder.feed(1, packets[2])), number=count
-    )
-    per_feed_us = seconds / (2 * count) * 1e6
-    with capsys.disabled():
-        print(f"\nRecorder.feed: {per_feed_us:.2f} µs per 20 ms packet")
-    assert per_feed_us < 200

@@ -71,3 +71,18 @@ def test_a_long_call_is_delivered_in_parts_that_together_hold_it_all(engine, tmp
     assert left == [1000 + n for n in range(int(seconds * 50))]
     files = sorted(p.name for p in tmp_path.glob("*.ett-rec"))
     assert files == sorted(r.file_name for r in rows)
+
+
+def test_the_part_length_is_the_operators_setting(db_url, tmp_path):
+    from bot.app import build_services
+    from tests.conftest_chat import service_settings
+
+    settings = service_settings(
+        db_url, RECORDING_PART_SECONDS=60, RECORDING_DIR=str(tmp_path / "recordings")
+    )
+    services = build_services(settings, wallet=False)
+    try:
+        assert services.recordings.part_seconds == 60
+        assert services.recordings.directory == tmp_path / "recordings"
+    finally:
+        services.engine.dispose()
