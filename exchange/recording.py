@@ -144,12 +144,7 @@ class CallRecordings:
 
     async def ended(self, sip_call_id: str) -> None:
         """The call ended: its sockets closed, its recordings finished (and delivered)."""
-        call = self._calls.pop(sip_call_id, None)
-        if call is None:
-            return
-        for transport in call.transports:
-            transport.close()
-        for recording in call.recordings:
+        for recording in self._stop(sip_call_id):
             try:
                 await self.desk.finish(recording)
             except Exception:
@@ -158,14 +153,19 @@ class CallRecordings:
     async def abandon(self, sip_call_id: str) -> None:
         """Stop recording the call and drop what was recorded (its notice could not be
         played: the operator asks for one before any recording)."""
+        for recording in self._stop(sip_call_id):
+            await asyncio.to_thread(self.desk.abandon, recording)
+            log.warning("call %s: not recorded, its notice could not be played", sip_call_id)
+
+    def _stop(self, sip_call_id: str) -> list[CallRecording]:
+        """Forget the call and close the sockets rtpengine sends its media to; its
+        recordings (none when it was not being recorded here)."""
         call = self._calls.pop(sip_call_id, None)
         if call is None:
-            return
+            return []
         for transport in call.transports:
             transport.close()
-        for recording in call.recordings:
-            await asyncio.to_thread(self.desk.abandon, recording)
-        log.warning("call %s: not recorded, its notice could not be played", sip_call_id)
+        return call.recordings
 
     async def sweep(self, live_sip_call_ids: list[str]) -> int:
         """End the recordings of calls kamailio no longer has; how many."""
