@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Any
 
 from settings import load_settings
 from storage import open_database
@@ -112,12 +113,21 @@ def withdraw_many(url: str, overrides: dict, account_id: int, to: str, prefix: s
 
 
 def authorize_many(
-    url: str, overrides: dict, account_id: int, worker: int, count: int, start_at: float
+    url: str,
+    overrides: dict,
+    account_id: int,
+    worker: int,
+    count: int,
+    start_at: float,
+    ready: Any = None,
 ) -> int:
     """Authorise `count` Paris → London calls from their own Billing (an instance of the
-    service), all workers starting at `start_at` (time.time()); how many were granted."""
+    service), all workers starting at `start_at` (time.time()), or together once every
+    party of the barrier `ready` is there; how many were granted."""
     engine = open_database(url, migrate=False, pool_size=2)
     billing = Billing.from_settings(engine, load_settings(**overrides))
+    if ready is not None:  # however long each took to start (spawned, on a busy machine)
+        ready.wait(120)
     time.sleep(max(0.0, start_at - time.time()))
     granted = 0
     try:

@@ -64,15 +64,16 @@ def test_the_cap_holds_when_instances_are_killed_while_authorising(engine, db_ur
     account = new_account(engine)
     fund(engine, account, "2", "WAVES")  # paid in WAVES: counted at its ETT value
     settings = overrides(db_url, FRAUD_DAILY_CAP_ETT="0.5")
-    start_at = time.time() + 6
     context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(4)  # the three workers set up, and this test
     workers = [
-        context.Process(target=authorize_many, args=(db_url, settings, account, w, 40, start_at))
+        context.Process(target=authorize_many, args=(db_url, settings, account, w, 40, 0.0, ready))
         for w in range(3)
     ]
     for worker in workers:
         worker.start()
-    time.sleep(max(0.0, start_at - time.time()) + 0.05)
+    ready.wait(120)
+    time.sleep(0.05)
     os.kill(workers[0].pid, signal.SIGKILL)  # kill -9 while it authorises
     for worker in workers:
         worker.join(120)
