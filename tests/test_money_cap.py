@@ -81,7 +81,10 @@ def test_the_cap_holds_when_instances_are_killed_while_authorising(engine, db_ur
     assert all(w.exitcode == 0 for w in workers[1:])
     assert_within_cap(engine, account, "WAVES")
     ledger = LedgerStore(engine)
-    assert ledger.hold(hold_key("w1-0")) is not None or ledger.hold(hold_key("w2-0")) is not None
+    # Someone was granted calls (the survivors, or the killed one before it died: its
+    # open holds then count against the cap, and refusing the others is right).
+    firsts = [hold_key(f"w{w}-0") for w in range(3)]
+    assert any(ledger.hold(key) is not None for key in firsts)
 
 
 def test_the_cap_is_checked_under_the_accounts_lock(engine):
