@@ -10,7 +10,6 @@ withdrawal is on its way (`ForgetBlocked`): the user is asked to try again after
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -51,7 +50,7 @@ def forget(store: PrivacyStore, recordings: RecordingFiles, account_id: int) -> 
     result = store.forget(account_id)
     # A recording that started between the two steps: its row went with the rest.
     for recording in result.recordings:
-        _remove(recordings.path_of(recording))
+        recordings.path_of(recording).unlink(missing_ok=True)
     log.info(
         "account %s forgotten: %d recordings, rows deleted %s, rewritten %s",
         account_id,
@@ -60,10 +59,3 @@ def forget(store: PrivacyStore, recordings: RecordingFiles, account_id: int) -> 
         result.rewritten,
     )
     return result
-
-
-def _remove(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -172,7 +171,7 @@ class RecordingDesk:
             self.store.complete, recording_id, done.size_bytes, seconds
         )
         if stored is None:  # deleted meanwhile ("delete my recordings", "forget me")
-            _remove(recorder.path)
+            recorder.path.unlink(missing_ok=True)
             return None
         for listener in self.listeners:
             try:
@@ -200,26 +199,19 @@ class RecordingDesk:
         """Delete one of the account's recordings and its file; False if there is none."""
         removed = self.store.delete(account_id, recording_id)
         if removed is not None:
-            _remove(self.path_of(removed))
+            self.path_of(removed).unlink(missing_ok=True)
         return removed is not None
 
     def delete_all(self, account_id: int) -> int:
         """Delete every recording of the account and their files; how many."""
         removed = self.store.delete_all(account_id)
         for recording in removed:
-            _remove(self.path_of(recording))
+            self.path_of(recording).unlink(missing_ok=True)
         return len(removed)
 
     def expire(self, now: datetime | None = None) -> int:
         """Delete the recordings whose retention has passed; how many."""
         removed = self.store.expired(now)
         for recording in removed:
-            _remove(self.path_of(recording))
+            self.path_of(recording).unlink(missing_ok=True)
         return len(removed)
-
-
-def _remove(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
