@@ -8,6 +8,7 @@ python main.py admin …     operators' tools: accounts, deposits, refunds (see 
                            softphone credentials and direct numbers (admin softphone …,
                            admin did …, see exchange/admin.py)
 python main.py migrate     apply database migrations and exit
+python main.py api         serve the HTTP API alone (API_LISTEN; see api/)
 python main.py recording …  open a sealed call recording with its owner's seed, sign a
                            wallet link's message (offline: no settings, no database;
                            see privacy/cli.py)
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the assistant and every configured adapter (default)")
     commands.add_parser("console", help="chat with the assistant on this terminal")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser(
+        "api", help="serve the HTTP API alone (another instance; no chats, no exchange)"
+    )
     for name, (_module, summary) in DELEGATED.items():
         commands.add_parser(name, help=summary, add_help=False)
     return parser
@@ -80,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bot.app import serve
 
-    return asyncio.run(serve(settings, console=True if command == "console" else None))
+    console = True if command == "console" else None
+    return asyncio.run(serve(settings, console=console, api_only=command == "api"))
 
 
 def _admin_command(argv: list[str]) -> str | None:

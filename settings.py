@@ -131,6 +131,28 @@ class Settings(BaseSettings):
     RECORDING_PART_SECONDS: int = Field(default=300, ge=10, le=86400)
     CDR_RETENTION_DAYS: int = Field(default=90, ge=1, le=3650)
 
+    # The HTTP API (api/): host:port it listens on inside `serve` ("off": not served;
+    # `python main.py api` serves it alone), each key's request rate (the `limits`
+    # library's notation, "100/second;2000/minute"), how long a POST's Idempotency-Key
+    # answers a retry. Webhooks: retried for WEBHOOK_RETRY_HOURS, each try waiting at most
+    # WEBHOOK_TIMEOUT_SECONDS; a webhook URL on a loopback or private address is refused
+    # unless WEBHOOK_ALLOW_PRIVATE (tests, a CRM on the same network).
+    API_LISTEN: str = "127.0.0.1:8080"
+    API_RATE_LIMIT: str = "100/second;3000/minute"
+    API_PUBLIC_URL: str | None = None
+    IDEMPOTENCY_HOURS: int = Field(default=24, ge=1, le=24 * 30)
+    WEBHOOK_RETRY_HOURS: float = Field(default=24, gt=0, le=24 * 7)
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10, gt=0, le=60)
+    WEBHOOK_ALLOW_PRIVATE: bool = False
+    # Second factor by voice call (POST /verify): the price of one verification (ETT), how
+    # long a code lives, how many checks it allows, how many verifications a number (and
+    # a key) may be sent in an hour.
+    VERIFY_PRICE_ETT: Decimal = Field(default=Decimal("0.05"), ge=0)
+    VERIFY_TTL_SECONDS: int = Field(default=600, ge=60, le=3600)
+    VERIFY_MAX_CHECKS: int = Field(default=5, ge=1, le=20)
+    VERIFY_NUMBER_HOURLY: int = Field(default=5, ge=1, le=1000)
+    VERIFY_KEY_HOURLY: int = Field(default=100, ge=1, le=100_000)
+
     DEFAULT_LANGUAGE: str = "en"
     DEFAULT_TIMEZONE: str = "UTC"
     CONSOLE_USER: str = "console"
@@ -162,6 +184,27 @@ class Settings(BaseSettings):
         low, _, high = value.partition("-")
         if not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
             raise ValueError("must be a port range such as 40000-40999")
+        return value
+
+    @field_validator("API_LISTEN")
+    @classmethod
+    def _api_listen(cls, value: str) -> str:
+        if value == "off":
+            return value
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError('must be host:port, for example 127.0.0.1:8080, or "off"')
+        return value
+
+    @field_validator("API_RATE_LIMIT")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError('must be rates such as "100/second;3000/minute"') from None
         return value
 
     @field_validator("PBX_LISTEN_IP")
@@ -298,6 +341,16 @@ class Settings(BaseSettings):
     @property
     def waves_enabled(self) -> bool:
         return bool(self.WAVES_NODE_URL)
+
+    @property
+    def api_enabled(self) -> bool:
+        return self.API_LISTEN != "off"
+
+    @property
+    def api_address(self) -> tuple[str, int]:
+        """API_LISTEN as (host, port)."""
+        host, _, port = self.API_LISTEN.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 class SettingsError(Exception):

@@ -46,6 +46,7 @@ from privacy.retention import Retention
 from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
+from storage.api_keys import ApiKeyStore
 from storage.calls import CallStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
@@ -127,6 +128,7 @@ def build_services(
             notice=settings.RECORDING_NOTICE,
             part_seconds=settings.RECORDING_PART_SECONDS,
         ),
+        api_keys=ApiKeyStore(engine),
         dialer=dialer,
         scheduler=reminder_scheduler,
         deposits=deposits,
@@ -175,13 +177,18 @@ async def serve(
     console: bool | None = None,
     stop: asyncio.Event | None = None,
     on_started: Callable[[Assistant, list[ChatAdapter]], None] | None = None,
+    api_only: bool = False,
 ) -> int:
     """Run until SIGINT/SIGTERM, or until the console's input ends when it is the only adapter.
 
     `console=None` runs the console when no chat network is configured or stdin is a terminal.
     `stop` ends the service when set (signals are handled only in the main thread);
-    `on_started(assistant, adapters)` is called once the adapters are created.
+    `on_started(assistant, adapters)` is called once the adapters are created. `api_only`:
+    the HTTP API and the background duties, without chats or the exchange (`python main.py
+    api`, one more instance behind a load balancer; callbacks need SIP_SERVER then).
     """
+    if api_only:
+        settings = settings.model_copy(update={"PBX_ENABLED": False})
     # The assistant works in threads beside the event loop; a shorter GIL switch interval
     # than the default 5 ms lets the loop (chats, RTP relay) run again sooner.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
@@ -191,12 +198,15 @@ async def serve(
     stop = stop or asyncio.Event()
     await _prepare(services, stop)
     try:
-        adapters = _chat_adapters(assistant, settings)
+        adapters = [] if api_only else _chat_adapters(assistant, settings)
     except ValueError as error:  # a chat network's settings are unusable: say which
         log.error("%s", error)
         services.engine.dispose()
         return 2
-    tasks = _start_chats(assistant, settings, adapters, stop, console)
+    tasks = [] if api_only else _start_chats(assistant, settings, adapters, stop, console)
+    if settings.api_enabled:
+        api = _serve_api(services, stop, required=api_only)
+        tasks.append(asyncio.create_task(api, name="api"))
     if not tasks:
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
@@ -212,6 +222,21 @@ async def serve(
     failed = await _until_stopped(stop, tasks)
     await _wind_down(services, tasks)
     return 1 if failed else 0
+
+
+async def _serve_api(services: Services, stop: asyncio.Event, *, required: bool) -> None:
+    """The HTTP API (api/) on API_LISTEN until `stop`. When its address is taken, the
+    service goes on without it (an error says so) unless it is `required`."""
+    from api.app import create_app  # FastAPI loads only when served
+    from api.server import run_api
+
+    host, port = services.settings.api_address
+    try:
+        await run_api(create_app(services), host, port, stop)
+    except OSError as error:
+        if required:
+            raise
+        log.error("%s: the HTTP API is off (set API_LISTEN to a free host:port, or off)", error)
 
 
 async def _prepare(services: Services, stop: asyncio.Event) -> None:

@@ -302,16 +302,18 @@ class CallStore:
             session.add(CallEvent(call_id=call_id, event=CREATED, detail="scheduled time"))
             return session.get(CallRecord, call_id)
 
-    def cancel_scheduled(self, account_id: int) -> list[CallRecord]:
-        """End the account's scheduled calls (cause `cancelled`); return them."""
+    def cancel_scheduled(self, account_id: int, call_id: str | None = None) -> list[CallRecord]:
+        """End the account's scheduled calls (only `call_id` when given; cause
+        `cancelled`); return them."""
         with transaction(self.engine) as session:
-            calls = session.exec(
-                select(CallRecord).where(
-                    CallRecord.account_id == account_id,
-                    CallRecord.state == SCHEDULED,
-                    col(CallRecord.scheduled_at).is_not(None),
-                )
-            ).all()
+            query = select(CallRecord).where(
+                CallRecord.account_id == account_id,
+                CallRecord.state == SCHEDULED,
+                col(CallRecord.scheduled_at).is_not(None),
+            )
+            if call_id is not None:
+                query = query.where(CallRecord.id == call_id)
+            calls = session.exec(query).all()
             now = utcnow()
             for call in calls:
                 call.state, call.hangup_cause, call.ended_at, call.updated_at = (

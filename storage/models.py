@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from domain.calls import CallKind
@@ -397,5 +397,123 @@ class WalletLink(SQLModel, table=True):
     account_id: int = Field(primary_key=True, foreign_key="account.id")
     address: str = Field(max_length=64)
     nonce: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+# --- the HTTP API (api/) -------------------------------------------------------------------
+
+API_SCOPES = ("read", "calls", "payments")
+WEBHOOK_DELIVERY_STATES = ("pending", "delivered", "failed")
+VERIFICATION_STATES = ("pending", "approved", "failed", "expired")
+VERIFICATION_CHANNELS = ("speak", "keypad")
+
+
+class ApiKey(SQLModel, table=True):
+    """A key an integrator's system uses for the account (`Authorization: Bearer <token>`).
+
+    The token (`ett_<id>_<secret>`) is shown once when it is made; only the SHA-256 of it
+    is kept (`token_hash`, 64 hex digits): the secret is 32 random bytes, so a fast hash
+    is enough (no password to brute-force). `scopes`: comma-separated API_SCOPES.
+    """
+
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: str = Field(primary_key=True, max_length=16)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(default="", max_length=64)
+    scopes: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """The first answer to a POST with an `Idempotency-Key` (kept IDEMPOTENCY_HOURS): a retry
+    with the same key gets it again. `status` is None while the first request runs;
+    `fingerprint` (SHA-256 of method, path and body) tells a reused key from a retry."""
+
+    account_id: int = Field(primary_key=True, foreign_key="account.id")
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status: int | None = None
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    headers: str | None = Field(default=None, max_length=1024)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A URL of the account's that receives events (`events`: comma-separated types, "*"
+    for all), signed with `secret` (HMAC-SHA256; shown when the endpoint is made and kept
+    here, since the service signs with it)."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    url: str = Field(max_length=2048)
+    events: str = Field(default="*", max_length=1024)
+    secret: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint, retried with exponential backoff until delivered or
+    WEBHOOK_RETRY_HOURS after it happened. `claimed_until`: an instance sending it."""
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", WEBHOOK_DELIVERY_STATES), name="webhookdelivery_state"),
+        UniqueConstraint("endpoint_id", "event_id"),
+        Index("ix_webhookdelivery_due", "state", "next_attempt_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    endpoint_id: str = Field(foreign_key="webhookendpoint.id", index=True, max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    event_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_until: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One try at a delivery: the HTTP status the receiver answered, or what failed."""
+
+    id: int = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="webhookdelivery.id", index=True, max_length=32)
+    at: datetime = Field(default_factory=utcnow)
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=256)
+    duration_ms: int = 0
+
+
+class Verification(SQLModel, table=True):
+    """A second-factor code sent by a voice call (api/verify): spoken (`speak`) or typed
+    on the phone's keypad (`keypad`). Only the code's HMAC is kept; at most
+    VERIFY_MAX_CHECKS checks, valid VERIFY_TTL_SECONDS. `cost`: ETT units charged."""
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", VERIFICATION_STATES), name="verification_state"),
+        CheckConstraint(_one_of("channel", VERIFICATION_CHANNELS), name="verification_channel"),
+        Index("ix_verification_number_created", "number", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    key_id: str | None = Field(default=None, max_length=16, index=True)
+    number: str = Field(max_length=32)
+    channel: str = Field(max_length=8)
+    language: str = Field(default="en", max_length=8)
+    code_hash: str = Field(max_length=64)
+    checks: int = 0
+    state: str = Field(default="pending", max_length=16)
+    call_id: str | None = Field(default=None, max_length=64)
+    call_outcome: str | None = Field(default=None, max_length=32)
+    cost: int = _money()
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime

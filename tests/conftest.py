@@ -9,11 +9,18 @@ import pytest
 from storage import open_database
 from testbed.dbs import BACKENDS, isolated_database
 
-pytest_plugins = ["tests.conftest_waves", "tests.conftest_chat", "tests.conftest_sip"]
+pytest_plugins = [
+    "tests.conftest_waves",
+    "tests.conftest_chat",
+    "tests.conftest_sip",
+    "tests.conftest_api",
+]
 
 # Services started by tests (also `main.py` in a subprocess) run chat-only unless a test
 # of the exchange turns it on: kamailio and rtpengine are started by those tests alone.
 os.environ.setdefault("PBX_ENABLED", "false")
+# Nor do they serve the HTTP API unless a test asks (each on a port of its own).
+os.environ.setdefault("API_LISTEN", "off")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -25,6 +25,7 @@ from exchange.softphones import SoftphoneCredentials
 from privacy.recordings import RecordingDesk
 from settings import Settings
 from storage.accounts import AccountStore
+from storage.api_keys import ApiKeyStore
 from storage.calls import CallStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
@@ -182,6 +183,8 @@ class Services:
     softphones: SoftphoneDesk
     # Recorded calls' sealed files (privacy/): made, delivered, deleted.
     recordings: RecordingDesk
+    # Keys of the HTTP API (api/), made and revoked from the chat.
+    api_keys: ApiKeyStore
     dialer: CallPlacer | None = None
     # The reminder scheduler while the service runs (reminders are stored only then).
     scheduler: ReminderFiring | None = None

@@ -15,16 +15,17 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.assistant import Button, Context, Refusal, Reply
 from bot.assistant.buttons import ButtonData
 from bot.assistant.i18n import dialled_text, money_text, number_text, t
 from bot.assistant.router import CancelData
+from bot.features.calls import placing
+from bot.features.calls.placing import MAX_DTMF, NOW_GRACE, OWN_NUMBER
 from bot.features.calls.runner import start
 from bot.features.calls.status import refusal_reply, status_key
 from domain.calls import CallState
-from domain.numbers import is_internal, normalize
 from nlu.commands import Call
 from storage.models import CallRecord
 from wallet.billing import Quote
@@ -32,13 +33,7 @@ from wallet.fraud import CallRefused
 
 log = logging.getLogger(__name__)
 
-OWN_NUMBER = "m"  # the first leg is the requester's verified number, checked again on press
-# A time within this of now means "now"; later, the call is stored and placed then.
-NOW_GRACE = timedelta(seconds=60)
 OFFER_SECONDS = 600  # how long a quote can be confirmed
-# The longest extension a quote's button can carry: 64 bytes less the other fields at
-# their longest (a 6-digit extension as first leg, a 15-digit number, both flags).
-MAX_DTMF = 8
 
 
 @dataclass(frozen=True)
@@ -61,25 +56,21 @@ class ConfirmCallData(ButtonData, prefix="call"):
 
 def offer(ctx: Context, cmd: Call) -> list[Reply]:
     """Quote a parsed call and ask for confirmation (the dialer is running)."""
-    services = ctx.services
-    to = normalize(cmd.to or "")
-    if not to:
-        has_digits = any(ch.isdigit() for ch in ctx.text)
-        raise Refusal("call_invalid_number" if has_digits else "call_need_number")
-    if len(cmd.dtmf) > MAX_DTMF:
-        raise Refusal("call_extension_too_long", limit=MAX_DTMF, digits=cmd.dtmf)
-    first = first_leg(ctx, cmd.source)
-    check_recording(ctx, cmd.record)
-    when = ctx.in_user_zone(cmd.at) if cmd.at else None
-    if when is not None and when < ctx.now - NOW_GRACE:
-        raise Refusal("call_in_past", at=ctx.local_time(when))
-    if when is not None and when <= ctx.now + NOW_GRACE:
-        when = None
     try:
-        services.billing.rules.check(ctx.account, first, to)
-        quote = services.billing.quote(ctx.account.id, first, to)
+        checked = placing.check(
+            ctx.services,
+            ctx.account,
+            to=cmd.to,
+            source=cmd.source,
+            dtmf=cmd.dtmf,
+            record=cmd.record,
+            at=cmd.at,
+            now=ctx.now,
+            has_digits=any(ch.isdigit() for ch in ctx.text),
+        )
     except CallRefused as refusal:
         return [refusal_reply(ctx.lang, refusal)]
+    first, to, when, quote = checked.first, checked.to, checked.when, checked.quote
     if quote.asset is None:
         return [refusal_reply(ctx.lang, CallRefused("insufficient_funds", "", None), quote)]
     data = ConfirmCallData(
@@ -135,34 +126,6 @@ def _billing_line(ctx: Context, to: str) -> str:
     return t(ctx.lang, "call_billing", seconds=minimum, b=number_text(to))
 
 
-def check_recording(ctx: Context, asked: bool) -> None:
-    """A call asked to be recorded needs the account's recording key (privacy.recordings:
-    the file is sealed to it): Refusal, saying how to get one, when it has none."""
-    if asked and ctx.services.recordings.key_of(ctx.account.id) is None:
-        raise Refusal("rec_call_needs_key")
-
-
-def first_leg(ctx: Context, source: str | None) -> str:
-    """The number to ring first: the requester's verified number or their own extension.
-
-    Nobody can make the service ring a number they have not proven is theirs: raises
-    Refusal otherwise.
-    """
-    account = ctx.account
-    if source in (None, "me", OWN_NUMBER):
-        if not account.phone_number:
-            raise Refusal("call_need_own_number")
-        if not account.phone_verified:
-            raise Refusal("call_need_verified", number=number_text(account.phone_number))
-        return account.phone_number
-    number = normalize(source or "")
-    if number == account.phone_number and account.phone_verified:
-        return number
-    if is_internal(number) and number == account.extension:
-        return number
-    raise Refusal("call_from_unverified", number=number_text(number))
-
-
 def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
     """The confirmation button of an offer: place (or schedule) the call."""
     if not data.nonce or not data.to:
@@ -176,8 +139,10 @@ def confirm(ctx: Context, data: ConfirmCallData) -> list[Reply]:
     services = ctx.services
     if services.dialer is None or not services.background.available:
         raise Refusal("dialer_not_configured")
-    first = first_leg(ctx, data.leg)
-    check_recording(ctx, "r" in data.flags)  # the key may be gone since the quote
+    first = placing.first_leg(ctx.account, data.leg)
+    placing.check_recording(
+        ctx.services, ctx.account.id, "r" in data.flags
+    )  # the key may be gone since the quote
     call_id = f"{ctx.account.id}-{data.nonce}"
     key = status_key(call_id)
     if not re.fullmatch(f"[0-9]{{0,{MAX_DTMF}}}", data.dtmf):

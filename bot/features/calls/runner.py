@@ -47,18 +47,36 @@ STALE_AFTER = timedelta(seconds=15)
 def start(services: Services, account: Account, record: CallRecord, lang: str) -> Reply:
     """Authorise a created call and hand it to the call runner; the first status or a refusal."""
     try:
-        auth = services.billing.authorize(account.id, record.id, record.a_number, record.b_number)
+        launch(services, record, lang)
+    except CallRefused as refusal:
+        return replace(refusal_reply(lang, refusal), key=status_key(record.id))
+    except RuntimeError:
+        return Reply(t(lang, "dialer_not_configured"), key=status_key(record.id), lang=lang)
+    return status_reply(lang, record, "dialing_a")
+
+
+def launch(services: Services, record: CallRecord, lang: str) -> Authorization:
+    """Authorise a created call (its hold, wallet.billing) and start it on the service loop.
+
+    Raises wallet.fraud.CallRefused (the record is then ended with the refusal as its
+    cause) or RuntimeError when no service loop runs here (the record ended, hold released).
+    """
+    assert record.account_id is not None
+    try:
+        auth = services.billing.authorize(
+            record.account_id, record.id, record.a_number, record.b_number
+        )
     except CallRefused as refusal:
         services.calls.record_event(record.id, ENDED, cause=refused_cause(refusal.rule))
-        return replace(refusal_reply(lang, refusal), key=status_key(record.id))
+        raise
     services.calls.set_max_seconds(record.id, auth.max_seconds)
     try:
         services.background.spawn(run_call(services, record, auth, lang), name=f"call {record.id}")
     except RuntimeError:
         services.billing.release(record.id)
         services.calls.end_unfinished(record.id)
-        return Reply(t(lang, "dialer_not_configured"), key=status_key(record.id), lang=lang)
-    return status_reply(lang, record, "dialing_a")
+        raise
+    return auth
 
 
 async def run_call(

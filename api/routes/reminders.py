@@ -1,0 +1,9 @@
+"""(being written)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.schemas import PROBLEMS
+
+router = APIRouter(tags=["reminders"], responses=PROBLEMS)

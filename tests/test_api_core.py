@@ -1,0 +1,143 @@
+"""The API's ground rules on both databases: keys and scopes, problem documents in the
+caller's language, Idempotency-Key, rate limits, callbacks' quote and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest_api import ApiEnv
+from tests.wallet_helpers import fund
+from wallet.billing import Billing
+
+PROBLEM = "application/problem+json"
+VERIFIED = {"phone_number": "+33612345678", "phone_verified": True}
+
+
+def test_without_a_key_or_with_a_revoked_one_the_answer_is_401(api_env: ApiEnv) -> None:
+    holder = api_env.account(**VERIFIED)
+    missing = api_env.request(None, "GET", "/v1/callbacks/x")
+    assert missing.status_code == 401
+    assert missing.headers["content-type"] == PROBLEM
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.json()["type"] == "/problems/unauthorized"
+    assert api_env.services.api_keys.revoke(holder.account_id) == [holder.key_id]
+    revoked = api_env.request(holder, "GET", "/v1/callbacks/x")
+    assert revoked.status_code == 401
+    forged = api_env.request(
+        None, "GET", "/v1/callbacks/x", headers={"Authorization": "Bearer ett_0_x"}
+    )
+    assert forged.status_code == 401
+
+
+def test_a_key_without_the_scope_is_refused_with_403(api_env: ApiEnv) -> None:
+    reader = api_env.account(scopes=("read",), **VERIFIED)
+    answer = api_env.request(
+        reader, "POST", "/v1/callbacks", json={"to": "+12125550123", "quote_only": True}
+    )
+    assert answer.status_code == 403
+    assert answer.json()["type"] == "/problems/forbidden-scope"
+    assert answer.json()["scope"] == "calls"
+
+
+def test_a_refusal_is_the_chats_reason_in_the_callers_language(api_env: ApiEnv) -> None:
+    holder = api_env.account()  # no number of its own yet
+    body = {"to": "+12125550123", "quote_only": True}
+    answer = api_env.request(
+        holder, "POST", "/v1/callbacks", json=body, headers={"Accept-Language": "ru, en;q=0.5"}
+    )
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["type"] == "/problems/call-need-own-number"
+    assert "номер" in problem["detail"]
+    assert problem["instance"] == "/v1/callbacks"
+    described = api_env.http.get(problem["type"]).json()
+    assert described["status"] == 422 and set(described["detail"]) == {"en", "fr", "ru"}
+    poor = api_env.account(**VERIFIED)
+    french = api_env.request(
+        poor, "POST", "/v1/callbacks", json=body, headers={"Accept-Language": "fr-CA"}
+    )
+    assert french.status_code == 402
+    assert french.json()["type"] == "/problems/refused-insufficient-funds"
+    assert "0,1 ETT" in french.json()["detail"]
+    premium = api_env.request(poor, "POST", "/v1/callbacks", json={"to": "+19005550123"})
+    assert premium.status_code == 403
+    assert premium.json()["type"] == "/problems/refused-premium-rate"
+
+
+def test_a_bad_request_names_each_field_with_a_json_pointer(api_env: ApiEnv) -> None:
+    holder = api_env.account(**VERIFIED)
+    answer = api_env.request(
+        holder, "POST", "/v1/callbacks", json={"to": "call my mum", "dtmf": "12a"}
+    )
+    assert answer.status_code == 422
+    pointers = {error["pointer"] for error in answer.json()["errors"]}
+    assert pointers == {"/body/to", "/body/dtmf"}
+
+
+def test_a_quote_only_request_places_nothing(api_env: ApiEnv) -> None:
+    holder = api_env.account(**VERIFIED)
+    fund(api_env.services.engine, holder.account_id, "10")
+    answer = api_env.request(
+        holder, "POST", "/v1/callbacks", json={"to": "+1 212 555 0123", "quote_only": True}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["call"] is None
+    quote = body["quote"]
+    assert quote["paid_in"] == "ETT"
+    assert quote["price_per_minute"]["asset"] == "ETT"
+    billing: Billing = api_env.services.billing
+    expected = billing.quote(holder.account_id, "+33612345678", "+12125550123")
+    assert quote["price_per_minute"]["units"] == expected.price_per_minute
+    assert quote["max_seconds"] == expected.max_seconds
+    assert api_env.services.calls.history(holder.account_id) == []
+
+
+def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_request(
+    api_env: ApiEnv,
+) -> None:
+    holder = api_env.account(**VERIFIED)
+    fund(api_env.services.engine, holder.account_id, "10")
+    key = {"Idempotency-Key": "order-42"}
+    body = {"to": "+12125550123", "quote_only": True}
+    first = api_env.request(holder, "POST", "/v1/callbacks", json=body, headers=key)
+    again = api_env.request(holder, "POST", "/v1/callbacks", json=body, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    other = api_env.request(
+        holder, "POST", "/v1/callbacks", json={**body, "to": "+12125550124"}, headers=key
+    )
+    assert other.status_code == 422
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+    # Another account's identical key is its own.
+    stranger = api_env.account(**VERIFIED)
+    theirs = api_env.request(stranger, "POST", "/v1/callbacks", json=body, headers=key)
+    assert theirs.status_code == 402
+    assert "idempotent-replayed" not in theirs.headers
+
+
+def test_past_the_keys_rate_the_answer_is_429_with_retry_after(db_url: str) -> None:
+    env = ApiEnv(db_url, API_RATE_LIMIT="3/minute")
+    try:
+        holder = env.account(**VERIFIED)
+        statuses = [env.request(holder, "GET", "/v1/callbacks/x").status_code for _ in range(4)]
+        assert statuses == [404, 404, 404, 429]
+        limited = env.request(holder, "GET", "/v1/callbacks/x")
+        assert limited.headers["content-type"] == PROBLEM
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        other = env.account(**VERIFIED)  # each key has its own rate
+        assert env.request(other, "GET", "/v1/callbacks/x").status_code == 404
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize(
+    "reason", ["refused-daily-cap", "call-in-past", "validation", "unauthorized"]
+)
+def test_every_error_type_is_described(api_env: ApiEnv, reason: str) -> None:
+    answer = api_env.http.get(f"/problems/{reason}")
+    assert answer.status_code == 200
+    assert answer.json()["type"] == f"/problems/{reason}"
+    assert api_env.http.get("/problems/no-such-thing").status_code == 404
