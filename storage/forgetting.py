@@ -34,6 +34,12 @@ REMINDER, RULE, DEPOSIT, WITHDRAWAL = (
 REFUSAL, RECORDING, WALLET_LINK, ATTEMPT = (
     _tables[n] for n in ("fraudrefusal", "recording", "walletlink", "linkattempt")
 )
+API_KEY, IDEMPOTENT, VERIFICATION = (
+    _tables[n] for n in ("apikey", "idempotentrequest", "verification")
+)
+ENDPOINT, DELIVERY, WEBHOOK_ATTEMPT = (
+    _tables[n] for n in ("webhookendpoint", "webhookdelivery", "webhookattempt")
+)
 
 # What replaces an address in the free text kept beside money (a transfer's reason, a
 # withdrawal's error) once forgotten.
@@ -104,7 +110,8 @@ def forget_account(conn: Connection, account_id: int, now: datetime) -> ForgetRe
 
     - deleted: identities, the wrong link codes they wrote, link codes, reminders,
       forwarding rules, the pending wallet proof, recording rows (returned: the caller
-      removes their files);
+      removes their files), API keys, idempotent requests, voice verifications, webhook
+      endpoints with their delivery log;
     - released: direct numbers; scheduled calls end, cancelled;
     - cut (`domain.numbers.cut_number`): every number of the account's call records,
       their events' details and its fraud refusals; and the account's own numbers
@@ -242,6 +249,19 @@ def _delete_owned(
             )
         ).rowcount
     for table in (IDENTITY, LINK_CODE, REMINDER, RULE, WALLET_LINK, RECORDING):
+        result = conn.execute(delete(table).where(table.c.account_id == account_id))
+        deleted[table.name] = result.rowcount
+    return deleted | _delete_api(conn, account_id)
+
+
+def _delete_api(conn: Connection, account_id: int) -> dict[str, int]:
+    """The account's API keys, idempotent requests, voice verifications and webhooks with
+    their delivery log; rows deleted by table. The ledger keeps the verifications' charges
+    (their keys name a verification id, which no longer names a number)."""
+    deliveries = select(DELIVERY.c.id).where(DELIVERY.c.account_id == account_id)
+    attempts = delete(WEBHOOK_ATTEMPT).where(WEBHOOK_ATTEMPT.c.delivery_id.in_(deliveries))
+    deleted = {"webhookattempt": conn.execute(attempts).rowcount}
+    for table in (DELIVERY, ENDPOINT, API_KEY, IDEMPOTENT, VERIFICATION):
         result = conn.execute(delete(table).where(table.c.account_id == account_id))
         deleted[table.name] = result.rowcount
     return deleted

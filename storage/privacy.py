@@ -30,6 +30,12 @@ from sqlmodel import SQLModel
 from domain.clock import utcnow
 from storage.db import read
 from storage.forgetting import (
+    API_KEY,
+    DELIVERY,
+    ENDPOINT,
+    IDEMPOTENT,
+    VERIFICATION,
+    WEBHOOK_ATTEMPT,
     Blocker,
     ForgetResult,
     balances_of,
@@ -73,6 +79,12 @@ ABOUT_ACCOUNTS = {
     "linkcode": "link_codes",
     "linkattempt": "link_attempts",
     "walletlink": "wallet_link",
+    "apikey": "api.keys",
+    "idempotentrequest": "api.idempotent_requests",
+    "webhookendpoint": "api.webhooks",
+    "webhookdelivery": "api.webhooks[].deliveries",
+    "webhookattempt": "api.webhooks[].deliveries[].attempts",
+    "verification": "api.verifications",
 }
 NOT_ABOUT_ACCOUNTS = frozenset({"walletcursor", "chatupdate", "sipserviceuser"})
 
@@ -135,6 +147,7 @@ class PrivacyStore:
                 "link_codes": _owned(conn, LINK_CODE, account_id, LINK_CODE.c.expires_at),
                 "link_attempts": _attempts_out(conn, identities),
                 "wallet_link": next(iter(_owned(conn, WALLET_LINK, account_id)), None),
+                "api": _api_out(conn, account_id),
             }
 
     # --- "forget me" -------------------------------------------------------------------
@@ -195,6 +208,37 @@ def _rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
 def _owned(conn: Connection, table: Table, account_id: int, *order: Any) -> list[dict[str, Any]]:
     """The rows of `table` whose account_id is the account's, in `order`."""
     return _rows(conn, select(table).where(table.c.account_id == account_id).order_by(*order))
+
+
+def _api_out(conn: Connection, account_id: int) -> dict[str, Any]:
+    """The account's API keys, idempotent requests, webhooks (their deliveries and
+    attempts) and voice verifications, without any secret: not a key's hash, an
+    endpoint's signing secret or a code's HMAC; an idempotent request's stored answer is
+    given only as its status."""
+    keys = _owned(conn, API_KEY, account_id, API_KEY.c.created_at)
+    requests = _owned(conn, IDEMPOTENT, account_id, IDEMPOTENT.c.created_at)
+    webhooks = _owned(conn, ENDPOINT, account_id, ENDPOINT.c.created_at)
+    for endpoint in webhooks:
+        endpoint.pop("secret")
+        query = select(DELIVERY).where(DELIVERY.c.endpoint_id == endpoint["id"])
+        endpoint["deliveries"] = _rows(conn, query.order_by(DELIVERY.c.created_at))
+        for delivery in endpoint["deliveries"]:
+            tries = select(WEBHOOK_ATTEMPT).where(WEBHOOK_ATTEMPT.c.delivery_id == delivery["id"])
+            delivery["attempts"] = _rows(conn, tries.order_by(WEBHOOK_ATTEMPT.c.id))
+    verifications = _owned(conn, VERIFICATION, account_id, VERIFICATION.c.created_at)
+    for row in keys:
+        row.pop("token_hash")
+    for row in requests:
+        row.pop("body")
+        row.pop("headers")
+    for row in verifications:
+        row.pop("code_hash")
+    return {
+        "keys": keys,
+        "idempotent_requests": requests,
+        "webhooks": webhooks,
+        "verifications": verifications,
+    }
 
 
 def _account_out(account: Row) -> dict[str, Any]:

@@ -18,14 +18,26 @@ from sqlmodel import SQLModel
 from domain.books import DEPOSITS, REVENUE, WITHDRAWALS, deposit_key, hold_key
 from domain.clock import utcnow
 from storage.accounts import AccountStore
+from storage.api_keys import ApiKeyStore
 from storage.calls import CallStore
 from storage.db import transaction
 from storage.deposits import DepositStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore, Target
 from storage.fraud import FraudStore
+from storage.idempotency import IdempotencyStore
 from storage.ledger_store import LedgerStore, account_book
-from storage.models import CallRecord, Deposit, Recording, WalletLink, Withdrawal
+from storage.models import (
+    CallRecord,
+    Deposit,
+    Recording,
+    Verification,
+    WalletLink,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    Withdrawal,
+)
 from storage.recordings import RecordingStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
@@ -112,7 +124,44 @@ def build(engine: Engine, recordings: Path) -> Env:
                 expires_at=utcnow() + timedelta(minutes=10),
             )
         )
+    _api(engine, ann.id)
     return Env(ann.id, bob.id, recordings, recording_file)
+
+
+def _api(engine: Engine, ann: int) -> None:
+    """Ann's API key, an idempotent request whose answer names her number, a webhook with
+    a delivery naming it and its attempt, a voice verification of it."""
+    ApiKeyStore(engine).create(ann, ("read", "calls"), name="crm")
+    store = IdempotencyStore(engine)
+    store.reserve(ann, "order-1", "f" * 64)
+    store.store(ann, "order-1", 201, f'{{"from": "{PHONE}"}}', "{}")
+    with transaction(engine) as session:
+        session.add(
+            WebhookEndpoint(id="we_ann", account_id=ann, url="https://crm.example/hook", secret="s")
+        )
+        session.flush()
+        session.add(
+            WebhookDelivery(
+                id="wd_ann",
+                endpoint_id="we_ann",
+                account_id=ann,
+                event_id="evt_1",
+                event_type="call.ended",
+                payload=f'{{"data": {{"from": "{PHONE}"}}}}',
+            )
+        )
+        session.flush()
+        session.add(WebhookAttempt(delivery_id="wd_ann", status_code=500))
+        session.add(
+            Verification(
+                id="ve_ann",
+                account_id=ann,
+                number=PHONE,
+                channel="speak",
+                code_hash="0" * 64,
+                expires_at=utcnow() + timedelta(minutes=10),
+            )
+        )
 
 
 def _own_number(engine: Engine, accounts: AccountStore, account_id: int) -> None:

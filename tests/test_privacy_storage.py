@@ -134,10 +134,20 @@ def test_export_has_each_row_naming_the_account_once(engine, env):
         "fraudrefusal": exported["fraud_refusals"],
         "recording": exported["recordings"],
         "walletlink": [exported["wallet_link"]] if exported["wallet_link"] else [],
+        "apikey": exported["api"]["keys"],
+        "idempotentrequest": exported["api"]["idempotent_requests"],
+        "webhookendpoint": exported["api"]["webhooks"],
+        "webhookdelivery": [d for w in exported["api"]["webhooks"] for d in w["deliveries"]],
+        "verification": exported["api"]["verifications"],
     }
     stored = privacy_env.rows_naming(engine, env.ann)
     assert {name: len(rows) for name, rows in sections.items()} == stored
     assert all(count > 0 for count in stored.values())
+    # No secret leaves in the export: a key's hash, a webhook's signing secret, a code's HMAC.
+    api = exported["api"]
+    assert "token_hash" not in api["keys"][0] and "secret" not in api["webhooks"][0]
+    assert "code_hash" not in api["verifications"][0]
+    assert "body" not in api["idempotent_requests"][0]
 
 
 def test_forget_leaves_nothing_findable_and_the_ledger_whole(engine, env):
