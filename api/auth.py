@@ -2,7 +2,7 @@
 
 `Authorization: Bearer ett_<id>_<secret>` (storage.api_keys). A route declares the scope
 it needs with `Depends(scoped("calls"))` and gets a `Caller`. Each key's requests are
-limited by API_RATE_LIMIT with a moving window (the `limits` library, in this process's
+limited by API_RATE_LIMIT with a sliding window counter (the `limits` library, in this process's
 memory: with several instances behind a balancer each counts its own share); past it the
 answer is 429 with `Retry-After` (RFC 9110 §10.2.3).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from api.problems import Problem, language
 from bot.assistant import Services
@@ -43,11 +43,12 @@ class Caller:
 
 
 class RateLimits:
-    """API_RATE_LIMIT per key, in this process (`limits`' moving window)."""
+    """API_RATE_LIMIT per key, in this process (`limits` sliding window counter: O(1)
+    a request, where its moving window keeps every request of the window)."""
 
     def __init__(self, rates: str) -> None:
         self.items: list[RateLimitItem] = parse_many(rates)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def retry_after(self, key_id: str) -> int | None:
         """Count one request of `key_id`: None when allowed, else the seconds to wait."""
@@ -58,8 +59,9 @@ class RateLimits:
         return None
 
 
-def services_of(request: Request) -> Services:
-    """The service's collaborators (api.app.create_app keeps them on the app)."""
+async def services_of(request: Request) -> Services:
+    """The service's collaborators (api.app.create_app keeps them on the app). Async, as
+    every dependency that does no I/O: FastAPI runs a sync one in a worker thread."""
     return request.app.state.services
 
 
@@ -83,7 +85,7 @@ def authenticate(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem("unauthorized", _unauthorized(lang), headers={"WWW-Authenticate": "Bearer"})
     key = key_of(request, credentials.credentials)
-    services = services_of(request)
+    services: Services = request.app.state.services
     account = services.accounts.get(key.account_id) if key is not None else None
     if key is None or account is None or account.forgotten_at is not None:
         raise Problem("unauthorized", _unauthorized(lang), headers={"WWW-Authenticate": "Bearer"})
@@ -99,10 +101,10 @@ def authenticate(
     return Caller(account, key, language(request, account.language))
 
 
-def scoped(scope: str) -> Callable[..., Caller]:
+def scoped(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency giving the caller when its key has `scope` (403 otherwise)."""
 
-    def needs(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    async def needs(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if scope not in caller.scopes:
             raise Problem("forbidden-scope", f"this needs the '{scope}' scope", scope=scope)
         return caller

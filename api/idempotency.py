@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 
 from fastapi import Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import key_of
 from api.problems import Problem, language, response
@@ -27,13 +28,30 @@ NOT_KEPT = {401, 403, 429}
 REPLAYED_HEADERS = ("content-type", "location")
 
 
-class IdempotencyMiddleware(BaseHTTPMiddleware):
-    """Replays the first answer of a POST to its retries (same account, same key)."""
+class IdempotencyMiddleware:
+    """Replays the first answer of a POST to its retries (same account, same key).
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    A plain ASGI middleware: requests without the header pass straight through (Starlette's
+    BaseHTTPMiddleware would cost every request a task and a stream)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        request = Request(scope, receive)
         key = request.headers.get(HEADER)
-        if request.method != "POST" or key is None:
-            return await call_next(request)
+        if key is None:
+            return await self.app(scope, receive, send)
+        early = await self._early_answer(request, key)
+        if early is not None:
+            return await early(scope, receive, send)
+        await self._first(request, key, send)
+
+    async def _early_answer(self, request: Request, key: str) -> Response | None:
+        """The answer when the request does not run: a bad key, a reused one, one in use,
+        or the replay of the first answer. None: it runs (reserved, or no API key)."""
         lang = language(request)
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             detail = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"
@@ -41,15 +59,13 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         api_key = key_of(request, token.strip()) if scheme.lower() == "bearer" else None
         if api_key is None:
-            return await call_next(request)  # refused by the route, never kept
+            return None  # refused by the route, never kept
         store: IdempotencyStore = request.app.state.idempotency
-        body = await request.body()
-        print_ = fingerprint(request.method, request.url.path, body)
-        found = await _in_thread(store.reserve, api_key.account_id, key, print_)
+        print_ = fingerprint(request.method, request.url.path, await request.body())
+        found = await run_in_threadpool(store.reserve, api_key.account_id, key, print_)
         if isinstance(found, Mismatch):
-            return response(
-                request, Problem("idempotency-key-reused", t(lang, "api_idempotency_reused"))
-            )
+            problem = Problem("idempotency-key-reused", t(lang, "api_idempotency_reused"))
+            return response(request, problem)
         if isinstance(found, Pending):
             problem = Problem(
                 "idempotency-key-in-use",
@@ -61,33 +77,42 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             headers = json.loads(found.headers or "{}")
             headers["Idempotent-Replayed"] = "true"
             return Response(found.body, status_code=found.status, headers=headers)
+        request.state.idempotency_account = api_key.account_id
+        return None
+
+    async def _first(self, request: Request, key: str, send: Send) -> None:
+        """Run the request that reserved `key` and keep its answer (or free the key when
+        the answer changed nothing)."""
+        account_id = getattr(request.state, "idempotency_account", None)
+        body = await request.body()
+        status = 500
+        headers: dict[str, str] = {}
+        chunks: list[bytes] = []
+
+        async def replay_body() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def keep(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        store: IdempotencyStore = request.app.state.idempotency
         try:
-            answer = await call_next(request)
+            await self.app(request.scope, replay_body, keep)
         except BaseException:
-            await _in_thread(store.release, api_key.account_id, key)
+            if account_id is not None:
+                await run_in_threadpool(store.release, account_id, key)
             raise
-        if answer.status_code in NOT_KEPT or answer.status_code >= 500:
-            await _in_thread(store.release, api_key.account_id, key)
-            return answer
-        content = b"".join([chunk async for chunk in answer.body_iterator])  # type: ignore[attr-defined]
-        kept = {name: answer.headers[name] for name in REPLAYED_HEADERS if name in answer.headers}
-        await _in_thread(
-            store.store,
-            api_key.account_id,
-            key,
-            answer.status_code,
-            content.decode(),
-            json.dumps(kept),
-        )
-        return Response(
-            content,
-            status_code=answer.status_code,
-            headers=dict(answer.headers),
-            media_type=answer.media_type,
-        )
-
-
-async def _in_thread(function, *args):  # noqa: ANN001
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(function, *args)
+        if account_id is None:
+            return
+        if status in NOT_KEPT or status >= 500:
+            await run_in_threadpool(store.release, account_id, key)
+            return
+        kept = {name: headers[name] for name in REPLAYED_HEADERS if name in headers}
+        content = b"".join(chunks).decode()
+        await run_in_threadpool(store.store, account_id, key, status, content, json.dumps(kept))

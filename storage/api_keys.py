@@ -11,16 +11,21 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from domain.clock import utcnow
-from storage.db import transaction
+from storage.db import FastRead, transaction
 from storage.models import API_SCOPES, ApiKey
 
 TOKEN_PREFIX = "ett_"
 # A key's last use is written at most this often (seconds): not a write per request.
 LAST_USED_GRAIN_SECONDS = 60
+_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+_BY_HASH = core_select(_KEYS).where(_KEYS.c.token_hash == bindparam("token_hash"))
+_FAST_BY_HASH = FastRead(_BY_HASH)
+_KEY_COLUMNS = [column.key for column in _BY_HASH.selected_columns]
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,13 @@ class ApiKeyStore:
         """The live (not revoked) key of this token, or None."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             return None
-        with transaction(self.engine) as session:
-            found = session.exec(
-                select(ApiKey).where(ApiKey.token_hash == token_hash(token))
-            ).first()
-        if found is None or found.revoked_at is not None:
+        # Every API request makes this lookup: a prebuilt read (storage.db.FastRead), no
+        # transaction (on SQLite one would take the write lock).
+        rows = _FAST_BY_HASH.rows(self.engine, token_hash=token_hash(token))
+        if not rows:
             return None
-        return found
+        found = ApiKey.model_validate(dict(zip(_KEY_COLUMNS, rows[0], strict=True)))
+        return None if found.revoked_at is not None else found
 
     def touch(self, key: ApiKey) -> None:
         """Note that `key` was just used (at most once a LAST_USED_GRAIN_SECONDS)."""
