@@ -22,6 +22,7 @@ SECRET_FIELDS = {
     "SIP_PASSWORD",
     "SIP_TRUNK_PASSWORD",
     "WAVES_SEED",
+    "VERIFY_SECRET",
 }
 
 
@@ -152,6 +153,10 @@ class Settings(BaseSettings):
     VERIFY_MAX_CHECKS: int = Field(default=5, ge=1, le=20)
     VERIFY_NUMBER_HOURLY: int = Field(default=5, ge=1, le=1000)
     VERIFY_KEY_HOURLY: int = Field(default=100, ge=1, le=100_000)
+    # Secret; keys the HMAC kept of each 2FA code, so the database alone cannot give a live
+    # code back (a 6-digit code is a million tries). Unset: a new one at each start (codes
+    # live 10 minutes; set it when several instances serve the API).
+    VERIFY_SECRET: SecretStr | None = None
 
     DEFAULT_LANGUAGE: str = "en"
     DEFAULT_TIMEZONE: str = "UTC"

@@ -106,5 +106,5 @@ class ProblemDoc(BaseModel):
 # Documented on every route: the problem documents it may answer.
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemDoc, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 422, 429)
+    for status in (401, 402, 403, 404, 409, 422, 429, 503)
 }

@@ -19,6 +19,7 @@ class CallKind(StrEnum):
     INTERNAL = "internal"  # between two extensions of the exchange, free
     OUTBOUND = "outbound"  # from a phone of the exchange to an outside number, billed
     INBOUND = "inbound"  # from the trunk to a direct number; billed when forwarded outside
+    TWO_FACTOR = "two_factor"  # a 2FA code of the API (POST /verify), paid per verification
 
 
 class CallState(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, and_, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -27,6 +27,7 @@ CAUSE_INTERRUPTED = HangupCause.INTERRUPTED.value
 CALLBACK = CallKind.CALLBACK.value
 VERIFICATION = CallKind.VERIFICATION.value
 REMINDER = CallKind.REMINDER.value
+TWO_FACTOR = CallKind.TWO_FACTOR.value
 INTERNAL = CallKind.INTERNAL.value
 EXCHANGE_KINDS = (INTERNAL, CallKind.OUTBOUND.value, CallKind.INBOUND.value)
 LEG_EVENTS = (LegEvent.RINGING.value, LegEvent.ANSWERED.value, LegEvent.ENDED.value)
@@ -251,6 +252,40 @@ class CallStore:
                     .limit(limit)
                 )
             )
+
+    def page(
+        self,
+        account_id: int,
+        *,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[CallRecord]:
+        """A page of the account's call records as `history` chooses them (callbacks,
+        calls of its phones and to its direct numbers; not scheduled ones), newest first by
+        (created_at, id): at most `limit`, those strictly before `before` (the last of the
+        previous page), created at or after `since` and before `until` (aware times)."""
+        query = select(CallRecord).where(
+            CallRecord.account_id == account_id,
+            CallRecord.state != SCHEDULED,
+            col(CallRecord.kind).in_([CALLBACK, *EXCHANGE_KINDS]),
+        )
+        if since is not None:
+            query = query.where(col(CallRecord.created_at) >= since)
+        if until is not None:
+            query = query.where(col(CallRecord.created_at) < until)
+        if before is not None:
+            moment, call_id = before
+            query = query.where(
+                or_(
+                    col(CallRecord.created_at) < moment,
+                    and_(col(CallRecord.created_at) == moment, col(CallRecord.id) < call_id),
+                )
+            )
+        query = query.order_by(col(CallRecord.created_at).desc(), col(CallRecord.id).desc())
+        with transaction(self.engine) as session:
+            return list(session.exec(query.limit(limit)))
 
     def active(self, account_id: int) -> list[CallRecord]:
         """The account's calls in progress."""

@@ -17,11 +17,11 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from domain.clock import utcnow
-from storage.calls import ENDED, REMINDER, VERIFICATION
+from storage.calls import ENDED, REMINDER, TWO_FACTOR, VERIFICATION
 from storage.db import transaction
 from storage.models import Account, CallEvent, CallRecord
 
-PURPOSES = (VERIFICATION, REMINDER)
+PURPOSES = (VERIFICATION, REMINDER, TWO_FACTOR)
 
 
 class TooManyCalls(Exception):
@@ -51,14 +51,16 @@ class ServiceCallStore:
         *,
         limit: int | None = None,
         window: timedelta = timedelta(hours=1),
+        cost: int = 0,
     ) -> CallRecord:
         """Create the record of a service call to `number` for the account.
 
-        `purpose` is VERIFICATION or REMINDER (stored as the record's kind; ValueError
-        otherwise); `number` is stored as a_number and b_number. With `limit`, refuse
-        (TooManyCalls) when the account, or anyone, already had `limit` calls of this
-        purpose to this number within `window`, and refuse (CallInProgress) while one of
-        the account's is still under way.
+        `purpose` is VERIFICATION, REMINDER or TWO_FACTOR (stored as the record's kind;
+        ValueError otherwise); `number` is stored as a_number and b_number; `cost`: what
+        the account paid for it elsewhere (ETT units: a 2FA verification's price, charged
+        when it was asked for). With `limit`, refuse (TooManyCalls) when the account, or
+        anyone, already had `limit` calls of this purpose to this number within `window`,
+        and refuse (CallInProgress) while one of the account's is still under way.
         """
         if purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {purpose!r}")
@@ -76,7 +78,7 @@ class ServiceCallStore:
                 b_number=number,
                 created_at=now,
                 updated_at=now,
-                cost=0,
+                cost=cost,
                 cost_asset="ETT",
                 settled_at=now,
             )

@@ -8,7 +8,8 @@ Create Date: 2026-12-01 00:00:00
 - `idempotentrequest`: the first answer to a POST with an Idempotency-Key, replayed to a retry;
 - `webhookendpoint`, `webhookdelivery`, `webhookattempt`: where an account's events are sent,
   each event's delivery to each endpoint (retried from here, across restarts), each attempt;
-- `verification`: second-factor codes sent by voice call (only the code's HMAC kept).
+- `verification`: second-factor codes sent by voice call (only the code's HMAC kept);
+  their calls are call records of the new kind `two_factor`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,17 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
+KINDS_BEFORE = "kind IN ('callback', 'verification', 'reminder', 'internal', 'outbound', 'inbound')"
+KINDS_AFTER = (
+    "kind IN ('callback', 'verification', 'reminder', 'internal', 'outbound', 'inbound', "
+    "'two_factor')"
+)
+
 
 def upgrade() -> None:
+    with op.batch_alter_table("callrecord") as batch_op:
+        batch_op.drop_constraint("ck_callrecord_kind", type_="check")
+        batch_op.create_check_constraint("ck_callrecord_kind", KINDS_AFTER)
     op.create_table(
         "apikey",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -178,6 +188,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Refused by the database while two-factor call records exist.
+    with op.batch_alter_table("callrecord") as batch_op:
+        batch_op.drop_constraint("ck_callrecord_kind", type_="check")
+        batch_op.create_check_constraint("ck_callrecord_kind", KINDS_BEFORE)
     with op.batch_alter_table("webhookattempt", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhookattempt_delivery_id"))
 
