@@ -13,7 +13,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar, Literal, NamedTuple
 
+from nlu.api_keys import DEFAULT_SCOPES, FULL_SCOPES
+
 Channel = Literal["message", "call"]
+ApiKeyAction = Literal["new", "list", "revoke"]
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,21 @@ class ForgetMe(Command):
     intent: ClassVar[str] = "forget_me"
 
 
+@dataclass(frozen=True)
+class ApiKeys(Command):
+    """The account's keys of the HTTP API: a key made (`action` "new") with `scopes` and
+    a `name` ("" for none), the keys listed ("list"), or revoked ("revoke"): the one whose
+    id starts with `key` (4 to 12 hexadecimal digits), every key (`all`), or, with
+    neither, the one the user is asked to choose."""
+
+    intent: ClassVar[str] = "api_key"
+    action: ApiKeyAction = "list"
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    name: str = ""
+    key: str | None = None
+    all: bool = False
+
+
 def _moment(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -307,6 +325,23 @@ def _link_wallet(lang: str, parsed: dict) -> Command:
     )
 
 
+def _api_key(lang: str, parsed: dict) -> Command:
+    action = parsed.get("action")
+    raw_scopes = parsed.get("scopes")
+    scopes = (
+        tuple(s for s in FULL_SCOPES if isinstance(raw_scopes, list) and s in raw_scopes)
+        or DEFAULT_SCOPES
+    )
+    return ApiKeys(
+        lang,
+        action=action if action in ("new", "list", "revoke") else "list",
+        scopes=scopes,
+        name=_text(parsed.get("name")) or "",
+        key=_text(parsed.get("key")),
+        all=parsed.get("all") is True,
+    )
+
+
 # Intents of one slot, each read by its function.
 _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "set_number": _set_number,
@@ -316,6 +351,7 @@ _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "recordings": _recordings,
     "recording_key": _recording_key,
     "link_wallet": _link_wallet,
+    "api_key": _api_key,
 }
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nlu import privacy
+from nlu import api_keys, privacy
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
@@ -424,8 +424,19 @@ def _privacy(signals: _Signals) -> str | None:
     return "unknown" if intent is not None and intent in signals.skip else intent
 
 
+def _api_key(signals: _Signals) -> str | None:
+    """The keys of the HTTP API (nlu.api_keys): made, listed or revoked; not a reminder
+    ("remind me to revoke my api key")."""
+    if not api_keys.asked(signals.text):
+        return None
+    if any(signals.has(rx) for rx in _NOT_PRIVACY):
+        return None
+    return None if signals.has(TIME_CUES) and signals.has_time else "api_key"
+
+
 # The intent is the first these rules give; "unknown" when none does.
 _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
+    _api_key,  # before forwarding: "send me an api key for calls"; before the recording key
     _forward_or_off,
     _privacy,  # before "balance": "link my wallet"; before "history": "record all my calls"
     _softphone,  # before "hangup": "сбросить пароль SIP" resets a password
@@ -472,6 +483,7 @@ NEGATABLE: dict[str, tuple[re.Pattern[str], ...]] = {
     "forget_me": (privacy.FORGET_VERB,),
     "my_data": (privacy.EXPORT_VERB,),
     "link_wallet": (privacy.LINK_VERB,),
+    "api_key": (api_keys.REVOKE, api_keys.NEW),
 }
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nlu import api_keys, privacy, slots
 from nlu import intents as cues
-from nlu import privacy, slots
 from nlu.fallback import dateparser_time
 from nlu.lang import detect
 from nlu.message import Message, prepare
@@ -195,6 +195,24 @@ def _link_wallet_slots(req: _Request) -> dict:
     return {"address": address, "signature": signature, "public_key": public_key}
 
 
+def _api_key_slots(req: _Request) -> dict:
+    msg, c = req.msg, req.msg.c
+    span = api_keys.key_id_span(msg.low)
+    key = msg.low[span[0] : span[1]] if span else None
+    action = api_keys.action_of(c, key)
+    out: dict = {
+        "action": action,
+        "scopes": list(api_keys.scopes_of(c)) if action == "new" else None,
+        "name": api_keys.name_of(msg.raw, msg.low) if action == "new" else None,
+        "key": key,
+        "all": action == "revoke" and key is None and api_keys.all_asked(c),
+    }
+    if span is not None:  # the id's letters are no words: the language of the others
+        rest = prepare(msg.raw[: span[0]] + " " + msg.raw[span[1] :], None)
+        out["lang"] = detect(rest.raw, rest.words)[0]
+    return out
+
+
 def _unknown_slots(req: _Request) -> dict:
     return {"error": "not understood"}
 
@@ -213,6 +231,7 @@ _SLOTS: dict[str, Callable[[_Request], dict]] = {
     "recordings": _recordings_slots,
     "recording_key": _recording_key_slots,
     "link_wallet": _link_wallet_slots,
+    "api_key": _api_key_slots,
     "unknown": _unknown_slots,
 }
 

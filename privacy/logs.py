@@ -7,7 +7,8 @@ refusal naming an address):
 - E.164 numbers are masked, "+44 20 79** **00" (domain.numbers.mask_number);
 - Waves addresses and JIDs / e-mail addresses keep their first and last 4 characters;
 - at every level, DEBUG too: the configured secrets (settings.SECRET_FIELDS), anything
-  shaped like a Telegram bot token (aiogram's errors quote request URLs) and the payloads
+  shaped like a Telegram bot token (aiogram's errors quote request URLs), the secret of
+  an API key (`ett_<id>_***`: a chat reply logged at DEBUG shows the one made) and the payloads
   of SASL elements (slixmpp's stanza log; PLAIN carries the password in base64) become
   `***`.
 
@@ -27,6 +28,8 @@ from domain.numbers import mask_numbers_in
 REDACTED = "***"
 # A Telegram bot token, "<bot id>:<35 characters>" (core.telegram.org/bots/api, "Authorizing").
 BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+# An API key, "ett_<id>_<secret>" (storage.api_keys): the secret goes, the id is kept.
+API_TOKEN = re.compile(r"(ett_[0-9a-f]{12}_)[A-Za-z0-9_-]+")
 # The text of a SASL element (RFC 6120 §6.4.2): <auth mechanism="PLAIN">AGJvdABwYXNz</auth>.
 SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*>)[^<]+(</\2>)")
 # XEP-0363 slot headers (a bearer token for the upload) and file URLs (whoever holds one
@@ -121,6 +124,8 @@ class PrivacyFilter(logging.Filter):
                 text = text.replace(secret, REDACTED)
         if ":" in text:
             text = BOT_TOKEN.sub(REDACTED, text)
+        if "ett_" in text:
+            text = API_TOKEN.sub(rf"\1{REDACTED}", text)
         text = WORD_RUN.sub(_without_seeds, text)
         if "<" in text:
             text = SASL.sub(rf"\1{REDACTED}\3", text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bot.assistant.router import Router
 from bot.features import (
     account,
+    api_keys,
     calls,
     forwarding,
     linking,
@@ -39,5 +40,6 @@ def routers(pending_withdrawals: payments.PendingWithdrawals) -> list[Router]:
         numbers.router,
         recordings.router,
         privacy.router,
+        api_keys.router,
         payments.build_router(pending_withdrawals),
     ]
