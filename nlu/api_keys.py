@@ -130,7 +130,12 @@ def action_of(c: str, key_id: str | None) -> str:
         return "list"
     if _done(c, NEW):
         return "new"
-    if NEW.search(c) or LIST.search(c) or PLURAL.search(c) or key_id is not None:
+    # A name ("for my CRM") says nothing of listing; a scope ("read only") asks for a key.
+    named = _NAME.search(c)
+    head = c[: named.start()] if named else c
+    if not NEW.search(c) and (READ_ONLY.search(c) or FULL.search(c)) and key_id is None:
+        return "new"
+    if NEW.search(c) or LIST.search(head) or PLURAL.search(head) or key_id is not None:
         return "list"
     return "new"
 

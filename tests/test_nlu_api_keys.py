@@ -33,6 +33,8 @@ def ask(text: str) -> dict:
         ("I need an API token", "en", DEFAULT, None),
         ("create an api key for my CRM", "en", DEFAULT, "CRM"),
         ("api key read only", "en", READ, None),
+        ("api key read only for my CRM", "en", READ, "CRM"),
+        ("api key for my shop", "en", DEFAULT, "shop"),
         ("a read-only API key for Shopify", "en", READ, "Shopify"),
         ("api key with payments", "en", FULL, None),
         ("new api key with full access for billing", "en", FULL, "billing"),
