@@ -4,7 +4,10 @@
   disputes), then keep only their cut form, "+44 20 7…" (storage.retention); fraud
   refusals of the same age likewise;
 - recordings are deleted with their files at their `expires_at`
-  (RECORDING_RETENTION_DAYS), by the recordings desk.
+  (RECORDING_RETENTION_DAYS), by the recordings desk;
+- the API's idempotent requests after IDEMPOTENCY_HOURS; its voice 2FA verifications and
+  the webhook deliveries done (with their attempts) after CDR_RETENTION_DAYS
+  (storage.retention.delete_api_leftovers).
 
 `Retention.run` does it at start and then every hour; any instance may run it (each batch
 is a transaction that skips rows another instance is cutting).
@@ -21,7 +24,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from domain.clock import sleep_unless_stopped, utcnow
-from storage.retention import cut_calls, cut_refusals
+from storage.retention import cut_calls, cut_refusals, delete_api_leftovers
 
 log = logging.getLogger(__name__)
 EVERY_SECONDS = 3600.0
@@ -43,6 +46,7 @@ class RetentionResult:
     calls_cut: int = 0
     recordings_deleted: int = 0
     refusals_cut: int = 0
+    api_rows_deleted: int = 0
 
 
 class Retention:
@@ -50,17 +54,23 @@ class Retention:
 
     `cdr_days`: CDR_RETENTION_DAYS, how long a call record keeps its numbers in full
     (counted from the call's end). `recordings`: the desk deleting expired recordings, or
-    None when the service records nothing.
+    None when the service records nothing. `idempotency_hours`: IDEMPOTENCY_HOURS.
     """
 
     def __init__(
-        self, engine: Engine, *, cdr_days: int, recordings: ExpiringRecordings | None = None
+        self,
+        engine: Engine,
+        *,
+        cdr_days: int,
+        recordings: ExpiringRecordings | None = None,
+        idempotency_hours: int = 24,
     ) -> None:
         if cdr_days < 1:
             raise ValueError("cdr_days must be at least 1")
         self.engine = engine
         self.cdr_days = cdr_days
         self.recordings = recordings
+        self.idempotency_hours = idempotency_hours
 
     def run_once(self, now: datetime | None = None) -> RetentionResult:
         """One pass as of `now` (UTC; default: the current time)."""
@@ -69,14 +79,26 @@ class Retention:
         calls = cut_calls(self.engine, before, now)
         refusals = cut_refusals(self.engine, before)
         deleted = self.recordings.expire(now) if self.recordings is not None else 0
-        if calls or refusals or deleted:
+        api = delete_api_leftovers(
+            self.engine,
+            before=before,
+            idempotent_before=now - timedelta(hours=self.idempotency_hours),
+        )
+        if calls or refusals or deleted or any(api.values()):
             log.info(
-                "retention: %d call records and %d refusals cut, %d recordings deleted",
+                "retention: %d call records and %d refusals cut, %d recordings deleted, "
+                "API rows deleted: %s",
                 calls,
                 refusals,
                 deleted,
+                api,
             )
-        return RetentionResult(calls_cut=calls, recordings_deleted=deleted, refusals_cut=refusals)
+        return RetentionResult(
+            calls_cut=calls,
+            recordings_deleted=deleted,
+            refusals_cut=refusals,
+            api_rows_deleted=sum(api.values()),
+        )
 
     async def run(self, stop: asyncio.Event, every_seconds: float = EVERY_SECONDS) -> None:
         """A pass now and then every `every_seconds` until `stop` is set; a pass that fails

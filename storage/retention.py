@@ -1,4 +1,5 @@
-"""Cutting the numbers of old call records and fraud refusals (privacy/retention.py runs it).
+"""Cutting the numbers of old call records and fraud refusals, deleting what the API keeps
+for a while (privacy/retention.py runs it).
 
 A call record keeps its numbers in full for CDR_RETENTION_DAYS after the call, for disputes;
 then `a_number`, `b_number` and `forwarded_to` become their cut form (domain.numbers.
@@ -15,13 +16,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, func, update
+from sqlalchemy import Engine, bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
 from domain.calls import CallState
 from domain.numbers import cut_number, cut_numbers_in
 from storage.db import is_sqlite, transaction
-from storage.models import CallEvent, CallRecord, FraudRefusal
+from storage.models import (
+    CallEvent,
+    CallRecord,
+    FraudRefusal,
+    IdempotentRequest,
+    Verification,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 BATCH = 500
 ENDED = CallState.ENDED.value
@@ -143,3 +152,43 @@ def cut_refusals(engine: Engine, before: datetime, *, batch: int = BATCH) -> int
         if len(rows) < batch:
             return total
         after = rows[-1][0]
+
+
+def delete_api_leftovers(
+    engine: Engine, *, before: datetime, idempotent_before: datetime
+) -> dict[str, int]:
+    """Delete what the API keeps only for a while; rows deleted by table.
+
+    - idempotent requests made before `idempotent_before` (IDEMPOTENCY_HOURS: a retry
+      later than that is a new request);
+    - voice 2FA verifications expired before `before` (CDR_RETENTION_DAYS: they name the
+      number; their call records are cut like any other, their charges stay in the ledger);
+    - webhook deliveries done (delivered or failed) that happened before `before`, with
+      their attempts: their payloads name numbers.
+    """
+    with engine.begin() as connection:
+        done = select(WebhookDelivery.id).where(
+            col(WebhookDelivery.state).in_(("delivered", "failed")),
+            col(WebhookDelivery.created_at) < before,
+        )
+        attempts = connection.execute(
+            delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(done))
+        ).rowcount
+        deliveries = connection.execute(
+            delete(WebhookDelivery).where(
+                col(WebhookDelivery.state).in_(("delivered", "failed")),
+                col(WebhookDelivery.created_at) < before,
+            )
+        ).rowcount
+        verifications = connection.execute(
+            delete(Verification).where(col(Verification.expires_at) < before)
+        ).rowcount
+        requests = connection.execute(
+            delete(IdempotentRequest).where(col(IdempotentRequest.created_at) < idempotent_before)
+        ).rowcount
+    return {
+        "webhookattempt": int(attempts or 0),
+        "webhookdelivery": int(deliveries or 0),
+        "verification": int(verifications or 0),
+        "idempotentrequest": int(requests or 0),
+    }

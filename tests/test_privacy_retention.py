@@ -11,8 +11,19 @@ from sqlmodel import Session, select
 
 from domain.numbers import CUT_MARK, cut_number, cut_numbers_in, mask_number
 from privacy.retention import Retention, RetentionResult
+from storage.idempotency import IdempotencyStore
 from storage.ledger_store import LedgerStore, account_book
-from storage.models import Account, CallEvent, CallRecord, FraudRefusal
+from storage.models import (
+    Account,
+    CallEvent,
+    CallRecord,
+    FraudRefusal,
+    IdempotentRequest,
+    Verification,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=91)
@@ -241,3 +252,72 @@ def test_run_passes_until_stopped(engine):
 def test_cdr_days_must_be_positive(engine):
     with pytest.raises(ValueError):
         Retention(engine, cdr_days=0)
+
+
+def test_the_apis_leftovers_go_when_their_time_is_up(engine):
+
+    with Session(engine) as session:
+        account = Account()
+        session.add(account)
+        session.commit()
+        account_id = account.id
+    keys = IdempotencyStore(engine)
+    for key, age in (("old", timedelta(hours=25)), ("new", timedelta(hours=1))):
+        keys.reserve(account_id, key, "f" * 64)
+        with Session(engine) as session:
+            row = session.get(IdempotentRequest, (account_id, key))
+            row.created_at = NOW - age
+            session.add(row)
+            session.commit()
+    with Session(engine) as session:
+        session.add(
+            WebhookEndpoint(id="we1", account_id=account_id, url="https://x.example", secret="s")
+        )
+        session.flush()
+        for name, state, age in (
+            ("old-done", "delivered", 91),
+            ("old-failed", "failed", 91),
+            ("old-pending", "pending", 91),  # still being tried: kept
+            ("recent", "delivered", 1),
+        ):
+            session.add(
+                WebhookDelivery(
+                    id=name,
+                    endpoint_id="we1",
+                    account_id=account_id,
+                    event_id=f"evt_{name}",
+                    event_type="call.ended",
+                    payload='{"to": "+442079460000"}',
+                    state=state,
+                    created_at=NOW - timedelta(days=age),
+                )
+            )
+            session.flush()
+            session.add(WebhookAttempt(delivery_id=name, status_code=500))
+        for name, age in (("v-old", 91), ("v-recent", 1)):
+            session.add(
+                Verification(
+                    id=name,
+                    account_id=account_id,
+                    number="+442079460000",
+                    channel="speak",
+                    code_hash="0" * 64,
+                    expires_at=NOW - timedelta(days=age),
+                )
+            )
+        session.commit()
+
+    result = Retention(engine, cdr_days=90, idempotency_hours=24).run_once(NOW)
+
+    assert result.api_rows_deleted == 1 + 2 + 2 + 1  # key, deliveries, their attempts, code
+    with Session(engine) as session:
+        assert [
+            r.id for r in session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id))
+        ] == [
+            "old-pending",
+            "recent",
+        ]
+        assert len(session.exec(select(WebhookAttempt)).all()) == 2
+        assert [v.id for v in session.exec(select(Verification))] == ["v-recent"]
+    assert IdempotencyStore(engine).reserve(account_id, "new", "f" * 64) is not None  # kept
+    assert IdempotencyStore(engine).reserve(account_id, "old", "f" * 64) is None  # forgotten
