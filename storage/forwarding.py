@@ -146,6 +146,22 @@ class ForwardingStore:
                 .values(active=False)
             ).rowcount
 
+    def remove(self, account_id: int, rule_id: int) -> bool:
+        """Deactivate one active rule of the account; False when it has no such rule."""
+        with transaction(self.engine) as session:
+            return (
+                session.exec(
+                    update(ForwardingRule)
+                    .where(
+                        col(ForwardingRule.id) == rule_id,
+                        col(ForwardingRule.account_id) == account_id,
+                        col(ForwardingRule.active).is_(True),
+                    )
+                    .values(active=False)
+                ).rowcount
+                == 1
+            )
+
     def match(
         self,
         account_id: int,

@@ -159,6 +159,43 @@ class LedgerStore:
         with read(self.engine) as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def entries_page(
+        self,
+        book: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict]:
+        """A page of a book's entries, newest first (by entry id, which grows with time):
+        at most `limit`, with ids below `before_id`, created at or after `since` and before
+        `until`. Each: id, transfer_id, amount (signed, smallest units), asset, created_at,
+        and its transfer's kind, reason and ref."""
+        query = (
+            select(
+                _entry.c.id,
+                _entry.c.transfer_id,
+                _entry.c.amount,
+                _entry.c.asset,
+                _entry.c.created_at,
+                _transfer.c.kind,
+                _transfer.c.reason,
+                _transfer.c.ref,
+            )
+            .join(_transfer, _transfer.c.id == _entry.c.transfer_id)
+            .where(_entry.c.book == book)
+        )
+        if before_id is not None:
+            query = query.where(_entry.c.id < before_id)
+        if since is not None:
+            query = query.where(_entry.c.created_at >= since)
+        if until is not None:
+            query = query.where(_entry.c.created_at < until)
+        with read(self.engine) as conn:
+            rows = conn.execute(query.order_by(_entry.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
     def entries_sum(self, book: str, asset: str) -> int:
         """Sum of all entries of a book: must always equal its balance row."""
         with read(self.engine) as conn:

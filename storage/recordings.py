@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, and_, delete, or_, update
 from sqlmodel import col, select
 
 from domain.clock import utcnow
@@ -57,6 +57,24 @@ class RecordingStore:
                     .limit(limit)
                 )
             )
+
+    def page(
+        self, account_id: int, *, limit: int, before: tuple[datetime, str] | None = None
+    ) -> list[Recording]:
+        """A page of the account's recordings, newest first by (created_at, id): at most
+        `limit`, those strictly before `before` (the last of the previous page)."""
+        query = select(Recording).where(Recording.account_id == account_id)
+        if before is not None:
+            moment, recording_id = before
+            query = query.where(
+                or_(
+                    col(Recording.created_at) < moment,
+                    and_(col(Recording.created_at) == moment, col(Recording.id) < recording_id),
+                )
+            )
+        query = query.order_by(col(Recording.created_at).desc(), col(Recording.id).desc())
+        with transaction(self.engine) as session:
+            return list(session.exec(query.limit(limit)))
 
     def mark_delivered(self, recording_id: str, at: datetime | None = None) -> None:
         """Note that the owner's chat got the file."""

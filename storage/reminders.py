@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import col, select
 
 from domain.clock import utcnow
@@ -97,6 +97,24 @@ class ReminderStore:
                     .order_by(col(Reminder.fire_at), col(Reminder.id))
                 )
             )
+
+    def upcoming(
+        self, account_id: int, *, limit: int, after: tuple[datetime, int] | None = None
+    ) -> list[Reminder]:
+        """A page of the account's pending reminders, soonest first by (fire_at, id): at
+        most `limit`, those strictly after `after` (the last of the previous page)."""
+        query = select(Reminder).where(Reminder.account_id == account_id, Reminder.state == PENDING)
+        if after is not None:
+            moment, reminder_id = after
+            query = query.where(
+                or_(
+                    col(Reminder.fire_at) > moment,
+                    and_(col(Reminder.fire_at) == moment, col(Reminder.id) > reminder_id),
+                )
+            )
+        query = query.order_by(col(Reminder.fire_at), col(Reminder.id))
+        with transaction(self.engine) as session:
+            return list(session.exec(query.limit(limit)))
 
     def release_stale(self, older_than: timedelta, now: datetime | None = None) -> int:
         """Give back claims left by a scheduler that stopped while firing; how many."""

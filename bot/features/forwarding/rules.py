@@ -7,11 +7,12 @@ exchange applies it. With follow-me ("forward my calls to 1002 for 20 seconds th
 
 from __future__ import annotations
 
-from bot.assistant import Context, Refusal, Reply, Router
+from bot.assistant import Context, Refusal, Reply, Router, Services
 from bot.assistant.i18n import day_names, t
 from domain.numbers import is_internal
 from nlu.commands import Forward, ForwardOff
 from storage.forwarding import MAX_RING_SECONDS, MAX_TARGETS, MIN_RING_SECONDS, Target
+from storage.models import ForwardingRule
 
 router = Router("forwarding")
 
@@ -25,27 +26,51 @@ def set_rule(ctx: Context, cmd: Forward) -> list[Reply]:
     if not cmd.to or any(number is None for number, _ in cmd.then):
         return [ctx.say("forward_need_number")]
     chain = [Target(cmd.to, cmd.ring), *(Target(n or "", s) for n, s in cmd.then)]
-    for target in chain:
-        if is_internal(target.number) and ctx.services.accounts.by_extension(target.number) is None:
-            raise Refusal("forward_unknown_extension", number=target.number)
-    try:
-        ctx.services.forwarding.set_rule(
-            ctx.account.id,
-            cmd.to,
-            days=list(cmd.days) if cmd.days else None,
-            start=cmd.start,
-            end=cmd.end,
-            caller=cmd.caller,
-            ring_seconds=cmd.ring,
-            follow_me=chain[1:],
-        )
-    except ValueError:
-        raise _refusal(chain) from None
+    save_rule(
+        ctx.services,
+        ctx.account.id,
+        chain,
+        days=list(cmd.days) if cmd.days else None,
+        start=cmd.start,
+        end=cmd.end,
+        caller=cmd.caller,
+    )
     replies = [ctx.say("forward_saved", **describe(ctx.lang, cmd))]
     if not ctx.services.settings.PBX_ENABLED:
         # The exchange applies the rules; it does not run on this server.
         replies.append(ctx.say("forward_saved_no_exchange"))
     return replies
+
+
+def save_rule(
+    services: Services,
+    account_id: int,
+    chain: list[Target],
+    *,
+    days: list[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    caller: str | None = None,
+) -> ForwardingRule:
+    """Store a rule forwarding to `chain` (the targets in turn, at least one), replacing
+    the account's rule for the same callers. Refusal "forward_unknown_extension" for an
+    extension nobody has, else the store's refusal as a sentence (`_refusal`)."""
+    for target in chain:
+        if is_internal(target.number) and services.accounts.by_extension(target.number) is None:
+            raise Refusal("forward_unknown_extension", number=target.number)
+    try:
+        return services.forwarding.set_rule(
+            account_id,
+            chain[0].number,
+            days=days,
+            start=start,
+            end=end,
+            caller=caller,
+            ring_seconds=chain[0].ring_seconds,
+            follow_me=chain[1:],
+        )
+    except ValueError:
+        raise _refusal(chain) from None
 
 
 @router.intent(ForwardOff)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.assistant import Context, Reply, Router
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.assistant import Context, Refusal, Reply, Router
 from bot.assistant.i18n import t
 from nlu.commands import Remind
 from storage.models import Account, Reminder
@@ -28,10 +31,7 @@ def schedule(ctx: Context, cmd: Remind) -> list[Reply]:
         )
         return [understood, ctx.say("scheduler_not_configured")]
     fire_at = ctx.in_user_zone(cmd.at)
-    if fire_at <= ctx.now:
-        return [ctx.say("remind_in_past", at=ctx.local_time(fire_at))]
-    if len(text) > MAX_TEXT:
-        return [ctx.say("remind_too_long", limit=MAX_TEXT)]
+    check(ctx.account, fire_at, text, ctx.now)
     ctx.services.reminders.add(ctx.account.id, fire_at, channel, text)
     replies = [
         ctx.say(
@@ -46,6 +46,17 @@ def schedule(ctx: Context, cmd: Remind) -> list[Reply]:
     elif channel == "call" and not (ctx.account.phone_number and ctx.account.phone_verified):
         replies.append(ctx.say("remind_call_needs_number"))
     return replies
+
+
+def check(account: Account, fire_at: datetime, text: str, now: datetime) -> None:
+    """Refuse a reminder the chat would not store: Refusal "remind_in_past" (its time,
+    aware, is not after `now`; the time shown in the account's zone) or "remind_too_long"
+    (more than MAX_TEXT characters)."""
+    if fire_at <= now:
+        local = fire_at.astimezone(ZoneInfo(account.timezone)).strftime("%Y-%m-%d %H:%M")
+        raise Refusal("remind_in_past", at=local)
+    if len(text) > MAX_TEXT:
+        raise Refusal("remind_too_long", limit=MAX_TEXT)
 
 
 def fire_message(account: Account | None, reminder: Reminder, *, instead_of_call: bool) -> str:
