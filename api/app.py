@@ -24,6 +24,7 @@ from api.routes import (
     wallet,
     webhooks,
 )
+from api.schemas import PROBLEMS
 from bot.assistant import Services
 from storage.idempotency import IdempotencyStore
 
@@ -82,6 +83,7 @@ def create_app(services: Services) -> FastAPI:
         methods=["GET"],
         tags=["problems"],
         summary="What an error type means",
+        responses=PROBLEMS,
     )
     return app
 

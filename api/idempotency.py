@@ -4,7 +4,8 @@ The first request with a key reserves it (storage.idempotency), runs, and its an
 kept IDEMPOTENCY_HOURS; a retry with the same key and the same request gets that answer
 again with `Idempotent-Replayed: true` (nothing runs twice: no second call, no second
 withdrawal); the same key with another request is 422; while the first still runs, 409.
-Answers that changed nothing are not kept, so a retry runs again: 401, 403, 429 and 5xx.
+Answers that changed nothing are not kept, so a retry runs again: 401, 403, 429 and 5xx;
+nor is an answer marked `Cache-Control: no-store` (a secret shown once).
 Keys are per account (the key's account): requests without a valid API key pass through
 to be refused by the route.
 """
@@ -110,7 +111,10 @@ class IdempotencyMiddleware:
             raise
         if account_id is None:
             return
-        if status in NOT_KEPT or status >= 500:
+        # An answer marked no-store holds a secret shown once (a new SIP password): it is not
+        # kept, and a retry makes a new one (the earlier stops working).
+        no_store = "no-store" in headers.get("cache-control", "")
+        if status in NOT_KEPT or status >= 500 or no_store:
             await run_in_threadpool(store.release, account_id, key)
             return
         kept = {name: headers[name] for name in REPLAYED_HEADERS if name in headers}

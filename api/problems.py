@@ -61,6 +61,12 @@ REFUSAL_STATUS: dict[str, int] = {
     "refused_rate_per_minute": 403,
     "refused_no_route": 422,
     "dialer_not_configured": 503,
+    "deposit_not_configured": 503,
+    "withdraw_not_configured": 503,
+    "withdraw_node_down": 503,
+    "scheduler_not_configured": 503,
+    "withdraw_insufficient": 402,
+    "apires_recording_in_progress": 409,
     "call_already": 409,
 }
 

@@ -55,9 +55,12 @@ from storage.recordings import RecordingStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
 from storage.updates import SeenUpdates
+from storage.webhooks import WebhookStore
 from wallet.billing import Billing
 from wallet.deposits import DepositWatcher
 from wallet.withdrawals import Withdrawals
+from webhooks.dispatcher import Dispatcher
+from webhooks.events import WebhookEvents
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 4.0
@@ -89,6 +92,7 @@ def build_services(
     ledger = LedgerStore(engine)
     service_calls = ServiceCallStore(engine)
     outbox = Outbox(accounts)
+    webhooks = WebhookEvents(WebhookStore(engine), calls)
     if dialer is None and scheduler and settings.sip_enabled:
         dialer = Dialer(SipConfig.from_settings(settings))
     reminder_scheduler = None
@@ -96,10 +100,14 @@ def build_services(
         if place_call is None and dialer is not None:  # phoned to the verified number
             place_call = ReminderCaller(accounts, calls, service_calls, dialer, outbox)
         reminder_scheduler = Scheduler(
-            ReminderStore(engine), accounts, outbox.notify, place_call=place_call
+            ReminderStore(engine),
+            accounts,
+            outbox.notify,
+            place_call=place_call,
+            webhooks=webhooks,
         )
     deposits, withdrawals = (
-        _wallet(engine, settings, accounts, ledger, outbox)
+        _wallet(engine, settings, accounts, ledger, outbox, webhooks)
         if wallet
         else (
             None,
@@ -133,6 +141,7 @@ def build_services(
         scheduler=reminder_scheduler,
         deposits=deposits,
         withdrawals=withdrawals,
+        webhooks=webhooks,
     )
     # Each finished recording is sent to its owner's chats (then deleted, with retention 0).
     services.recordings.listeners.append(recording_notifier(services))
@@ -140,7 +149,12 @@ def build_services(
 
 
 def _wallet(
-    engine: Engine, settings: Settings, accounts: AccountStore, ledger: LedgerStore, outbox: Outbox
+    engine: Engine,
+    settings: Settings,
+    accounts: AccountStore,
+    ledger: LedgerStore,
+    outbox: Outbox,
+    webhooks: WebhookEvents | None = None,
 ) -> tuple[DepositDesk | None, WithdrawalDesk | None]:
     """The deposit watcher and withdrawals when Waves is configured (with its seed)."""
     if not settings.waves_enabled:
@@ -151,8 +165,8 @@ def _wallet(
     watcher = DepositWatcher.from_settings(
         engine,
         settings,
-        on_credit=credit_notifier(accounts, ledger, outbox),
-        on_withdrawal=withdrawal_notifier(accounts, ledger, outbox),
+        on_credit=credit_notifier(accounts, ledger, outbox, webhooks),
+        on_withdrawal=withdrawal_notifier(accounts, ledger, outbox, webhooks),
         on_linked=link_notifier(accounts, outbox),
     )
     return watcher, Withdrawals.from_settings(engine, settings)
@@ -285,9 +299,12 @@ def _exchange_dialer(settings: Settings) -> tuple[Dialer | None, dict[str, str]]
 def _start_duties(
     services: Services, stop: asyncio.Event, exchange_users: dict[str, str] | None = None
 ) -> list[asyncio.Task]:
-    """The service's background duties: reminders, deposits, calls, the dialer, the
-    exchange (its service users: name -> HA1)."""
+    """The service's background duties: reminders, deposits, calls, webhooks, the
+    dialer, the exchange (its service users: name -> HA1)."""
     tasks = []
+    if services.webhooks is not None:
+        dispatcher = Dispatcher.from_settings(services.webhooks.store, services.settings)
+        tasks.append(asyncio.create_task(dispatcher.run(stop), name="webhooks"))
     if services.scheduler is not None:
         tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
     if services.deposits is not None:

@@ -141,3 +141,20 @@ def test_every_error_type_is_described(api_env: ApiEnv, reason: str) -> None:
     assert answer.status_code == 200
     assert answer.json()["type"] == f"/problems/{reason}"
     assert api_env.http.get("/problems/no-such-thing").status_code == 404
+
+
+def test_an_answer_holding_a_secret_is_never_kept_for_retries(api_env: ApiEnv) -> None:
+    from sqlalchemy import text
+
+    holder = api_env.account()
+    key = {"Idempotency-Key": "sip-password-1"}
+    first = api_env.request(holder, "POST", "/v1/softphone/password", headers=key)
+    assert first.status_code in (200, 201), first.text
+    assert first.headers["cache-control"] == "no-store"
+    password = first.json()["password"]
+    with api_env.services.engine.connect() as conn:
+        kept = conn.execute(text("SELECT count(*) FROM idempotentrequest")).scalar_one()
+    assert kept == 0  # the SIP password is not in the database, not even for a retry
+    again = api_env.request(holder, "POST", "/v1/softphone/password", headers=key)
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["password"] != password

@@ -35,6 +35,7 @@ from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
 from wallet.billing import Billing
 from wallet.deposits import DepositInfo
+from webhooks.events import WebhookEvents
 
 # What the dialer calls with each transition of a call (as `dialer.core.EventHandler`).
 EventHandler = Callable[[DialerEvent], Awaitable[None] | None]
@@ -190,3 +191,5 @@ class Services:
     scheduler: ReminderFiring | None = None
     deposits: DepositDesk | None = None
     withdrawals: WithdrawalDesk | None = None
+    # Queues the account's events for its webhooks (webhooks/; the dispatcher sends them).
+    webhooks: WebhookEvents | None = None

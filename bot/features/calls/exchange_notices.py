@@ -25,6 +25,8 @@ def exchange_notifier(services: Services) -> Notify:
         account = services.accounts.get(notice.account_id)
         if account is None:
             return
+        if isinstance(notice, MissedCall) and services.webhooks is not None:
+            services.webhooks.missed(notice.account_id, notice.caller, notice.dialled, notice.at)
         reply = wording(notice, account.language, account.timezone)
         services.background.spawn(
             services.outbox.notify(notice.account_id, reply), name="exchange notice"

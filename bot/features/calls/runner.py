@@ -32,6 +32,7 @@ from storage.dialogs import DialogStore
 from storage.models import Account, CallRecord
 from wallet.billing import Authorization
 from wallet.fraud import CallRefused
+from webhooks.events import CALL_ANSWERED, CALL_ENDED, CALL_RINGING
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,13 @@ async def run_call(
 
     async def on_event(event: DialerEvent) -> None:
         await recorder(funding.cause_of(event))
+        if event.event == LegEvent.RINGING:
+            await _emit(services, CALL_RINGING, record.account_id, record.id)
         if event.event == LegEvent.ANSWERED and event.leg == "a":
             funding.answered()
             await notify.phase("dialing_b")
         elif event.event == LegEvent.BRIDGED:
+            await _emit(services, CALL_ANSWERED, record.account_id, record.id)
             await notify.phase("connected")
             tasks.append(asyncio.create_task(notify.running_time()))
             tasks.append(asyncio.create_task(funding.keep_ahead()))
@@ -129,6 +133,7 @@ async def run_call(
         if recording is not None:
             await services.recordings.finish(recording)
     ended = await asyncio.to_thread(services.calls.get, record.id) or record
+    await _emit(services, CALL_ENDED, record.account_id, record.id, ended)
     await notify.phase(ENDED, ended)
     return ended
 
@@ -242,6 +247,27 @@ class _Notifier:
             await _notify(self.services, self.record.account_id, reply)
 
 
+async def _emit(
+    services: Services,
+    event_type: str,
+    account_id: int | None,
+    call_id: str,
+    record: CallRecord | None = None,
+) -> None:
+    """Queue a webhook event of the call (its record as it stands, or `record`); each
+    type once per call (webhooks.events derives the event id from both)."""
+    events = services.webhooks
+    if events is None:
+        return
+    try:
+        if record is not None:
+            await asyncio.to_thread(events.call, event_type, record)
+        else:
+            await asyncio.to_thread(events.call_of, event_type, account_id, call_id)
+    except Exception:  # an event that cannot be queued must not disturb the call
+        log.exception("webhook %s of call %s not queued", event_type, call_id)
+
+
 async def _notify(services: Services, account_id: int | None, reply: Reply) -> None:
     if account_id is None:
         return
@@ -303,6 +329,7 @@ async def close_stale(services: Services) -> list[str]:
         record = await asyncio.to_thread(services.calls.get, call_id)
         if record is None or record.account_id is None:
             continue
+        await _emit(services, CALL_ENDED, record.account_id, call_id, record)
         account = await asyncio.to_thread(services.accounts.get, record.account_id)
         if account is not None:
             await _notify(services, account.id, status_reply(account.language, record, ENDED))

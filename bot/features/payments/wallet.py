@@ -29,6 +29,7 @@ from storage.ledger_store import InsufficientFunds, LedgerStore, account_book
 from storage.models import Withdrawal
 from storage.withdrawals import SENT
 from wallet.waves import InvalidAddress, NodeUnavailable
+from webhooks.events import WebhookEvents
 
 log = logging.getLogger(__name__)
 CONFIRM_SECONDS = 600.0
@@ -154,12 +155,18 @@ def deposit(ctx: Context, cmd: Deposit) -> list[Reply]:
 
 
 def credit_notifier(
-    accounts: AccountStore, ledger: LedgerStore, outbox: Outbox
+    accounts: AccountStore,
+    ledger: LedgerStore,
+    outbox: Outbox,
+    webhooks: WebhookEvents | None = None,
 ) -> Callable[[int, str, int, str], Awaitable[None]]:
     """The watcher's `on_credit(account_id, asset, amount in smallest units, tx_id)`: tell
-    the account, in its language, what arrived and its new balance."""
+    the account, in its language, what arrived and its new balance (and its webhooks:
+    `deposit.credited`)."""
 
     async def on_credit(account_id: int, asset: str, amount: int, tx_id: str) -> None:
+        if webhooks is not None:
+            await asyncio.to_thread(webhooks.deposit_credited, account_id, asset, amount, tx_id)
         reply = await asyncio.to_thread(_credit_reply, accounts, ledger, account_id, asset, amount)
         delivered = await outbox.notify(account_id, reply)
         log.info("deposit %s notified to %d chats of account %s", tx_id, delivered, account_id)
@@ -183,12 +190,18 @@ def _credit_reply(
 
 
 def withdrawal_notifier(
-    accounts: AccountStore, ledger: LedgerStore, outbox: Outbox
+    accounts: AccountStore,
+    ledger: LedgerStore,
+    outbox: Outbox,
+    webhooks: WebhookEvents | None = None,
 ) -> Callable[[Withdrawal], Awaitable[None]]:
     """The watcher's `on_withdrawal(row)`: tell the account, in its language, how a
-    withdrawal left unfinished (a crash, a silent node) ended: sent, or refunded."""
+    withdrawal left unfinished (a crash, a silent node) ended: sent, or refunded (and its
+    webhooks, when sent: `withdrawal.sent`)."""
 
     async def on_withdrawal(row: Withdrawal) -> None:
+        if webhooks is not None and row.state == SENT:
+            await asyncio.to_thread(webhooks.withdrawal_sent, row)
         reply = await asyncio.to_thread(_withdrawal_reply, accounts, ledger, row)
         delivered = await outbox.notify(row.account_id, reply)
         log.info("withdrawal %s outcome told to %d chats", row.id, delivered)
@@ -284,6 +297,8 @@ def _send(
     except ValueError:
         return _answer(ctx, token, "amount_invalid")
     if row.state == "sent":
+        if ctx.services.webhooks is not None:
+            ctx.services.webhooks.withdrawal_sent(row)
         balance = ctx.services.ledger.balance(account_book(pending.account_id), pending.asset)
         return _answer(
             ctx,

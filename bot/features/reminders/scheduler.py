@@ -20,6 +20,7 @@ from domain.clock import sleep_unless_stopped
 from storage.accounts import AccountStore
 from storage.models import Reminder
 from storage.reminders import ReminderStore
+from webhooks.events import WebhookEvents
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Scheduler:
         retry_after: float = 2.0,
         give_up_after: float = 3600.0,
         stale_claim: timedelta = timedelta(minutes=10),
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self.accounts = accounts
         self.deliver = deliver
@@ -52,6 +54,7 @@ class Scheduler:
         self.give_up_after = give_up_after
         self.stale_claim = stale_claim
         self.reminders = reminders
+        self.webhooks = webhooks  # each fired reminder is a `reminder.fired` event
         self._first_try: dict[int, float] = {}
         self._next_try: dict[int, float] = {}
 
@@ -100,6 +103,8 @@ class Scheduler:
             delivered = False
         if delivered:
             await asyncio.to_thread(self.reminders.mark_fired, reminder.id)
+            if self.webhooks is not None:
+                await asyncio.to_thread(self.webhooks.reminder_fired, reminder)
             self._forget(reminder.id)
             return True
         first = self._first_try.setdefault(reminder.id, time.monotonic())

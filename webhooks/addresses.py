@@ -1,0 +1,96 @@
+"""Which webhook URLs the service may call: http(s) to public addresses only.
+
+A URL naming (or resolving to) a loopback, private, link-local, multicast, reserved or
+otherwise non-global address (Python's `ipaddress.is_global`, after the IANA special
+registries) is refused unless WEBHOOK_ALLOW_PRIVATE: a webhook must not reach the
+service's own network (SSRF). The check is made when the endpoint is created and again at
+each send (the name may resolve elsewhere by then: DNS rebinding); the dispatcher then
+connects to the address it checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+
+MAX_URL_LENGTH = 2048
+
+
+class UnsafeUrl(ValueError):
+    """A URL the service will not call; `code` says why (stable): "scheme", "host",
+    "unresolved", "private"."""
+
+    def __init__(self, code: str, message: str, subject: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.subject = subject  # the host (and address) at fault, for messages
+
+
+def parse(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL; UnsafeUrl("scheme"|"host") otherwise."""
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeUrl("host", f"the URL is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise UnsafeUrl("host", f"the URL is not valid: {error}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UnsafeUrl("scheme", "only http and https URLs can receive webhooks")
+    if not parts.hostname:
+        raise UnsafeUrl("host", "the URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeUrl("host", "the URL must not hold a user name or password")
+    try:
+        httpx.URL(url)  # what the dispatcher will send to
+    except httpx.InvalidURL as error:
+        raise UnsafeUrl("host", f"the URL is not valid: {error}") from None
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def is_public(address: str) -> bool:
+    """True for a global unicast address (an IPv4-mapped IPv6 address is judged as IPv4)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _checked(host: str, infos: list, allow_private: bool) -> list[str]:
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise UnsafeUrl("unresolved", f"{host} has no address", host)
+    if not allow_private:
+        for address in addresses:
+            if not is_public(address):
+                raise UnsafeUrl(
+                    "private",
+                    f"{host} is a private, loopback or link-local address ({address})",
+                    f"{host}: {address}" if host != address else host,
+                )
+    return addresses
+
+
+def resolve(url: str, allow_private: bool) -> list[str]:
+    """The addresses of `url`'s host, all checked (blocking: DNS). Raises UnsafeUrl."""
+    _scheme, host, port = parse(url)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as error:
+        raise UnsafeUrl("unresolved", f"{host} cannot be resolved: {error}", host) from None
+    return _checked(host, infos, allow_private)
+
+
+async def resolve_async(url: str, allow_private: bool) -> list[str]:
+    """As `resolve`, on the running loop's resolver."""
+    _scheme, host, port = parse(url)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as error:
+        raise UnsafeUrl("unresolved", f"{host} cannot be resolved: {error}", host) from None
+    return _checked(host, infos, allow_private)
