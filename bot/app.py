@@ -314,6 +314,7 @@ def _start_duties(
         services.engine,
         cdr_days=services.settings.CDR_RETENTION_DAYS,
         recordings=services.recordings,
+        idempotency_hours=services.settings.IDEMPOTENCY_HOURS,
     )
     tasks.append(asyncio.create_task(retention.run(stop), name="retention"))
     # A dialer registered to our own exchange starts once the exchange is up, and the

@@ -1,4 +1,5 @@
-"""What the exchange tells an account's chat on its own: a missed call, a refused call.
+"""What the exchange tells an account on its own: a missed call, a refused call (in its
+chat), a call that ended (to its webhooks).
 
 The exchange only describes the event; the composition root (bot/app.py) hands each
 notice to the assistant, which words it in the account's language.
@@ -21,6 +22,7 @@ class MissedCall:
     caller: str
     dialled: str
     at: datetime
+    call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,5 +37,14 @@ class RefusedCall:
     forwarded: bool = False
 
 
-Notice = MissedCall | RefusedCall
+@dataclass(frozen=True)
+class EndedCall:
+    """A call of the account's (from its phones, to its numbers, forwarded) that ended and
+    was settled: `call_id` names its call record."""
+
+    account_id: int
+    call_id: str
+
+
+Notice = MissedCall | RefusedCall | EndedCall
 Notify = Callable[[Notice], None]

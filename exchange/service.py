@@ -20,7 +20,7 @@ from domain.calls import CallKind, CallState, HangupCause, LegEvent, refused_cau
 from domain.clock import utcnow
 from domain.numbers import is_e164, is_internal, normalize
 from exchange.config import DIALER_PREFIX
-from exchange.notices import MissedCall, Notify, RefusedCall
+from exchange.notices import EndedCall, MissedCall, Notice, Notify, RefusedCall
 from exchange.routing import (
     LOCAL,
     CallerId,
@@ -483,11 +483,14 @@ class Exchange:
         return [call for call in map(self.calls.get, ids) if call is not None]
 
     def _settle(self, call: CallRecord) -> None:
+        """Settle an ended call (an outside one costs) and tell its account it ended."""
         if call.kind == CallKind.OUTBOUND.value and self.billing is not None:
             try:
                 self.billing.settle(call.id)
             except Exception:  # settled at the next start (settle_pending)
                 log.exception("could not settle call %s", call.id)
+        if call.account_id is not None:
+            self._tell(EndedCall(call.account_id, call.id))
 
     def _missed(self, call: CallRecord) -> None:
         """Tell the called account of a call nobody answered (inbound, or between
@@ -500,9 +503,9 @@ class Exchange:
         else:
             return
         if owner is not None:
-            self._tell(MissedCall(owner, call.a_number, call.b_number, call.created_at))
+            self._tell(MissedCall(owner, call.a_number, call.b_number, call.created_at, call.id))
 
-    def _tell(self, notice: MissedCall | RefusedCall) -> None:
+    def _tell(self, notice: Notice) -> None:
         if self.notify is None:
             return
         try:

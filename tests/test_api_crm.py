@@ -94,7 +94,7 @@ def crm(db_url, lab):
         run_api(app, "127.0.0.1", port, stop, started=up), env.loop
     )
     env.run(asyncio.wait_for(up.wait(), 10))
-    dispatcher = Dispatcher.from_services(env.services)
+    dispatcher = Dispatcher.from_settings(env.services.webhooks.store, env.services.settings)
     duty = asyncio.run_coroutine_threadsafe(dispatcher.run(stop), env.loop)
     yield env, f"http://127.0.0.1:{port}", receiver
     env.loop.call_soon_threadsafe(stop.set)

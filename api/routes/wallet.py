@@ -235,6 +235,8 @@ def withdraw(
         raise Problem("withdraw_node_down", detail, status=503) from None
     except ValueError:
         raise Problem("amount_invalid", t(caller.lang, "amount_invalid")) from None
+    if row.state == "sent" and services.webhooks is not None:  # as the chat's withdrawals
+        services.webhooks.withdrawal_sent(row)
     response.headers["Location"] = f"/v1/withdrawals/{row.id}"
     return WithdrawalOut.of(row)
 

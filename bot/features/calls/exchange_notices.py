@@ -1,6 +1,7 @@
-"""What the exchange tells an account's chat on its own (exchange.notices): a missed call
-to its direct number or extension, a call from its phone (or forwarded by its rule) that
-was refused, worded in the account's language and pushed to its networks."""
+"""What the exchange tells an account on its own (exchange.notices): a missed call to its
+direct number or extension, a call from its phone (or forwarded by its rule) that was
+refused, worded in the account's language and pushed to its networks; and to its webhooks,
+those missed calls and every call of its that ended."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from bot.assistant import Reply
 from bot.assistant.i18n import number_text, t
 from bot.assistant.services import Services
 from bot.features.calls.status import refusal_reply
-from exchange.notices import MissedCall, Notice, Notify, RefusedCall
+from exchange.notices import EndedCall, MissedCall, Notice, Notify, RefusedCall
 from wallet.fraud import CallRefused
+from webhooks.events import CALL_ENDED
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +24,17 @@ def exchange_notifier(services: Services) -> Notify:
     hands the delivery to the service loop (Background)."""
 
     def notify(notice: Notice) -> None:
+        if isinstance(notice, EndedCall):  # for webhooks only: the chat has its history
+            if services.webhooks is not None:
+                services.webhooks.call_of(CALL_ENDED, notice.account_id, notice.call_id)
+            return
         account = services.accounts.get(notice.account_id)
         if account is None:
             return
         if isinstance(notice, MissedCall) and services.webhooks is not None:
-            services.webhooks.missed(notice.account_id, notice.caller, notice.dialled, notice.at)
+            services.webhooks.missed(
+                notice.account_id, notice.caller, notice.dialled, notice.at, notice.call_id
+            )
         reply = wording(notice, account.language, account.timezone)
         services.background.spawn(
             services.outbox.notify(notice.account_id, reply), name="exchange notice"
@@ -35,7 +43,7 @@ def exchange_notifier(services: Services) -> Notify:
     return notify
 
 
-def wording(notice: Notice, lang: str, timezone: str) -> Reply:
+def wording(notice: MissedCall | RefusedCall, lang: str, timezone: str) -> Reply:
     """The chat message of a notice in `lang`, times in `timezone` (IANA)."""
     if isinstance(notice, MissedCall):
         local = notice.at.astimezone(ZoneInfo(timezone))
