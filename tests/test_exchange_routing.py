@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from exchange.notices import MissedCall, RefusedCall
+from exchange.notices import EndedCall, MissedCall, RefusedCall
 from exchange.routing import NotANumber, caller_id, dialled
 from exchange.runtime import build_exchange
 from exchange.service import CARRIER, record_id
@@ -105,13 +105,16 @@ def test_an_outside_call_is_held_billed_exactly_and_refusals_are_explained(world
     price = exchange.billing.tariffs.cost(exchange.billing.tariffs.price_per_minute(MOBILE), 60)
     assert settled.settled_at is not None and settled.cost == price > 0
     assert available(engine, caller) == before - price
+    # Its account is told it ended (for its webhooks), once settled.
+    assert notices == [EndedCall(caller, record_id("out-1"))]
+    notices.clear()
 
     refused = exchange.route(poor_ext, MOBILE, "out-2")
     assert (refused.action, refused.code, refused.reason) == ("refuse", 402, "Insufficient Balance")
     assert exchange.calls.get(record_id("out-2")).hangup_cause == "refused:insufficient_funds"
     premium = exchange.route(extension, "+33899123456", "out-3")
     assert (premium.code, premium.reason) == (403, "Premium Rate Number Refused")
-    assert [(n.account_id, n.rule) for n in notices] == [
+    assert [(n.account_id, n.rule) for n in notices if isinstance(n, RefusedCall)] == [
         (poor, "insufficient_funds"),
         (caller, "premium_rate"),
     ]
