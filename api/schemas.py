@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from storage.calls import leg_seconds
 from storage.models import CallRecord
+from webhooks.events import call_data
 
 T = TypeVar("T")
 # A phone number as people write it (+, digits, spaces, dots, dashes, brackets) or an
@@ -55,35 +55,9 @@ class Call(BaseModel):
 
     @classmethod
     def of(cls, record: CallRecord) -> Call:
-        """The API's view of a stored call record."""
-        duration = 0.0
-        if record.bridged_at is not None:
-            if record.ended_at is not None:
-                duration = max(0.0, (record.ended_at - record.bridged_at).total_seconds())
-            else:
-                duration = max(leg_seconds(record, "a"), leg_seconds(record, "b"))
-        return cls.model_validate(
-            {
-                "id": record.id,
-                "kind": record.kind,
-                "state": record.state,
-                "from": record.a_number,
-                "to": record.b_number,
-                "dtmf": record.dtmf,
-                "forwarded_to": record.forwarded_to,
-                "anonymous": record.anonymous,
-                "record": record.record,
-                "created_at": record.created_at,
-                "scheduled_at": record.scheduled_at,
-                "answered_at": record.a_answered_at,
-                "bridged_at": record.bridged_at,
-                "ended_at": record.ended_at,
-                "hangup_cause": record.hangup_cause,
-                "duration_seconds": round(duration, 3),
-                "max_seconds": record.max_seconds,
-                "cost": Money(units=record.cost, asset=record.cost_asset or "ETT"),
-            }
-        )
+        """The API's view of a stored call record (the same fields its webhooks carry:
+        webhooks.events.call_data)."""
+        return cls.model_validate(call_data(record))
 
 
 class Page(BaseModel, Generic[T]):
