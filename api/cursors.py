@@ -49,14 +49,14 @@ def decode(cursor: str, lang: str) -> tuple[datetime, str]:
             raise ValueError(raw)
         return utc(datetime.fromisoformat(moment)), key
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Problem("validation", t(lang, "apires_bad_cursor")) from None
+        raise Problem("bad-cursor", t(lang, "apires_bad_cursor")) from None
 
 
 def decode_int(cursor: str, lang: str) -> tuple[datetime, int]:
     """`decode` for lists whose ids are integers (same Problem when the id is not one)."""
     moment, key = decode(cursor, lang)
     if not key.isdigit() or len(key) > 10 or int(key) > MAX_ROW_ID:
-        raise Problem("validation", t(lang, "apires_bad_cursor"))
+        raise Problem("bad-cursor", t(lang, "apires_bad_cursor"))
     return moment, int(key)
 
 

@@ -44,6 +44,12 @@ REASONS: dict[str, Reason] = {
     "idempotency-key-in-use": Reason(
         409, "A request with this Idempotency-Key is still being processed"
     ),
+    "bad-cursor": Reason(422, "This cursor is not one a list of this API gave"),
+    "webhook-url-scheme": Reason(422, "Webhook URLs are http or https"),
+    "webhook-url-host": Reason(422, "This webhook URL is not valid"),
+    "webhook-url-unresolved": Reason(422, "The webhook URL's host cannot be found"),
+    "webhook-url-private": Reason(422, "Webhook URLs must reach a public address"),
+    "too-many-webhooks": Reason(409, "The account has as many webhooks as it may"),
     "unavailable": Reason(503, "The service cannot do this right now"),
     "not-configured": Reason(503, "This service is not configured on this server"),
     "internal": Reason(500, "Internal error"),
@@ -68,6 +74,33 @@ REFUSAL_STATUS: dict[str, int] = {
     "withdraw_insufficient": 402,
     "apires_recording_in_progress": 409,
     "call_already": 409,
+}
+
+
+# Titles of the chat's refusals (the same for every occurrence); others read from their key.
+REFUSAL_TITLES: dict[str, str] = {
+    "refused_insufficient_funds": "The balance does not pay for this",
+    "refused_premium_rate": "Premium-rate and shared-cost numbers are refused",
+    "refused_country_not_allowed": "Calls to this country are not allowed on the account",
+    "refused_daily_cap": "The account's daily spending limit is reached",
+    "refused_concurrent_calls": "Too many calls in progress",
+    "refused_same_number_daily": "Too many calls to this number today",
+    "refused_rate_per_minute": "The destination's price per minute is above the limit",
+    "refused_no_route": "No route to this destination",
+    "call_need_own_number": "The account has no number of its own yet",
+    "call_need_verified": "The account's number is not verified yet",
+    "call_from_unverified": "The first leg must be the account's verified number or extension",
+    "call_invalid_number": "Not a valid phone number",
+    "call_need_number": "A number to call is needed",
+    "call_in_past": "This time has passed",
+    "call_extension_too_long": "Too many digits to dial after the answer",
+    "rec_call_needs_key": "Recording needs the account's recording key",
+    "dialer_not_configured": "Calls are not configured on this server",
+    "deposit_not_configured": "Deposits are not configured on this server",
+    "withdraw_not_configured": "Withdrawals are not configured on this server",
+    "withdraw_node_down": "The Waves node cannot be reached; nothing was sent",
+    "withdraw_insufficient": "The balance does not pay for this withdrawal",
+    "scheduler_not_configured": "Reminders are not running on this server",
 }
 
 
@@ -100,7 +133,9 @@ def reason_of(reason: str) -> Reason:
     if slug(reason) in REASONS:
         return REASONS[slug(reason)]
     if key in catalogue(DEFAULT_LANGUAGE):
-        title = key.removeprefix("refused_").replace("_", " ").capitalize()
+        title = (
+            REFUSAL_TITLES.get(key) or key.removeprefix("refused_").replace("_", " ").capitalize()
+        )
         return Reason(REFUSAL_STATUS.get(key, 422), title)
     raise KeyError(reason)
 

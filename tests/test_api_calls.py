@@ -77,7 +77,7 @@ def test_a_cursor_that_is_not_ours_is_a_422_problem(api_env: ApiEnv) -> None:
         answer = api_env.request(holder, "GET", "/v1/calls", params={"cursor": cursor})
         assert answer.status_code == 422, cursor
         assert answer.headers["content-type"] == "application/problem+json"
-        assert answer.json()["type"] == "/problems/validation"
+        assert answer.json()["type"] == "/problems/bad-cursor"
     for limit in (0, 201):
         assert api_env.request(holder, "GET", f"/v1/calls?limit={limit}").status_code == 422
 

@@ -59,7 +59,9 @@ def test_a_refusal_is_the_chats_reason_in_the_callers_language(api_env: ApiEnv) 
     assert french.status_code == 402
     assert french.json()["type"] == "/problems/refused-insufficient-funds"
     assert "0,1 ETT" in french.json()["detail"]
-    premium = api_env.request(poor, "POST", "/v1/callbacks", json={"to": "+19005550123"})
+    premium = api_env.request(
+        poor, "POST", "/v1/callbacks", json={"to": "+19005550123", "quote_only": True}
+    )
     assert premium.status_code == 403
     assert premium.json()["type"] == "/problems/refused-premium-rate"
 
@@ -158,3 +160,25 @@ def test_an_answer_holding_a_secret_is_never_kept_for_retries(api_env: ApiEnv) -
     again = api_env.request(holder, "POST", "/v1/softphone/password", headers=key)
     assert "idempotent-replayed" not in again.headers
     assert again.json()["password"] != password
+
+
+def test_a_quote_needs_no_verified_number_and_a_call_without_a_dialer_says_so_first(
+    api_env: ApiEnv,
+) -> None:
+    holder = api_env.account(phone_number="+33612345678", phone_verified=False)
+    fund(api_env.services.engine, holder.account_id, "10")
+    quote = api_env.request(
+        holder, "POST", "/v1/callbacks", json={"to": "+12125550123", "quote_only": True}
+    )
+    assert quote.status_code == 200 and quote.json()["quote"]["paid_in"] == "ETT"
+    priced_from = api_env.request(
+        holder,
+        "POST",
+        "/v1/callbacks",
+        json={"to": "+12125550123", "from": "+442079460000", "quote_only": True},
+    )
+    assert priced_from.status_code == 200  # nobody is rung: any first leg can be priced
+    placed = api_env.request(holder, "POST", "/v1/callbacks", json={"to": "+12125550123"})
+    assert placed.status_code == 503
+    assert placed.json()["type"] == "/problems/dialer-not-configured"
+    assert placed.json()["title"] == "Calls are not configured on this server"

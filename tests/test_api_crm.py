@@ -177,5 +177,15 @@ def test_a_crm_places_a_callback_through_the_api_and_follows_it_by_signed_webhoo
     with pytest.raises(Exception, match="(?i)signature"):
         verify(secret, receiver.received[0][0]["EncryptoTel-Signature"], forged)
 
+    # Another account's key cannot make the service ring this account's phone.
+    (other,) = env.say(env.user("someone-else"), "api key")
+    stranger = re.search(r"ett_[A-Za-z0-9_-]+", other.text).group(0)
+    refused = httpx.post(
+        f"{url}/v1/callbacks",
+        json={"to": "+44 20 7946 0000", "from": ME},
+        headers={"Authorization": f"Bearer {stranger}"},
+    )
+    assert refused.status_code == 422 and refused.json()["type"] == "/problems/call-from-unverified"
+
     log = api.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json()["data"]
     assert {d["state"] for d in log} == {"delivered"} and len(log) == len(receiver.received)

@@ -307,3 +307,20 @@ def test_the_unstarted_dialers_call_fails_the_verification(env: VerifyEnv) -> No
     asyncio.run_coroutine_threadsafe(env.services.background.wait(20), env.loop).result(30)
     got = env.request(holder, "GET", f"/v1/verify/{made['id']}").json()
     assert (got["state"], got["call_outcome"]) == ("failed", "failed")
+
+
+def test_the_number_of_checks_follows_the_setting(make_env) -> None:
+    env = make_env(VERIFY_MAX_CHECKS=2)
+    holder = env.account()
+    made = env.insert(holder, "123456")
+    assert env.check(holder, made.id, "654321").json() == {"state": "pending", "checks_left": 1}
+    assert env.check(holder, made.id, "654321").json() == {"state": "failed", "checks_left": 0}
+
+
+def test_the_codes_hmac_is_keyed_by_the_services_secret(make_env) -> None:
+    env = make_env(VERIFY_SECRET="operator-secret-1")
+    assert verify.secret_of(env.services) == "operator-secret-1"
+    keyed = verify.code_hash("1-abc", "123456", verify.secret_of(env.services))
+    assert keyed != verify.code_hash("1-abc", "123456", "another-secret")
+    assert keyed != verify.code_hash("1-abc", "123456")  # the per-process secret
+    assert keyed == verify.code_hash("1-abc", "123456", "operator-secret-1")

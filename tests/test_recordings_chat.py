@@ -474,9 +474,6 @@ def test_a_stored_recording_row_is_what_the_list_reads(assistant):
 # --- a call asked to be recorded (bot/features/calls/offer.py) ------------------------------
 
 
-@pytest.mark.skipif(
-    not hasattr(offer, "check_recording"), reason="the calls feature does not check keys yet"
-)
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_recorded_call_needs_a_key_and_its_quote_says_it_is_recorded(assistant, lang):
     services = assistant.services

@@ -144,7 +144,7 @@ def test_an_account_has_at_most_ten_webhooks(env, receiver):
     for _ in range(10):
         create(env, ann, receiver.url)
     answer = env.request(ann, "POST", "/v1/webhooks", json={"url": receiver.url})
-    assert answer.status_code == 422 and answer.json()["code"] == "too-many-webhooks"
+    assert answer.status_code == 409 and answer.json()["type"] == "/problems/too-many-webhooks"
     assert "10 webhooks" in answer.json()["detail"]
     french = env.request(
         ann, "POST", "/v1/webhooks", json={"url": receiver.url}, headers={"Accept-Language": "fr"}
@@ -544,3 +544,23 @@ def test_every_event_type_is_a_stable_string():
         "reminder.fired",
         "ping",
     )
+
+
+def test_a_receiver_slower_than_the_timeout_setting_is_tried_again(db_url):
+    env = ApiEnv(db_url, WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_TIMEOUT_SECONDS=0.5)
+    slow = Receiver(hold=True)
+    try:
+        ann = env.account()
+        made = create(env, ann, slow.url)
+        deposit(env, ann.account_id, "tx-timeout")
+        settings = env.services.settings
+        sender = Dispatcher.from_settings(WebhookStore(env.services.engine), settings)
+        assert sender.timeout == 0.5
+        assert run(sender.dispatch_due()) == ["pending"]  # no answer within 0.5 s
+        log = env.request(ann, "GET", f"/v1/webhooks/{made['id']}/deliveries").json()["data"]
+        (attempt,) = log[0]["attempts"]
+        assert attempt["status_code"] is None and attempt["error"]
+    finally:
+        slow.released.set()
+        slow.close()
+        env.close()

@@ -109,12 +109,12 @@ def create_callback(
     Refusals are problems with the chat's reasons: `call-need-verified`,
     `refused-insufficient-funds` (402), `refused-premium-rate` (403), …
     """
+    if not body.quote_only and (services.dialer is None or not services.background.available):
+        raise _no_dialer(caller)  # first: nothing else the caller could fix would help
     checked = _checked(services, caller, body)
     if body.quote_only:
         response.status_code = 200
         return CallbackOut(call=None, quote=quote_out(checked.quote))
-    if services.dialer is None or not services.background.available:
-        raise _no_dialer(caller)
     call_id = _call_id(caller.account.id, idempotency_key)
     scheduled = checked.when is not None
     record = CallRecord(
@@ -178,6 +178,7 @@ def _checked(services: Services, caller: Caller, body: CallbackRequest) -> placi
             at=body.at,
             now=utcnow(),
             has_digits=any(ch.isdigit() for ch in body.to),
+            quote_only=body.quote_only,
         )
     except Refusal as refusal:
         raise from_refusal(refusal, caller.lang) from None

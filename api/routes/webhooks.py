@@ -115,7 +115,7 @@ def create_webhook(
     count = len(store.endpoints(caller.account.id))
     if count >= MAX_ENDPOINTS:
         raise Problem(
-            "validation",
+            "too-many-webhooks",
             t(caller.lang, "apiwh_too_many", count=count),
             code="too-many-webhooks",
         )
@@ -196,7 +196,7 @@ def _check_url(services: Services, caller: Caller, url: str) -> None:
             reason=str(unsafe),
             host=unsafe.subject,
         )
-        raise Problem("validation", detail, code=f"url-{unsafe.code}") from None
+        raise Problem(f"webhook-url-{unsafe.code}", detail, code=f"url-{unsafe.code}") from None
 
 
 def _not_found(caller: Caller) -> Problem:
@@ -238,4 +238,4 @@ def _decode(cursor: str, caller: Caller) -> tuple[datetime, str]:
         at, delivery_id = json.loads(raw)
         return aware(datetime.fromisoformat(at)), str(delivery_id)
     except (ValueError, TypeError, binascii.Error):
-        raise Problem("validation", t(caller.lang, "apiwh_bad_cursor"), code="bad-cursor") from None
+        raise Problem("bad-cursor", t(caller.lang, "apiwh_bad_cursor"), code="bad-cursor") from None

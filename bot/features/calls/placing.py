@@ -51,11 +51,14 @@ def check(
     at: datetime | None = None,
     now: datetime,
     has_digits: bool = True,
+    quote_only: bool = False,
 ) -> Checked:
     """Check a callback request against every rule, in the order the user fixes them.
 
     `at`: an aware time, or a naive one in the account's zone. `has_digits`: whether the
     request had digits at all (a missing number reads differently from a bad one).
+    `quote_only`: only priced, never placed (the API's quotes): the first leg may be any
+    number (the one given, else the account's own, verified or not), since nobody is rung.
     Raises Refusal (catalogue key) or wallet.fraud.CallRefused (`rule`).
     """
     number = normalize(to or "")
@@ -63,7 +66,7 @@ def check(
         raise Refusal("call_invalid_number" if has_digits else "call_need_number")
     if len(dtmf) > MAX_DTMF:
         raise Refusal("call_extension_too_long", limit=MAX_DTMF, digits=dtmf)
-    first = first_leg(account, source)
+    first = priced_leg(account, source) if quote_only else first_leg(account, source)
     check_recording(services, account.id, record)
     when = None
     if at is not None:
@@ -83,6 +86,16 @@ def check_recording(services: Services, account_id: int, asked: bool) -> None:
     the file is sealed to it): Refusal, saying how to get one, when it has none."""
     if asked and services.recordings.key_of(account_id) is None:
         raise Refusal("rec_call_needs_key")
+
+
+def priced_leg(account: Account, source: str | None) -> str:
+    """The first leg a quote is priced for: `source` when it is a number, else the
+    account's own number, verified or not. Refusal when there is none."""
+    number = normalize(source or "") if source not in (None, "", "me", OWN_NUMBER) else ""
+    number = number or account.phone_number or ""
+    if not number:
+        raise Refusal("call_need_own_number")
+    return number
 
 
 def first_leg(account: Account, source: str | None) -> str:
