@@ -141,23 +141,9 @@ class LedgerStore:
         return {asset: BalanceView(amount, held) for asset, amount, held in rows}
 
     def entries(self, book: str, limit: int = 50) -> list[dict]:
-        """The newest entries of a book with their transfer's kind and reason."""
-        query = (
-            select(
-                _entry.c.amount,
-                _entry.c.asset,
-                _entry.c.created_at,
-                _transfer.c.kind,
-                _transfer.c.reason,
-                _transfer.c.ref,
-            )
-            .join(_transfer, _transfer.c.id == _entry.c.transfer_id)
-            .where(_entry.c.book == book)
-            .order_by(_entry.c.id.desc())
-            .limit(limit)
-        )
-        with read(self.engine) as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        """The newest entries of a book with their transfer's kind and reason (the first
+        page of `entries_page`)."""
+        return self.entries_page(book, limit=limit)
 
     def entries_page(
         self,
