@@ -172,7 +172,7 @@ class WebhookStore:
         # is built outside any transaction (it may read the database itself: on SQLite a
         # nested write transaction would wait for this one).
         with read(self.engine) as connection:
-            if not targets_in(connection.execute(query).tuples()):
+            if not targets_in(connection.execute(query).all()):
                 return 0
         body = payload() if callable(payload) else payload
         if body is None:
@@ -212,7 +212,9 @@ class WebhookStore:
 
     def claim(self, now: datetime, lease: timedelta, limit: int = 50) -> list[Claimed]:
         """Take the lease (until `now + lease`) of up to `limit` pending deliveries due at
-        `now`, oldest due first; each row is taken by one caller only (conditional UPDATE)."""
+        `now`, oldest due first (then oldest event first, so one endpoint's events come
+        in the order they happened); each row is taken by one caller only (conditional
+        UPDATE)."""
         free = or_(
             col(WebhookDelivery.claimed_until).is_(None), col(WebhookDelivery.claimed_until) < now
         )
@@ -224,7 +226,11 @@ class WebhookStore:
                 session.exec(
                     select(WebhookDelivery.id)
                     .where(due, free)
-                    .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
+                    .order_by(
+                        col(WebhookDelivery.next_attempt_at),
+                        col(WebhookDelivery.created_at),
+                        col(WebhookDelivery.id),
+                    )
                     .limit(limit)
                 )
             )

@@ -348,6 +348,26 @@ def test_two_dispatchers_racing_deliver_each_event_once(env, db_url, receiver):
     assert sorted(ids) == sorted(f"tx-{n}" for n in range(20)) and set(ids.values()) == {1}
 
 
+def test_one_endpoints_events_arrive_in_the_order_they_happened(env, receiver):
+    ann = env.account()
+    create(env, ann, receiver.url)
+    for n in range(12):
+        deposit(env, ann.account_id, f"tx-{n:02}")
+    assert run(dispatcher(env).dispatch_due()) == ["delivered"] * 12
+    for n in range(12, 24):
+        deposit(env, ann.account_id, f"tx-{n:02}")
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(dispatcher(env, interval=0.05).run(stop))
+        await asyncio.to_thread(receiver.wait_for, 24)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    run(scenario())
+    assert [e["data"]["tx_id"] for e in receiver.events()] == [f"tx-{n:02}" for n in range(24)]
+
+
 def test_a_slow_receiver_does_not_hold_the_others(env):
     slow, fast = Receiver(hold=True), Receiver()
     try:

@@ -11,7 +11,11 @@ address that now resolves to a private network) is an attempt kept in the log, a
 next one comes after BASE_DELAY × 2^(n-1) seconds (n: attempts so far) less up to a
 quarter of jitter, at most MAX_DELAY, until WEBHOOK_RETRY_HOURS after the event: then the
 delivery has `failed`. At most `concurrency` requests run at once, so a slow receiver
-holds one slot and never the others.
+holds one slot and never the others. One endpoint's deliveries claimed together are sent
+one after the other, oldest event first, so a receiver that answers sees call.ringing
+before call.answered; a retried delivery comes later than newer ones, so receivers order
+by the event's `created` (as with every webhook sender that retries). A delivery whose
+lease would end before its turn is left for the next claim, never sent twice.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 
@@ -51,6 +56,11 @@ class Outcome:
     @property
     def delivered(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _forget(last: dict[str, asyncio.Task], endpoint: str, done: asyncio.Task) -> None:
+    if last.get(endpoint) is done:
+        del last[endpoint]
 
 
 def retry_delay(attempts: int, jitter: float) -> float:
@@ -107,6 +117,7 @@ class Dispatcher:
         """Send due deliveries every `interval` seconds until `stop`; requests in flight
         then get their timeout to finish (an unfinished one is sent again later)."""
         running: set[asyncio.Task] = set()
+        last: dict[str, asyncio.Task] = {}  # endpoint id -> its newest delivery's task
         async with self.client() as client:
             while not stop.is_set():
                 free = self.concurrency - len(running)
@@ -119,9 +130,13 @@ class Dispatcher:
                         log.exception("webhook deliveries could not be claimed; trying again")
                         claimed = []
                     for item in claimed:
-                        task = asyncio.create_task(self._safely(client, item))
+                        endpoint = item.delivery.endpoint_id
+                        before = last.get(endpoint)
+                        task = asyncio.create_task(self._safely(client, item, before))
                         running.add(task)
+                        last[endpoint] = task
                         task.add_done_callback(running.discard)
+                        task.add_done_callback(partial(_forget, last, endpoint))
                     if len(claimed) == free:
                         await asyncio.sleep(0)  # more may be due: claim again at once
                         continue
@@ -140,15 +155,30 @@ class Dispatcher:
         if not claimed:
             return []
         slots = asyncio.Semaphore(self.concurrency)
+        by_endpoint: dict[str, list[Claimed]] = {}
+        for item in claimed:
+            by_endpoint.setdefault(item.delivery.endpoint_id, []).append(item)
+        states: dict[str, str] = {}
         async with self.client() as client:
 
-            async def one(item: Claimed) -> str:
-                async with slots:
-                    return await self.deliver(client, item, moment)
+            async def in_order(items: list[Claimed]) -> None:
+                for item in items:
+                    async with slots:
+                        states[item.delivery.id] = await self.deliver(client, item, moment)
 
-            return list(await asyncio.gather(*(one(item) for item in claimed)))
+            await asyncio.gather(*(in_order(items) for items in by_endpoint.values()))
+        return [states[item.delivery.id] for item in claimed]
 
-    async def _safely(self, client: httpx.AsyncClient, item: Claimed) -> None:
+    async def _safely(
+        self, client: httpx.AsyncClient, item: Claimed, after: asyncio.Task | None
+    ) -> None:
+        if after is not None:
+            await asyncio.wait([after])  # the endpoint's earlier event goes first
+            lease_end = item.delivery.claimed_until
+            if lease_end is not None and aware(lease_end) < utcnow() + timedelta(
+                seconds=self.timeout
+            ):
+                return  # it could outlive its lease: the next claim sends it, once
         try:
             await self.deliver(client, item, utcnow())
         except Exception:
