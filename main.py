@@ -38,6 +38,8 @@ DELEGATED = {
 }
 # `admin` commands that are not the wallet's, by the module that runs them.
 ADMIN_ROUTES = {"softphone": "exchange.admin", "did": "exchange.admin", "engines": "exchange.admin"}
+ADMIN_ROUTES["poll"] = "wallet.poll_admin"  # ETT holders' polls
+ADMIN_ROUTES["report"] = "ops.report_cli"  # the monthly report (ops/report.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,11 +113,13 @@ def _settings_or_exit():
 
 
 def _configure_logging(settings) -> None:  # noqa: ANN001
+    from ops.logs import CallIdFilter, formatter
     from privacy.logs import PrivacyFilter, debug_notice
 
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(settings.LOG_FORMAT))  # text, or JSON lines
     handler.addFilter(PrivacyFilter.from_settings(settings))
+    handler.addFilter(CallIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.LOG_LEVEL)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
 
     DATABASE_URL: str = "sqlite:///data/encryptotel.db"
     LOG_LEVEL: str = "INFO"
+    # Log lines as today's text, or one JSON object per line (ops/logs.py).
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    # Where Prometheus scrapes /metrics (ops/metrics.py), never on the API's address.
+    METRICS_LISTEN: str = "127.0.0.1:9464"
 
     TELEGRAM_BOT_TOKEN: SecretStr | None = None
     TELEGRAM_API_URL: str = "https://api.telegram.org"
@@ -100,6 +104,8 @@ class Settings(BaseSettings):
 
     # Wallet and billing (wallet/). Prices and caps are ETT amounts with up to 8 decimals.
     WALLET_TARIFFS_FILE: str | None = None
+    # Monthly plans (wallet/plans.py): a TOML file of plans and destination groups.
+    PLANS_FILE: str | None = None
     WALLET_MIN_BILLED_SECONDS: int = Field(default=60, ge=0, le=3600)
     WALLET_BILLING_INCREMENT: int = Field(default=1, ge=1, le=600)
     WALLET_WAVES_ETT_RATE: Decimal = Field(default=Decimal("100"), gt=0)
@@ -199,6 +205,16 @@ class Settings(BaseSettings):
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError('must be host:port, for example 127.0.0.1:8080, or "off"')
+        return value
+
+    @field_validator("METRICS_LISTEN")
+    @classmethod
+    def _metrics_listen(cls, value: str) -> str:
+        if value == "off":
+            return value
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError('must be host:port, for example 127.0.0.1:9464, or "off"')
         return value
 
     @field_validator("API_RATE_LIMIT")
@@ -350,6 +366,16 @@ class Settings(BaseSettings):
     @property
     def api_enabled(self) -> bool:
         return self.API_LISTEN != "off"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self.METRICS_LISTEN != "off"
+
+    @property
+    def metrics_address(self) -> tuple[str, int]:
+        """METRICS_LISTEN as (host, port)."""
+        host, _, port = self.METRICS_LISTEN.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def api_address(self) -> tuple[str, int]:

@@ -18,6 +18,7 @@ from api.routes import (
     calls,
     forwarding,
     phones,
+    plans,
     recordings,
     reminders,
     verify,
@@ -53,6 +54,7 @@ ROUTERS = (
     recordings.router,
     webhooks.router,
     verify.router,
+    plans.router,
 )
 
 

@@ -74,6 +74,11 @@ REFUSAL_STATUS: dict[str, int] = {
     "withdraw_insufficient": 402,
     "apires_recording_in_progress": 409,
     "call_already": 409,
+    "plans_unknown": 404,
+    "plans_none": 404,
+    "plans_no_funds": 402,
+    "plans_already": 409,
+    "plans_busy": 409,
 }
 
 
@@ -101,6 +106,11 @@ REFUSAL_TITLES: dict[str, str] = {
     "withdraw_node_down": "The Waves node cannot be reached; nothing was sent",
     "withdraw_insufficient": "The balance does not pay for this withdrawal",
     "scheduler_not_configured": "Reminders are not running on this server",
+    "plans_unknown": "No plan of this name",
+    "plans_none": "The account has no monthly plan",
+    "plans_no_funds": "The balance does not pay for the plan's period",
+    "plans_already": "The account already has this plan",
+    "plans_busy": "The plan is being changed by another request",
 }
 
 

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -33,6 +34,8 @@ from bot.features.calls import runner as call_runner
 from bot.features.calls.exchange_notices import exchange_notifier
 from bot.features.calls.notice import recording_notice
 from bot.features.payments import PendingWithdrawals, credit_notifier, withdrawal_notifier
+from bot.features.plans.notices import plan_notifier
+from bot.features.polls import PollNotices
 from bot.features.recordings import link_notifier, recording_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
@@ -58,6 +61,8 @@ from storage.updates import SeenUpdates
 from storage.webhooks import WebhookStore
 from wallet.billing import Billing
 from wallet.deposits import DepositWatcher
+from wallet.plan_renewal import PlanRenewal
+from wallet.subscriptions import Subscriptions
 from wallet.withdrawals import Withdrawals
 from webhooks.dispatcher import Dispatcher
 from webhooks.events import WebhookEvents
@@ -225,6 +230,8 @@ async def serve(
         log.warning("nothing to run: configure TELEGRAM_BOT_TOKEN or XMPP_JID, or use a terminal")
         return 1
     tasks += _start_duties(services, stop, exchange_users)
+    if settings.metrics_enabled:  # /metrics for Prometheus (ops/metrics.py)
+        tasks.append(asyncio.create_task(_serve_metrics(services, stop), name="metrics"))
     # Everything built so far lives as long as the service: out of the collector's way,
     # so a full collection does not walk the parser's and the ORM's large heaps again
     # and again (measured in bench/bots.py: about 15 % of the CPU of a busy chat).
@@ -251,6 +258,45 @@ async def _serve_api(services: Services, stop: asyncio.Event, *, required: bool)
         if required:
             raise
         log.error("%s: the HTTP API is off (set API_LISTEN to a free host:port, or off)", error)
+
+
+async def _serve_metrics(services: Services, stop: asyncio.Event) -> None:
+    """`/metrics` on METRICS_LISTEN until `stop` (ops/metrics.py); this instance's ERROR
+    records are counted meanwhile. When its address is taken the service goes on without
+    it (an error says so)."""
+    from ops.metrics import ErrorCounter, InstanceGauges, build_registry, kamailio_registrations
+    from ops.metrics_http import serve_metrics
+
+    settings = services.settings
+    errors = ErrorCounter()
+    errors.install()
+    background = services.background
+    instance = InstanceGauges(
+        {
+            "background_tasks": (
+                "Work running in the background: calls being followed, chat notifications "
+                "being sent (the outbox sends at once and keeps no queue)",
+                lambda: background.running,
+            )
+        }
+    )
+    registrations = (
+        kamailio_registrations(Path(settings.PBX_RUN_DIR), settings.PBX_RPC_PORT)
+        if settings.PBX_ENABLED
+        else None
+    )
+    registry = build_registry(
+        services.engine, errors=errors, registrations=registrations, instance=instance
+    )
+    host, port = settings.metrics_address
+    try:
+        await serve_metrics(registry, host, port, stop)
+    except OSError as error:
+        log.error("%s: /metrics is off (set METRICS_LISTEN to a free host:port, or off)", error)
+    except Exception:  # the exchange and the chats go on without their metrics
+        log.exception("/metrics stopped")
+    finally:
+        errors.uninstall()
 
 
 async def _prepare(services: Services, stop: asyncio.Event) -> None:
@@ -317,6 +363,14 @@ def _start_duties(
         idempotency_hours=services.settings.IDEMPOTENCY_HOURS,
     )
     tasks.append(asyncio.create_task(retention.run(stop), name="retention"))
+    # ETT holders' polls opened by `admin poll` (another process): announced, results sent.
+    tasks.append(asyncio.create_task(PollNotices(services).run(stop), name="polls"))
+    billing = services.billing
+    subscriptions = Subscriptions(services.engine, billing.catalogue, billing.rates)
+    renewal = PlanRenewal(
+        subscriptions, plan_notifier(services.accounts, subscriptions, services.outbox)
+    )
+    tasks.append(asyncio.create_task(renewal.run(stop), name="plans"))
     # A dialer registered to our own exchange starts once the exchange is up, and the
     # exchange stops once the dialer has unregistered.
     exchange_up, dialer_down = asyncio.Event(), asyncio.Event()

@@ -43,6 +43,7 @@ from dialer.types import (
     SipConfig,
 )
 from domain.calls import HangupCause, LegEvent
+from domain.logcontext import in_call
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class Dialer:
 
     # ---- callbacks -------------------------------------------------------------------
 
+    @in_call("request.call_id")  # its log lines carry the call id (ops/logs.py)
     async def callback(
         self, request: CallbackRequest, on_event: EventHandler | None = None
     ) -> CallSummary:
@@ -201,6 +203,7 @@ class Dialer:
         finally:
             self._release(call)
 
+    @in_call("call_id")
     async def announce(
         self,
         number: str,

@@ -16,7 +16,7 @@ USER_BOOK_PREFIX = "account:"
 DEPOSITS = "system:deposits"  # debited by every deposit received on chain
 WITHDRAWALS = "system:withdrawals"  # credited by every withdrawal and network fee paid
 UNATTRIBUTED = "system:unattributed"  # deposits whose memo names no account
-REVENUE = "system:revenue"  # call charges
+REVENUE = "system:revenue"  # call charges and monthly plans
 NETWORK_FEES = "system:network_fees"  # WAVES fees the service paid for withdrawals
 CALL_HOLD_PREFIX = "call:"  # every call's hold key starts so (the daily cap counts them)
 
@@ -31,6 +31,7 @@ class TransferKind(StrEnum):
     WITHDRAWAL_REFUND = "withdrawal_refund"
     ADMIN_ASSIGN = "admin_assign"  # an operator credits an unattributed deposit
     ADMIN_REFUND = "admin_refund"  # an operator refunds a call
+    PLAN = "plan"  # a monthly plan's period, from a user's book to REVENUE (wallet/subscriptions)
 
 
 def account_book(account_id: int) -> str:

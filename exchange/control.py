@@ -29,8 +29,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from domain.logcontext import in_call
 from exchange.recording import CallRecordings
-from exchange.service import CARRIER, PHONE, Exchange
+from exchange.service import CARRIER, PHONE, Exchange, record_id
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "::1")
@@ -59,6 +60,7 @@ def build_app(
             return web.json_response({"error": "unknown user"}, status=404)
         return web.json_response({"ha1": ha1})
 
+    @in_call("request.query.call_id", record_id)  # log lines carry the call record's id
     async def route(request: web.Request) -> web.Response:
         query = request.query
         at = _number(query, "at")
@@ -74,6 +76,7 @@ def build_app(
         )
         return web.json_response(decision.as_json())
 
+    @in_call("request.query.call_id", record_id)
     async def event(request: web.Request) -> web.Response:
         await _event(exchange, recordings, request.query, in_background)
         return web.Response(status=204)

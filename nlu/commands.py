@@ -17,6 +17,7 @@ from nlu.api_keys import DEFAULT_SCOPES, FULL_SCOPES
 
 Channel = Literal["message", "call"]
 ApiKeyAction = Literal["new", "list", "revoke"]
+PlanAction = Literal["list", "subscribe", "cancel", "usage"]
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,17 @@ class ApiKeys(Command):
     all: bool = False
 
 
+@dataclass(frozen=True)
+class Plans(Command):
+    """Monthly plans: the plans on offer listed (`action` "list"), one subscribed to or
+    switched to ("subscribe", `name` as written), the account's plan cancelled ("cancel"),
+    or its included minutes left shown ("usage")."""
+
+    intent: ClassVar[str] = "plan"
+    action: PlanAction = "list"
+    name: str | None = None
+
+
 def _moment(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -342,6 +354,15 @@ def _api_key(lang: str, parsed: dict) -> Command:
     )
 
 
+def _plan(lang: str, parsed: dict) -> Command:
+    action = parsed.get("action")
+    return Plans(
+        lang,
+        action=action if action in ("list", "subscribe", "cancel", "usage") else "list",
+        name=_text(parsed.get("name")),
+    )
+
+
 # Intents of one slot, each read by its function.
 _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "set_number": _set_number,
@@ -352,6 +373,7 @@ _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "recording_key": _recording_key,
     "link_wallet": _link_wallet,
     "api_key": _api_key,
+    "plan": _plan,
 }
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nlu import api_keys, privacy
+from nlu import api_keys, plans, privacy
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
@@ -434,9 +434,20 @@ def _api_key(signals: _Signals) -> str | None:
     return None if signals.has(TIME_CUES) and signals.has_time else "api_key"
 
 
+def _plan(signals: _Signals) -> str | None:
+    """Monthly plans (nlu.plans): listed, subscribed to, cancelled, their minutes left;
+    with no phone number, not a reminder ("remind me to cancel my plan")."""
+    if signals.n_phones or not plans.asked(signals.text):
+        return None
+    if any(signals.has(rx) for rx in _NOT_PRIVACY):
+        return None
+    return None if signals.has(TIME_CUES) and signals.has_time else "plan"
+
+
 # The intent is the first these rules give; "unknown" when none does.
 _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
     _api_key,  # before forwarding: "send me an api key for calls"; before the recording key
+    _plan,  # before "balance": "how many minutes are left"; before "hangup": "stop my plan"
     _forward_or_off,
     _privacy,  # before "balance": "link my wallet"; before "history": "record all my calls"
     _softphone,  # before "hangup": "сбросить пароль SIP" resets a password

@@ -109,7 +109,7 @@ EN_WORDS = frozenset(
     weekdays weekends am pm o'clock don't let forget ring dial phone connect about
     how much money wallet get give tell set new every day days after before until
     between only mine your yes no hi hello good buy milk settings password reset
-    credentials""".split()
+    credentials plan plans subscribe unsubscribe""".split()
 )
 FR_WORDS = frozenset(
     """le la les de du des moi mon ma mes a au aux et puis demain est vers dans sur pour
@@ -122,5 +122,5 @@ FR_WORDS = frozenset(
     son sa ses en y il elle faire telephone compose minutes svp stp aide-moi
     apres-demain dis donne montre affiche oublie oublier penser jusqu'a entre recharger
     rechargez alimenter historique identifiants parametres reglages nouveau passe
-    reinitialise""".split()
+    reinitialise forfait forfaits tarif tarifs abonnement resilie resilier""".split()
 )

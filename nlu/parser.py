@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nlu import api_keys, privacy, slots
+from nlu import api_keys, plans, privacy, slots
 from nlu import intents as cues
 from nlu.fallback import dateparser_time
 from nlu.lang import detect
@@ -213,6 +213,11 @@ def _api_key_slots(req: _Request) -> dict:
     return out
 
 
+def _plan_slots(req: _Request) -> dict:
+    action = plans.action_of(req.msg.c)
+    return {"action": action, "name": plans.name_of(req.msg.raw) if action == "subscribe" else None}
+
+
 def _unknown_slots(req: _Request) -> dict:
     return {"error": "not understood"}
 
@@ -232,6 +237,7 @@ _SLOTS: dict[str, Callable[[_Request], dict]] = {
     "recording_key": _recording_key_slots,
     "link_wallet": _link_wallet_slots,
     "api_key": _api_key_slots,
+    "plan": _plan_slots,
     "unknown": _unknown_slots,
 }
 

@@ -144,6 +144,7 @@ def forget_account(conn: Connection, account_id: int, now: datetime) -> ForgetRe
         raise ForgetBlocked(blocker)
     recordings = _recording_rows(conn, account_id)
     deleted = _delete_owned(conn, account_id, personal.identities)
+    deleted |= _polls(conn, account_id, now)
     rewritten = {"did": _release_numbers(conn, account_id)}
     _end_scheduled(conn, account_id, now)
     rewritten["callrecord"] = _cut_own_calls(conn, account_id, now)
@@ -251,7 +252,34 @@ def _delete_owned(
     for table in (IDENTITY, LINK_CODE, REMINDER, RULE, WALLET_LINK, RECORDING):
         result = conn.execute(delete(table).where(table.c.account_id == account_id))
         deleted[table.name] = result.rowcount
-    return deleted | _delete_api(conn, account_id)
+    return deleted | _delete_api(conn, account_id) | _end_plan(conn, account_id)
+
+
+def _polls(conn: Connection, account_id: int, now: datetime) -> dict[str, int]:
+    """ETT holders' polls: the poll messages sent to the account go; its votes in polls
+    still open are withdrawn (the count is not final yet); its votes in closed polls stay
+    in their published, verifiable result (an address, an option and a weight, all
+    public on chain) but no longer say which account chose them. Rows by table."""
+    votes, notices, polls = (_tables[n] for n in ("pollvote", "pollnotice", "poll"))
+    sent = conn.execute(delete(notices).where(notices.c.account_id == account_id))
+    deleted = {"pollnotice": sent.rowcount}
+    still_open = select(polls.c.id).where(polls.c.closed_at.is_(None), polls.c.closes_at > now)
+    deleted["pollvote"] = conn.execute(
+        delete(votes).where(votes.c.account_id == account_id, votes.c.poll_id.in_(still_open))
+    ).rowcount
+    conn.execute(update(votes).where(votes.c.account_id == account_id).values(account_id=None))
+    return deleted
+
+
+def _end_plan(conn: Connection, account_id: int) -> dict[str, int]:
+    """The account's monthly plan ends (never renewed from a book nobody can reach) and
+    its renewal notices go; its paid periods and the seconds its calls used stay, like the
+    ledger transfers that paid them (they name nobody). Rows deleted by table."""
+    deleted = {}
+    for name in ("plansubscription", "plannotice"):
+        table = _tables[name]
+        deleted[name] = conn.execute(delete(table).where(table.c.account_id == account_id)).rowcount
+    return deleted
 
 
 def _delete_api(conn: Connection, account_id: int) -> dict[str, int]:

@@ -517,3 +517,129 @@ class Verification(SQLModel, table=True):
     cost: int = _money()
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+# --- monthly plans (wallet/plans.py, storage/plans.py) ---------------------------------------
+
+
+class PlanSubscription(SQLModel, table=True):
+    """An account's monthly plan: `plan` (a name in PLANS_FILE) for the paid period
+    [`period_start`, `period_end`). `state`: "active" (renewed at `period_end`),
+    "cancelled" (runs to `period_end`, not renewed), "ended" or "lapsed" (the balance could
+    not pay a renewal). `next_plan`: the plan a switch asked for, from the next period.
+    `anchor_day`: the day of the month periods start on (clamped to the month's end)."""
+
+    account_id: int = Field(primary_key=True, foreign_key="account.id")
+    plan: str = Field(max_length=64)
+    next_plan: str | None = Field(default=None, max_length=64)
+    anchor_day: int
+    period_start: datetime
+    period_end: datetime = Field(index=True)
+    state: str = Field(default="active", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanPeriod(SQLModel, table=True):
+    """One paid period of a plan: at most one per account and start (so a renewal is
+    recorded once, whichever instance made it). `price`: ETT units; `asset`/`amount`: what
+    paid it (ledger transfer `transfer_key`); `included`: JSON {group: seconds} of the plan
+    when it was paid."""
+
+    __table_args__ = (UniqueConstraint("account_id", "starts_at"),)
+
+    id: int = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    plan: str = Field(max_length=64)
+    starts_at: datetime
+    ends_at: datetime
+    price: int = _money()
+    asset: str = Field(max_length=8)
+    amount: int = _money()
+    transfer_key: str = Field(max_length=128)
+    included: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanUsage(SQLModel, table=True):
+    """Included seconds of a period one call leg used (at most one row per call and leg,
+    so a second settlement cannot use them twice)."""
+
+    __table_args__ = (UniqueConstraint("call_id", "leg"),)
+
+    id: int = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="planperiod.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    call_id: str = Field(max_length=64)
+    leg: str = Field(max_length=1)
+    dest_group: str = Field(max_length=32)
+    seconds: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanNotice(SQLModel, table=True):
+    """A notice about a plan's renewal sent to the account (claimed before it is sent, so
+    it goes once): `kind` "ahead" (PLAN_NOTICE_DAYS before `period_end`, the balance short)
+    or "lapsed" (the plan lapsed at `period_end`)."""
+
+    account_id: int = Field(primary_key=True, foreign_key="account.id")
+    kind: str = Field(primary_key=True, max_length=16)
+    period_end: datetime = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow)
+
+
+# --- ETT holders' polls (wallet/polls.py, storage/polls.py) ----------------------------------
+
+
+class Poll(SQLModel, table=True):
+    """A consultative vote of ETT holders, weighted by each address's balance of `asset_id`
+    at block `height` (the snapshot, read from the node when the poll is opened).
+    `options`: JSON list of the options' labels; `decimals`: the asset's, as the node
+    reports them; `closed_at`: when the operator closed it before `closes_at` (None: it
+    closes at `closes_at`)."""
+
+    id: int = Field(default=None, primary_key=True)
+    question: str = Field(max_length=500)
+    options: str = Field(sa_column=Column(Text, nullable=False))
+    asset_id: str = Field(max_length=64)
+    decimals: int = 8
+    height: int
+    closes_at: datetime = Field(index=True)
+    closed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PollWeight(SQLModel, table=True):
+    """The balance (smallest units) of one address at the poll's snapshot height: the
+    asset's distribution as the node gave it, public chain data about no account."""
+
+    poll_id: int = Field(primary_key=True, foreign_key="poll.id")
+    address: str = Field(primary_key=True, max_length=64)
+    amount: int = _money()
+
+
+class PollVote(SQLModel, table=True):
+    """The vote of one address in one poll (one per address: a new choice replaces it until
+    the poll closes). `option`: index into the poll's options; `weight`: the address's
+    balance at the snapshot; `account_id`: the account that chose last (None once that
+    account was forgotten)."""
+
+    poll_id: int = Field(primary_key=True, foreign_key="poll.id")
+    address: str = Field(primary_key=True, max_length=64)
+    option: int
+    weight: int = _money()
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    voted_at: datetime = Field(default_factory=utcnow)
+
+
+class PollNotice(SQLModel, table=True):
+    """A message about a poll for one account, claimed before it is sent (the row is the
+    claim: one instance sends it): `kind` "open" (the announcement with the buttons) or
+    "result" (the results to a voter at closing). `sent_at` None: claimed, not delivered
+    yet (claimed again after a while)."""
+
+    poll_id: int = Field(primary_key=True, foreign_key="poll.id")
+    account_id: int = Field(primary_key=True, foreign_key="account.id", index=True)
+    kind: str = Field(primary_key=True, max_length=8)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

@@ -85,8 +85,16 @@ ABOUT_ACCOUNTS = {
     "webhookdelivery": "api.webhooks[].deliveries",
     "webhookattempt": "api.webhooks[].deliveries[].attempts",
     "verification": "api.verifications",
+    "plansubscription": "plans.subscription",
+    "planperiod": "plans.periods",
+    "planusage": "plans.usage",
+    "plannotice": "plans.notices",
+    "pollvote": "polls.votes",
+    "pollnotice": "polls.notices",
 }
 NOT_ABOUT_ACCOUNTS = frozenset({"walletcursor", "chatupdate", "sipserviceuser"})
+# ETT holders' polls and the chain's balances at their snapshots name no account.
+NOT_ABOUT_ACCOUNTS |= {"poll", "pollweight"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,8 @@ class PrivacyStore:
                 "link_attempts": _attempts_out(conn, identities),
                 "wallet_link": next(iter(_owned(conn, WALLET_LINK, account_id)), None),
                 "api": _api_out(conn, account_id),
+                "plans": _plans_out(conn, account_id),
+                "polls": _polls_out(conn, account_id),
             }
 
     # --- "forget me" -------------------------------------------------------------------
@@ -208,6 +218,28 @@ def _rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
 def _owned(conn: Connection, table: Table, account_id: int, *order: Any) -> list[dict[str, Any]]:
     """The rows of `table` whose account_id is the account's, in `order`."""
     return _rows(conn, select(table).where(table.c.account_id == account_id).order_by(*order))
+
+
+def _plans_out(conn: Connection, account_id: int) -> dict[str, Any]:
+    """The account's monthly plan (storage.plans): its subscription, paid periods,
+    included seconds its calls used, renewal notices sent."""
+    tables = {n: _tables[n] for n in ("plansubscription", "planperiod", "planusage", "plannotice")}
+    subscription = _owned(conn, tables["plansubscription"], account_id)
+    return {
+        "subscription": subscription[0] if subscription else None,
+        "periods": _owned(conn, tables["planperiod"], account_id, tables["planperiod"].c.id),
+        "usage": _owned(conn, tables["planusage"], account_id, tables["planusage"].c.id),
+        "notices": _owned(conn, tables["plannotice"], account_id, tables["plannotice"].c.sent_at),
+    }
+
+
+def _polls_out(conn: Connection, account_id: int) -> dict[str, Any]:
+    """The votes the account chose (storage.polls) and the poll messages it was sent."""
+    votes, notices = _tables["pollvote"], _tables["pollnotice"]
+    return {
+        "votes": _owned(conn, votes, account_id, votes.c.poll_id),
+        "notices": _owned(conn, notices, account_id, notices.c.poll_id, notices.c.kind),
+    }
 
 
 def _api_out(conn: Connection, account_id: int) -> dict[str, Any]:

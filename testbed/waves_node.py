@@ -19,6 +19,16 @@ It can mine blocks on demand, go down (`down()`/`up()`) and answer errors
 - answer address histories not strictly newest-first (`page_disorder = True`: each
   page shuffled, its last transaction kept last so that `after=` still pages);
 - run its clock ahead (`clock_offset_ms`), e.g. past a transaction's acceptance window.
+
+It keeps every asset's balances per height, as a node does, and answers the asset
+distribution at a height (`GET /assets/{id}/distribution/{height}/limit/{limit}?after=`)
+as the node's AssetsApiRoute does: the height must be above 0, below the current height
+and at most `max_distribution_depth` (the node's max-rollback-depth, 2000) below it; the
+limit 1 to `distribution_limit` (rest-api distribution-address-limit, 1000); refusals are
+400 `{error: 199, message}`. Holders come in the order they first held the asset (the
+node's address ids), zero balances left out; `after` starts past that address (an
+address never seen: from the start); `hasNext` is true when the page is full; `items`
+is a JSON object whose keys come in no particular order (shuffled here).
 """
 
 from __future__ import annotations
@@ -38,6 +48,9 @@ import base58
 import pywaves_curve25519 as curve
 
 MIN_FEE = 100_000
+MAX_DISTRIBUTION_DEPTH = 2000  # the node's max-rollback-depth
+DISTRIBUTION_LIMIT = 1000  # rest-api distribution-address-limit
+CUSTOM_VALIDATION = 199  # ApiError.CustomValidationError: the node's GenericError
 MASS_TRANSFER_FEE_PER_ENTRY = 50_000
 MAX_MASS_TRANSFERS = 100
 ISSUE_FEE = 100_000_000
@@ -261,6 +274,11 @@ class WavesNode:
         self.history: defaultdict[str, list[str]] = defaultdict(list)
         self.utx: list[dict] = []
         self.blocks: list[dict] = []
+        # asset id -> address -> [(height, balance from that height)], addresses in the
+        # order they first held the asset (confirmed transactions only).
+        self.asset_history: defaultdict[str, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
+        self.max_distribution_depth = MAX_DISTRIBUTION_DEPTH
+        self.distribution_limit = DISTRIBUTION_LIMIT
         self._status: dict[str, str] = {}  # applicationStatus of a pending transaction
         self._rng = random.Random(1)
         self._new_block([])
@@ -340,6 +358,91 @@ class WavesNode:
     def _confirm(self, tx: dict, height: int) -> None:
         tx["height"] = height
         tx["applicationStatus"] = self._status.pop(tx["id"], SUCCEEDED)
+        if tx["applicationStatus"] == SUCCEEDED:
+            self._record_assets(tx, height)
+
+    def _record_assets(self, tx: dict, height: int) -> None:
+        """The asset balances a confirmed transaction changes, from its height on."""
+        if tx["type"] == 3:
+            self._change(tx["id"], tx["sender"], tx["quantity"], height)
+            return
+        asset = tx.get("assetId")
+        if not asset:
+            return
+        for recipient, amount in _credits(tx):
+            self._change(asset, tx["sender"], -amount, height)
+            self._change(asset, recipient, amount, height)
+
+    def _change(self, asset: str, address: str, delta: int, height: int) -> None:
+        history = self.asset_history[asset].setdefault(address, [])
+        balance = (history[-1][1] if history else 0) + delta
+        if history and history[-1][0] == height:
+            history[-1] = (height, balance)
+        else:
+            history.append((height, balance))
+
+    def asset_balance_at(self, address: str, asset_id: str, height: int) -> int:
+        """The balance of `address` in `asset_id` once block `height` was applied."""
+        with self.lock:
+            history = self.asset_history.get(asset_id, {}).get(address, [])
+            return next((b for h, b in reversed(history) if h <= height), 0)
+
+    def distribution(
+        self, asset_id: str, height: int, limit: int, after: str | None
+    ) -> dict[str, object]:
+        """The asset's holders at `height`, one page (see the module's docstring)."""
+        with self.lock:
+            if limit <= 0:
+                raise NodeError(400, CUSTOM_VALIDATION, "Limit should be greater than 0")
+            if limit > self.distribution_limit:
+                raise NodeError(
+                    400,
+                    CUSTOM_VALIDATION,
+                    f"Limit should be less than or equal to {self.distribution_limit}",
+                )
+            self._check_distribution_height(height)
+            if after is not None and not valid_address(after, self.chain_id):
+                raise NodeError(400, 102, "invalid address")
+            holders = list(self.asset_history.get(asset_id, {}))
+            if after in holders:
+                holders = holders[holders.index(after) + 1 :]
+            page: list[tuple[str, int]] = []
+            for address in holders:
+                if len(page) == limit:
+                    break
+                if (balance := self.asset_balance_at(address, asset_id, height)) > 0:
+                    page.append((address, balance))
+            shuffled = list(page)
+            self._rng.shuffle(shuffled)
+            return {
+                "hasNext": len(page) == limit,
+                "lastItem": page[-1][0] if page else None,
+                "items": dict(shuffled),
+            }
+
+    def _check_distribution_height(self, height: int) -> None:
+        if height <= 0:
+            raise NodeError(400, CUSTOM_VALIDATION, "Height should be greater than zero")
+        if height == self.height:
+            raise NodeError(
+                400,
+                CUSTOM_VALIDATION,
+                "Using 'assetDistributionAtHeight' on current height can lead to "
+                "inconsistent result",
+            )
+        if height > self.height:
+            raise NodeError(
+                400,
+                CUSTOM_VALIDATION,
+                f"Asset distribution available only at height not greater than {self.height - 1}",
+            )
+        if height < self.height - self.max_distribution_depth:
+            raise NodeError(
+                400,
+                CUSTOM_VALIDATION,
+                f"Unable to get distribution past height "
+                f"{self.height - self.max_distribution_depth}",
+            )
 
     def _new_block(self, txs: list[dict]) -> None:
         height = len(self.blocks) + 1
@@ -607,6 +710,9 @@ class WavesNode:
                     "minSponsoredAssetFee": None,
                     "originTransactionId": m[1],
                 }
+            if m := re.fullmatch(r"/assets/(\w+)/distribution/(\d+)/limit/(\d+)", path):
+                after = (query.get("after") or [None])[0]
+                return self.distribution(m[1], int(m[2]), int(m[3]), after)
             if m := re.fullmatch(r"/transactions/info/(\w+)", path):
                 tx = self.transactions.get(m[1])
                 if tx is None or "height" not in tx:

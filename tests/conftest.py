@@ -21,6 +21,8 @@ pytest_plugins = [
 os.environ.setdefault("PBX_ENABLED", "false")
 # Nor do they serve the HTTP API unless a test asks (each on a port of its own).
 os.environ.setdefault("API_LISTEN", "off")
+# Nor /metrics (METRICS_LISTEN), but in the tests of the metrics.
+os.environ.setdefault("METRICS_LISTEN", "off")
 
 
 @pytest.fixture(params=BACKENDS)

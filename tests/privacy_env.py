@@ -38,6 +38,8 @@ from storage.models import (
     WebhookEndpoint,
     Withdrawal,
 )
+from storage.plans import PlanStore
+from storage.polls import OPEN, PollStore
 from storage.recordings import RecordingStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
@@ -125,7 +127,44 @@ def build(engine: Engine, recordings: Path) -> Env:
             )
         )
     _api(engine, ann.id)
+    _plan(engine, ann.id)
+    _poll(engine, ann.id)
     return Env(ann.id, bob.id, recordings, recording_file)
+
+
+def _poll(engine: Engine, ann: int) -> None:
+    """An open ETT holders' poll: Ann was told of it and voted with her wallet (the
+    snapshot's balances hold her address: public chain data naming no account)."""
+    polls = PollStore(engine)
+    now = utcnow()
+    poll = polls.create(
+        question="Open an office in Lyon?",
+        options=["Yes", "No"],
+        asset_id="8ofu3VpEaVCFjRqLLqzTMNs5URKUUQMrPp3k6oFmiCc6",
+        decimals=8,
+        height=1200,
+        closes_at=now + timedelta(days=7),
+        weights={ADDRESS: 3 * UNIT, "3PNoOneInParticularHoldsThisAddress1": UNIT},
+    )
+    polls.claim(poll.id, ann, OPEN, now, now)
+    polls.mark_sent(poll.id, ann, OPEN, now)
+    polls.vote(poll.id, ADDRESS, 0, ann, now)
+
+
+def _plan(engine: Engine, ann: int) -> None:
+    """Ann's monthly plan: its subscription, a paid period (its ledger transfer left out,
+    so the ledger stays as `_money` made it), seconds her callback used, a notice sent."""
+    plans = PlanStore(engine)
+    start = utcnow() - timedelta(days=2)
+    end = start + timedelta(days=30)
+    plans.claim_start(ann, "Business", start, end, start.day)
+    plans.record_period(
+        ann, "Business", start, end, price=UNIT, asset="ETT", amount=UNIT,
+        transfer_key=f"plan:{ann}:{start.isoformat()}", included={"france": 600},
+    )  # fmt: skip
+    plans.activate(ann, start, "Business", start, end)
+    plans.use_included(ann, f"{ann}-cb1", "b", "france", utcnow() - timedelta(hours=1), 90)
+    plans.claim_notice(ann, "ahead", end)
 
 
 def _api(engine: Engine, ann: int) -> None:

@@ -29,6 +29,7 @@ from storage.models import (
     WebhookEndpoint,
     Withdrawal,
 )
+from storage.plans import PlanStore
 from storage.reminders import ReminderStore
 from tests.conftest_api import ApiEnv
 from tests.wallet_helpers import fund
@@ -50,6 +51,7 @@ COLLECTION_POSTS = {
     "/v1/softphone/password": {},
     "/v1/webhooks": {"url": "https://crm.example/hooks"},
     "/v1/verify": {"number": ANN_PHONE, "channel": "speak"},
+    "/v1/plan": {"plan": "Starter"},  # (POST subscribes Bob; DELETE, asked so, cancels his)
 }
 
 
@@ -108,6 +110,19 @@ def _anns_objects(env: ApiEnv, ann: int) -> dict[str, str]:
     }
 
 
+def _anns_plan(env: ApiEnv, ann: int) -> None:
+    """Ann's Enterprise plan (its period recorded without a charge: her balance stays)."""
+    plans = PlanStore(env.services.engine)
+    start = utcnow() - timedelta(days=1)
+    end = start + timedelta(days=30)
+    plans.claim_start(ann, "Enterprise", start, end, start.day)
+    plans.record_period(
+        ann, "Enterprise", start, end, price=1, asset="ETT", amount=1, transfer_key="t",
+        included={"france": 60},
+    )  # fmt: skip
+    plans.activate(ann, start, "Enterprise", start, end)
+
+
 def _snapshot(env: ApiEnv, ann: int) -> dict[str, list]:
     """Every row of every table that names Ann, as it is."""
     rows: dict[str, list] = {}
@@ -125,6 +140,7 @@ def test_another_accounts_key_never_reads_or_changes_this_accounts_data(api_env:
     fund(api_env.services.engine, ann.account_id, "7.77")
     fund(api_env.services.engine, bob.account_id, "10")
     objects = _anns_objects(api_env, ann.account_id)
+    _anns_plan(api_env, ann.account_id)
     before = _snapshot(api_env, ann.account_id)
     anns_balance = api_env.services.ledger.balance(account_book(ann.account_id), "ETT")
 
@@ -150,6 +166,7 @@ def test_another_accounts_key_never_reads_or_changes_this_accounts_data(api_env:
                     assert not re.search(named, answer.text), f"GET {path} shows Ann's {name}"
                 assert ANN_PHONE not in answer.text and ANN_TEXT not in answer.text
                 assert str(ANN_UNITS) not in answer.text  # her balance
+                assert "Enterprise" not in answer.text or path == "/v1/plans"  # her plan
             else:
                 assert path in COLLECTION_POSTS, f"{method.upper()} {path}: add a case here"
                 body = COLLECTION_POSTS[path]

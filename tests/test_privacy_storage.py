@@ -139,6 +139,12 @@ def test_export_has_each_row_naming_the_account_once(engine, env):
         "webhookendpoint": exported["api"]["webhooks"],
         "webhookdelivery": [d for w in exported["api"]["webhooks"] for d in w["deliveries"]],
         "verification": exported["api"]["verifications"],
+        "plansubscription": [exported["plans"]["subscription"]],
+        "planperiod": exported["plans"]["periods"],
+        "planusage": exported["plans"]["usage"],
+        "plannotice": exported["plans"]["notices"],
+        "pollvote": exported["polls"]["votes"],
+        "pollnotice": exported["polls"]["notices"],
     }
     stored = privacy_env.rows_naming(engine, env.ann)
     assert {name: len(rows) for name, rows in sections.items()} == stored
@@ -160,7 +166,12 @@ def test_forget_leaves_nothing_findable_and_the_ledger_whole(engine, env):
 
     result = forget(PrivacyStore(engine), _desk(engine, env.recordings), env.ann)
 
-    assert privacy_env.find_anywhere(engine, privacy_env.ann_needles()) == []
+    # Only the chain's balances at a poll's snapshot still hold her address: public data
+    # of every holder, naming no account (her vote in the open poll is withdrawn).
+    assert privacy_env.find_anywhere(engine, privacy_env.ann_needles()) == [
+        "pollweight.address: wallet address"
+    ]
+    assert privacy_env.rows_naming(engine, env.ann)["pollvote"] == 0
     # Her direct number is only in the pool now, free (her inbound call keeps it cut).
     found = privacy_env.find_anywhere(engine, {"direct number": DID_NUMBER})
     assert found == ["did.number: direct number"]
@@ -168,6 +179,9 @@ def test_forget_leaves_nothing_findable_and_the_ledger_whole(engine, env):
     assert result.balances == {"ETT": 5 * UNIT - UNIT // 10 - 2 * UNIT}
     assert not env.recording_file.exists()
     assert result.deleted["identity"] == 2 and result.deleted["linkattempt"] == 1
+    # Her plan ends (never renewed from a book nobody reaches); what it paid and used stays.
+    assert (result.deleted["plansubscription"], result.deleted["plannotice"]) == (1, 1)
+    assert privacy_env.rows_naming(engine, env.ann)["planperiod"] == 1
 
     account = AccountStore(engine).get(env.ann)
     assert account.forgotten_at is not None

@@ -57,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="EncryptoTel operators' tools (wallet and billing).",
         epilog="Also (exchange/admin.py): `main.py admin softphone IDENTITY [--reset] "
         "[--json]`, an account's softphone (SIP) credentials; `main.py admin engines`, "
-        "kamailio's and rtpengine's configuration for PBX_ENGINES=external.",
+        "kamailio's and rtpengine's configuration for PBX_ENGINES=external. "
+        "(ops/report_cli.py): `main.py admin report --month YYYY-MM [--png FILE] [--json]`, "
+        "the month's revenue, minutes by destination, ASR/ACD, active accounts, refusals. "
+        "(wallet/poll_admin.py): `main.py admin poll open|list|close|results|export`, ETT "
+        "holders' votes.",
     )
     parser.add_argument("--database", help="database URL (default: DATABASE_URL)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

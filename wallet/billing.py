@@ -10,6 +10,12 @@ the call when it cannot be extended. The daily cap is checked again inside each 
 transaction, under the account's lock, so holds from several instances never exceed it.
 Settlement is exactly once because the ledger closes a hold once; it charges the exact
 cost, at most the balance less the account's other holds.
+
+A monthly plan's included minutes (wallet/plans.py, storage/plans.py) are used before the
+tariff at settlement: each billed leg's billable seconds (the tariff's minimum and
+increment applied to the whole leg) first use the seconds left in the leg destination's
+group, in the period covering the moment the leg was answered; only the rest is priced,
+per second. They are used once per call and leg, whatever settles the call again.
 """
 
 from __future__ import annotations
@@ -17,19 +23,23 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from domain.books import REVENUE, TransferKind, hold_key, settle_key
 from domain.calls import CallKind
+from domain.clock import utcnow
 from domain.numbers import normalize
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.calls import CallStore, leg_seconds
 from storage.ledger_store import BalanceView, InsufficientFunds, LedgerStore, account_book
 from storage.models import CallRecord
+from storage.plans import PlanStore
 from wallet.fraud import CallRefused, Checked, FraudRules
+from wallet.plans import Catalogue
 from wallet.rates import Rates
 from wallet.tariffs import Tariffs
 
@@ -93,6 +103,8 @@ class Billing:
         self.rates = Rates(settings.WALLET_WAVES_ETT_RATE, settings.WALLET_WAVES_SURCHARGE_PERCENT)
         self.max_call_seconds = settings.WALLET_MAX_CALL_SECONDS
         self.hold_ahead_seconds = HOLD_AHEAD_SECONDS
+        self.catalogue = Catalogue.load(settings.PLANS_FILE)
+        self.plans = PlanStore(engine)
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -117,6 +129,10 @@ class Billing:
         """
         cap_left = self.rules.remaining_today(account_id)
         quote = self._quote(account_id, a_number, b_number, cap_left)
+        if not quote.free:
+            quote = self._with_included(
+                quote, self.included_seconds(account_id, a_number, b_number)
+            )
         if quote.asset is None and not quote.free:
             refusal = self._refusal(account_id, None, quote, cap_left)
             if refusal.rule == "concurrent_calls":
@@ -150,13 +166,18 @@ class Billing:
         covers now (0: no open hold, or not even the first minute)."""
         hold = self.ledger.hold(hold_key(call_id))
         call = self.calls.get(call_id)
-        if hold is None or hold["state"] != "open" or call is None:
+        if call is None:
             return 0
+        free = 0
+        if call.account_id is not None and call.kind not in FREE_KINDS:
+            free = self.included_seconds(call.account_id, call.a_number, call.b_number)
+        if hold is None or hold["state"] != "open":
+            return min(free, self.max_call_seconds)
         a_price, b_price = self._prices(call.a_number, call.b_number)
-        wanted = min(math.ceil(seconds), self.max_call_seconds)
+        wanted = min(math.ceil(seconds), self.max_call_seconds) - free
         covered = self._covered(a_price, b_price, hold["amount"], hold["asset"])
         if covered >= wanted:
-            return covered
+            return min(covered + free, self.max_call_seconds)
         target = self.rates.in_asset(self._both_legs(a_price, b_price, wanted), hold["asset"])
         if not self._grow_hold(call, hold, target):
             affordable = self._affordable_hold(call, hold, a_price, b_price)
@@ -165,7 +186,8 @@ class Billing:
         hold = self.ledger.hold(hold_key(call_id)) or hold
         if hold["state"] != "open":
             return 0
-        return self._covered(a_price, b_price, hold["amount"], hold["asset"])
+        covered = self._covered(a_price, b_price, hold["amount"], hold["asset"])
+        return min(covered + free, self.max_call_seconds)
 
     def release(self, call_id: str) -> bool:
         """Give a hold back without charging (a call that was never placed)."""
@@ -176,7 +198,8 @@ class Billing:
     # --- after the call ----------------------------------------------------------
 
     def call_cost(self, call_id: str) -> int:
-        """The ETT price of a call from its record: each answered leg at its own rate.
+        """The ETT price of a call from its record: each answered leg at its own rate,
+        less the included seconds of a monthly plan the settlement used for it.
         A call to a direct number costs its owner nothing (a forwarded outside leg has
         its own record, kind outbound)."""
         call = self.calls.get(call_id)
@@ -184,6 +207,7 @@ class Billing:
             raise KeyError(f"no call {call_id}")
         if call.kind in FREE_KINDS:
             return 0
+        used = self.plans.used_by_call(call_id) if call.account_id is not None else {}
         total = 0
         for leg, number in (("a", call.a_number), ("b", call.b_number)):
             seconds = leg_seconds(call, leg)
@@ -191,8 +215,72 @@ class Billing:
             if price is None:
                 log.warning("call %s leg %s: no tariff any more, billed 0", call_id, leg)
                 price = 0
-            total += self.tariffs.cost(price, seconds)
+            total += self._leg_cost(price, seconds, used.get(leg, 0))
         return total
+
+    def _leg_cost(self, price: int, seconds: float, included: int) -> int:
+        """A leg's cost when `included` of its billable seconds were included in a plan:
+        the rest of its billable seconds (the tariff's minimum and increment applied to
+        the whole leg first) priced per second, rounded up to a unit; with none
+        included, the tariff's cost (wallet/tariffs.py)."""
+        if included <= 0:
+            return self.tariffs.cost(price, seconds)
+        rest = max(0, self.tariffs.billable_seconds(seconds) - included)
+        return -(-price * rest // 60)
+
+    def included_seconds(
+        self, account_id: int, a_number: str, b_number: str, at: datetime | None = None
+    ) -> int:
+        """Seconds a call of both legs can last on the included minutes of the account's
+        plan left at `at` (now): the least left in the groups of its priced legs (0 when
+        a priced leg is in no group, or the account has no plan). Minutes other calls in
+        progress will use are not deducted: they are used when those calls settle."""
+        period = self.plans.period_at(account_id, at or utcnow())
+        if period is None:
+            return 0
+        usage = self.plans.usage(period)
+        left: list[int] = []
+        for number in (a_number, b_number):
+            if not self.tariffs.price_per_minute(number):
+                continue
+            group = self.catalogue.group_of(number)
+            left.append(usage.left(group) if group else 0)
+        return min(left, default=0)
+
+    def _with_included(self, quote: Quote, free: int) -> Quote:
+        """A quote whose longest call adds `free` included seconds to what the balance
+        pays (a quote the balance does not pay is good for `free` seconds, when they
+        cover the tariff's first billed seconds)."""
+        if free <= 0:
+            return quote
+        if quote.asset is None:
+            if free < max(self.tariffs.min_seconds, 1):
+                return quote
+            return replace(quote, asset="ETT", max_seconds=min(free, self.max_call_seconds))
+        return replace(quote, max_seconds=min(quote.max_seconds + free, self.max_call_seconds))
+
+    def use_included(self, call: CallRecord) -> dict[str, int]:
+        """Use the included seconds of the account's plan for each billed leg of an ended
+        call (the period covering the moment the leg was answered, the group of the leg's
+        number); return the seconds used per leg. Once per call and leg
+        (storage.plans.PlanStore.use_included): asked again, the same figures."""
+        if call.kind in FREE_KINDS or call.account_id is None:
+            return {}
+        used: dict[str, int] = {}
+        for leg, number in (("a", call.a_number), ("b", call.b_number)):
+            answered = getattr(call, f"{leg}_answered_at")
+            group = self.catalogue.group_of(number)
+            billable = self.tariffs.billable_seconds(leg_seconds(call, leg))
+            if answered is None or group is None or not billable:
+                continue
+            if not self.tariffs.price_per_minute(number):
+                continue
+            seconds = self.plans.use_included(
+                call.account_id, call.id, leg, group, answered, billable
+            )
+            if seconds:
+                used[leg] = seconds
+        return used
 
     def settle(self, call_id: str) -> int:
         """Charge the exact cost of an ended call and release the rest of its hold.
@@ -207,6 +295,7 @@ class Billing:
             return call.cost
         if call.state != "ended":
             raise ValueError(f"call {call_id} has not ended")
+        self.use_included(call)
         price = self.call_cost(call_id)
         hold = self.ledger.hold(hold_key(call_id))
         if hold is None:
@@ -368,10 +457,18 @@ class Billing:
             quote = self._quote(account_id, a_number, b_number, cap_left, size_hold=False)
             if quote.free:
                 return Authorization(call_id, None, "ETT", quote.max_seconds, quote)
+            free = self.included_seconds(account_id, a_number, b_number)
             if quote.asset is None:
+                if free >= max(self.tariffs.min_seconds, 1):  # on included minutes alone
+                    held = self._with_included(quote, free)
+                    return Authorization(call_id, None, "ETT", held.max_seconds, held)
                 raise self._refusal(account_id, call_id, quote, cap_left)
             try:
-                return self._place_hold(account_id, call_id, quote, cap_left, busy)
+                auth = self._place_hold(account_id, call_id, quote, cap_left, busy)
+                if free:
+                    longest = self._with_included(auth.quote, free)
+                    auth = replace(auth, max_seconds=longest.max_seconds, quote=longest)
+                return auth
             except InsufficientFunds:
                 if attempt == attempts:
                     raise self._refusal(account_id, call_id, quote, cap_left) from None

@@ -18,6 +18,8 @@ from bot.features import (
     numbers,
     onboarding,
     payments,
+    plans,
+    polls,
     privacy,
     recordings,
     reminders,
@@ -41,5 +43,7 @@ def routers(pending_withdrawals: payments.PendingWithdrawals) -> list[Router]:
         recordings.router,
         privacy.router,
         api_keys.router,
+        plans.router,
+        polls.router,
         payments.build_router(pending_withdrawals),
     ]

@@ -26,6 +26,7 @@ from dialer.types import CallbackRequest, DialerError, DialerEvent
 from domain.calls import HangupCause, LegEvent, refused_cause
 from domain.clock import sleep_unless_stopped, utcnow
 from domain.languages import language_of_number
+from domain.logcontext import in_call
 from privacy.recordings import CallRecording
 from storage.calls import ENDED
 from storage.dialogs import DialogStore
@@ -80,6 +81,7 @@ def launch(services: Services, record: CallRecord, lang: str) -> Authorization:
     return auth
 
 
+@in_call("record.id")  # its log lines carry the call id (ops/logs.py)
 async def run_call(
     services: Services, record: CallRecord, auth: Authorization, lang: str
 ) -> CallRecord:
