@@ -33,13 +33,17 @@ DELEGATED = {
     "admin": (
         "wallet.admin",
         "operators' tools: accounts, deposits, refunds, reconcile, softphone credentials, "
-        "direct numbers",
+        "direct numbers, the monthly report, ETT holders' polls",
     ),
 }
 # `admin` commands that are not the wallet's, by the module that runs them.
-ADMIN_ROUTES = {"softphone": "exchange.admin", "did": "exchange.admin", "engines": "exchange.admin"}
-ADMIN_ROUTES["poll"] = "wallet.poll_admin"  # ETT holders' polls
-ADMIN_ROUTES["report"] = "ops.report_cli"  # the monthly report (ops/report.py)
+ADMIN_ROUTES = {
+    "softphone": "exchange.admin",
+    "did": "exchange.admin",
+    "engines": "exchange.admin",
+    "poll": "wallet.poll_admin",  # ETT holders' polls
+    "report": "ops.report_cli",  # the monthly report (ops/report.py)
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings_or_exit()
     _configure_logging(settings)
+    _tariff_files_or_exit(settings)
     from privacy.files import private_sqlite, tighten
 
     # Files an earlier version wrote readable by others (issue 14).
@@ -110,6 +115,24 @@ def _settings_or_exit():
     except SettingsError as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _tariff_files_or_exit(settings) -> None:  # noqa: ANN001
+    """The tariff and plan files, read once before anything starts: a bad one stops the
+    service with one line naming the setting, the file and what is wrong (exit 2)."""
+    from wallet.plans import Catalogue
+    from wallet.tariffs import Tariffs
+
+    checks = (
+        ("WALLET_TARIFFS_FILE", lambda: Tariffs.load(settings.WALLET_TARIFFS_FILE)),
+        ("PLANS_FILE", lambda: Catalogue.load(settings.PLANS_FILE)),
+    )
+    for name, load in checks:
+        try:
+            load()
+        except (ValueError, OSError) as error:
+            print(f"invalid settings: {name}: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
 
 
 def _configure_logging(settings) -> None:  # noqa: ANN001

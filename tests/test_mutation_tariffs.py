@@ -110,5 +110,5 @@ def test_a_missing_destination_column_is_an_empty_label(tmp_path: Path):
     ],
 )
 def test_each_malformed_file_is_refused_with_its_reason(tmp_path: Path, rows, message):
-    with pytest.raises(TariffError, match="^" + re.escape(message) + "$"):
+    with pytest.raises(TariffError, match="^" + re.escape(f"{tmp_path}/{message}") + "$"):
         _load(tmp_path, "prefix,ett_per_minute,destination\n" + rows)

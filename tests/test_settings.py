@@ -88,6 +88,32 @@ def test_main_reports_bad_setting_and_exits_2(tmp_path):
     assert "SIP_PORT" in run.stderr and "pw-not-shown" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "name", "content"),
+    [
+        ("PLANS_FILE", "plans.toml", '[[plan]]\nname = "Bad"\nprice_ett = "abc"\n'),
+        ("WALLET_TARIFFS_FILE", "tariffs.csv", "prefix,ett_per_minute,destination\n33,x,France\n"),
+        ("PLANS_FILE", "missing.toml", None),
+    ],
+)
+def test_a_bad_tariff_or_plan_file_stops_the_start_with_one_line(tmp_path, setting, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    env = dict(os.environ, **{setting: str(path)}, DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith(f"invalid settings: {setting}: ") and str(path) in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("command", [[], ["serve"], ["console"], ["migrate"], ["parse"]])
 def test_every_subcommand_has_help(command):
     run = subprocess.run(
@@ -97,6 +123,23 @@ def test_every_subcommand_has_help(command):
         timeout=60,
     )
     assert run.returncode == 0 and "usage" in run.stdout.lower()
+
+
+def test_admin_help_lists_every_admin_command_and_each_has_its_own_help():
+    import main
+    from wallet.admin import ROUTED_ELSEWHERE, build_parser
+
+    assert set(ROUTED_ELSEWHERE) == set(main.ADMIN_ROUTES)
+    listed = build_parser().format_help()
+    for command in ROUTED_ELSEWHERE:
+        assert f"    {command} " in listed
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "admin", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0 and "usage" in run.stdout.lower(), command
 
 
 def test_migrate_creates_the_default_sqlite_database(tmp_path):

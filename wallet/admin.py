@@ -9,6 +9,10 @@
     withdrawals resolve ID --sent|--refund --reason R
                                      an operator's outcome for an unfinished withdrawal
     softphone IDENTITY [--reset]     an account's SIP credentials (exchange/admin.py)
+    did list|assign|release          direct numbers (exchange/admin.py)
+    engines                          the engines' configuration (exchange/admin.py)
+    report --month YYYY-MM           the month's figures (ops/report_cli.py)
+    poll open|list|close|results|export  ETT holders' votes (wallet/poll_admin.py)
 
 Every change of money is a ledger transfer carrying the operator's reason.
 """
@@ -45,6 +49,15 @@ from wallet.waves import NodeUnavailable, WavesClient
 from wallet.withdrawal_recovery import decide
 from wallet.withdrawals import WithdrawalBooks
 
+# `admin` commands main.py hands to other modules (main.ADMIN_ROUTES), for `--help`.
+ROUTED_ELSEWHERE = {
+    "softphone": "an account's softphone (SIP) credentials",
+    "did": "direct numbers: list, assign, release",
+    "engines": "kamailio's and rtpengine's configuration for PBX_ENGINES=external",
+    "report": "the month's revenue, minutes by destination, ASR/ACD, accounts, refusals",
+    "poll": "ETT holders' votes: open, list, close, results, export",
+}
+
 
 class AdminError(Exception):
     """An operator's request that cannot be done; the message says why."""
@@ -55,13 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py admin",
         description="EncryptoTel operators' tools (wallet and billing).",
-        epilog="Also (exchange/admin.py): `main.py admin softphone IDENTITY [--reset] "
-        "[--json]`, an account's softphone (SIP) credentials; `main.py admin engines`, "
-        "kamailio's and rtpengine's configuration for PBX_ENGINES=external. "
-        "(ops/report_cli.py): `main.py admin report --month YYYY-MM [--png FILE] [--json]`, "
-        "the month's revenue, minutes by destination, ASR/ACD, active accounts, refusals. "
-        "(wallet/poll_admin.py): `main.py admin poll open|list|close|results|export`, ETT "
-        "holders' votes.",
+        epilog="softphone, did and engines run in exchange/admin.py, report in "
+        "ops/report_cli.py, poll in wallet/poll_admin.py: `main.py admin COMMAND --help`.",
     )
     parser.add_argument("--database", help="database URL (default: DATABASE_URL)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -81,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--node-url", help="default: WAVES_NODE_URL")
     reconcile.add_argument("--address", help="service address (default: from WAVES_SEED)")
     _withdrawals_parser(commands)
+    for name, summary in ROUTED_ELSEWHERE.items():  # listed here, run by their own module
+        commands.add_parser(name, help=summary, add_help=False)
     return parser
 
 

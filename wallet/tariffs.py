@@ -56,10 +56,10 @@ class Tariffs:
             for number, row in enumerate(csv.DictReader(lines), start=1):
                 routes_line = _parse_row(row, number, path)
                 if routes_line.prefix in routes:
-                    raise TariffError(f"{path.name} row {number}: duplicate prefix")
+                    raise TariffError(f"{path} row {number}: duplicate prefix")
                 routes[routes_line.prefix] = routes_line
         if not routes:
-            raise TariffError(f"{path.name}: no tariff lines")
+            raise TariffError(f"{path}: no tariff lines")
         return cls(routes, min_seconds=min_seconds, increment=increment)
 
     def route(self, number: str) -> Route | None:
@@ -105,11 +105,11 @@ def _parse_row(row: dict, number: int, path: Path) -> Route:
     prefix = (row.get("prefix") or "").strip().lstrip("+")
     price_text = (row.get("ett_per_minute") or "").strip()
     if not prefix.isdigit():
-        raise TariffError(f"{path.name} row {number}: prefix must be digits")
+        raise TariffError(f"{path} row {number}: prefix must be digits")
     try:
         price = to_units(price_text, "ETT")
     except (ValueError, KeyError):
-        raise TariffError(f"{path.name} row {number}: bad price {price_text!r}") from None
+        raise TariffError(f"{path} row {number}: bad price {price_text!r}") from None
     if price < 0:
-        raise TariffError(f"{path.name} row {number}: negative price")
+        raise TariffError(f"{path} row {number}: negative price")
     return Route(prefix, price, (row.get("destination") or "").strip())

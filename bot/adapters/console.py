@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.assistant import Assistant, Reply, Sender
+from bot.assistant.choices import words
 from bot.assistant.replies import Attachment, AttachmentNotSent
 
 NETWORK = "console"
@@ -29,9 +30,10 @@ def _reader(stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queu
 
 
 def render(reply: Reply) -> str:
-    """A reply as terminal text, with its buttons as numbered choices."""
+    """A reply as terminal text, with its buttons as choices: the word that presses each
+    (its own word, else its number; its label works too: bot.assistant.choices)."""
     lines = [reply.text]
-    lines += [f"  [{b.data}] {b.label}" for b in reply.buttons]
+    lines += [f"  [{word}] {b.label}" for word, b in words(reply)]
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """Buttons for text-only networks: the words that stand for them, and the last ones offered.
 
 Telegram shows `Reply.buttons` as an inline keyboard; XMPP and the console show them as a
-line such as `Reply "yes" to link, "no" to cancel.` and the user types the word instead.
+line such as `Reply "yes" to link, "no" to cancel.` and the user types the word (or the
+button's label) instead.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ class ChoiceMemory:
             self._offers.pop(key, None)
             if offered:
                 buttons = words(offered[-1])
-                # The data itself counts too: the console shows it beside each label.
-                choice = {_normalise(b.data): b.data for _word, b in buttons}
+                # A button's label ("Subscribe") and its data press it too; its word or
+                # number wins over another button's label.
+                choice = {_normalise(b.label): b.data for _word, b in buttons}
+                choice |= {_normalise(b.data): b.data for _word, b in buttons}
                 choice |= {_normalise(word): b.data for word, b in buttons}
                 self._offers[key] = choice
                 while len(self._offers) > self.limit:
