@@ -18,6 +18,7 @@ from nlu.api_keys import DEFAULT_SCOPES, FULL_SCOPES
 Channel = Literal["message", "call"]
 ApiKeyAction = Literal["new", "list", "revoke"]
 PlanAction = Literal["list", "subscribe", "cancel", "usage"]
+PollAction = Literal["list", "vote", "results", "export"]
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,18 @@ class Plans(Command):
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class PollRequest(Command):
+    """ETT holders' votes (nlu.polls): the open ones listed (`action` "list"), option
+    `option` (from 1) of vote `poll` voted ("vote"), a closed vote's results ("results")
+    or export ("export"); `poll` None: the last closed vote."""
+
+    intent: ClassVar[str] = "poll"
+    action: PollAction = "list"
+    poll: int | None = None
+    option: int | None = None
+
+
 def _moment(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -363,6 +376,16 @@ def _plan(lang: str, parsed: dict) -> Command:
     )
 
 
+def _poll(lang: str, parsed: dict) -> Command:
+    action = parsed.get("action")
+    return PollRequest(
+        lang,
+        action=action if action in ("list", "vote", "results", "export") else "list",
+        poll=_seconds(parsed.get("poll")),
+        option=_seconds(parsed.get("option")),
+    )
+
+
 # Intents of one slot, each read by its function.
 _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "set_number": _set_number,
@@ -374,6 +397,7 @@ _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "link_wallet": _link_wallet,
     "api_key": _api_key,
     "plan": _plan,
+    "poll": _poll,
 }
 
 

@@ -16,6 +16,7 @@ from nlu.lang import detect
 from nlu.message import Message, prepare
 from nlu.money import find_amount, find_asset
 from nlu.negation import negated, negated_at
+from nlu.polls import request_of as poll_request
 from nlu.schedule import find_days, find_hours
 from nlu.times import TimeResult, find_time
 
@@ -274,6 +275,9 @@ def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict
     c = msg.c
     if not msg.words and not msg.phones and not msg.blob_spans:
         return _reply_without_words(c, lang)
+    # The votes' words are the chat's commands (bot.features.polls): matched as written.
+    if (poll := poll_request(text)) is not None:
+        return {"intent": "poll", **poll}
     req = _Request(msg, lang, moment, str(tz or "UTC"))
     intent, refused = _intent(req)
     out: dict = {"intent": intent, "lang": lang}

@@ -1,13 +1,15 @@
 """Ended calls tallied for `/metrics` without reading the whole history at each scrape.
 
 The same for the revenue book's ledger entries (ids increasing, never changed). The end of
-a call is a call event (storage/operator_view.ended_calls), whose ids increase
-and whose record never changes after it: each scrape reads only the ends above a
-watermark, and folds into running totals those it can be sure no slower transaction
-will still slip under (an event id seen GRACE_SECONDS ago or more: PostgreSQL hands out
-ids before the transactions holding them commit, so a higher id can be visible before a
-lower one). The ends above the watermark are read again at the next scrape, never
-counted twice. The first scrape reads every end once.
+a call is a call event (storage/operator_view.ended_calls), whose ids increase and whose
+record never changes after it. Each scrape reads the ends above a watermark and counts
+those it has not counted before (by id). The watermark only passes an id once no slower
+transaction can still commit a lower one: PostgreSQL hands ids out before the
+transactions holding them commit, so a higher id can be visible before a lower one. It
+moves to the highest id read by a scrape that ended GRACE_SECONDS or more before, judged
+by this process's clock, never by a row's date (close_interrupted, at start-up, commits
+ends dated at a call's last heartbeat). The first scrape reads every end once; those of
+the next GRACE_SECONDS read them again and count only the new ones.
 """
 
 from __future__ import annotations
@@ -17,15 +19,23 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
 from domain.clock import utcnow
-from storage.operator_view import EndedCall, ended_calls, revenue_entries
+from storage.operator_view import (
+    EndedCall,
+    ended_call_ids,
+    ended_calls,
+    revenue_entries,
+    revenue_entry_ids,
+)
 
 GRACE_SECONDS = 60.0  # far longer than any transaction that records a call's end
 RECENT = timedelta(days=1)  # the longest window of the ASR / ACD gauges
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -73,33 +83,37 @@ class Totals:
 
 
 class Watermark:
-    """The highest id of an append-only table below which no row can still appear (rows
-    are read by id above it; see the module's doc). Not thread-safe: its owner locks."""
+    """The highest id of an append-only table below which no row can still appear, and
+    the ids above it already counted (rows are read by id above it; see the module's
+    doc). Not thread-safe: its owner locks."""
 
     def __init__(self, grace: float, clock: Callable[[], float]) -> None:
         self.value = 0
         self.grace = grace
         self.clock = clock
-        self._seen: deque[tuple[float, int]] = deque()  # (when, highest id seen)
-        self._started = False
+        self.top = 0  # the highest id read
+        self._seen: deque[tuple[float, int]] = deque()  # (read over by then, highest id)
+        self._counted: set[int] = set()  # ids above `value` already counted
 
-    def advance(self, rows: list[tuple[int, datetime]]) -> int:
-        """Note the rows read above `value` ((id, when written), by id) and return the new
-        watermark: on the first read, the ids of rows older than the grace; then the
-        highest id seen at a read at least `grace` seconds ago."""
-        now, wall = self.clock(), utcnow()
+    def advance(self, ids: Iterable[int], began: float) -> set[int]:
+        """Note the ids read above `value` by a read that began at `began` (`clock()`
+        seconds) and return those not returned before, to count. `value` becomes the
+        highest id read by a read over at least `grace` seconds before `began`: every
+        lower id was handed out before that read, so its transaction has ended since and
+        this read saw it if it committed. Row dates play no part (an end can be dated long
+        before it is committed)."""
+        read = list(ids)
+        fresh = {row_id for row_id in read if row_id not in self._counted}
+        self._counted |= fresh
         safe = self.value
-        if not self._started:
-            self._started = True
-            for row_id, written in rows:
-                if written >= wall - timedelta(seconds=self.grace):
-                    break
-                safe = row_id
-        while self._seen and self._seen[0][0] <= now - self.grace:
+        while self._seen and self._seen[0][0] <= began - self.grace:
             safe = max(safe, self._seen.popleft()[1])
-        self._seen.append((now, max((row_id for row_id, _ in rows), default=self.value)))
-        self.value = max(self.value, safe)
-        return self.value
+        self.top = max(self.top, max(read, default=0))
+        self._seen.append((self.clock(), self.top))
+        if safe > self.value:
+            self.value = safe
+            self._counted = {row_id for row_id in self._counted if row_id > safe}
+        return fresh
 
 
 class CallTally:
@@ -114,9 +128,9 @@ class CallTally:
         grace: float = GRACE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.folded = Totals(bounds, outcome_of)
-        self.mark = Watermark(grace, clock)  # every end up to its value is in `folded`
-        self.recent: list[EndedCall] = []  # folded ends within RECENT
+        self.counted = Totals(bounds, outcome_of)  # each end read so far, once
+        self.mark = Watermark(grace, clock)
+        self.recent: list[EndedCall] = []  # counted ends within RECENT
         self._lock = threading.Lock()
 
     @property
@@ -127,18 +141,16 @@ class CallTally:
         """(Every ended call counted, the calls ended within RECENT)."""
         with self._lock:
             wall = utcnow()
-            fresh = ended_calls(engine, self.mark.value)
-            before = self.mark.value
-            safe = self.mark.advance([(c.event_id, c.ended_at) for c in fresh])
-            for call in fresh:
-                if before < call.event_id <= safe:
-                    self.folded.add(call)
-                    if call.ended_at >= wall - RECENT:
-                        self.recent.append(call)
-            rest = [call for call in fresh if call.event_id > safe]
+            for call in _new_rows(
+                self.mark,
+                lambda after, up_to: ended_call_ids(engine, after, up_to),
+                lambda after, only: ended_calls(engine, after, only),
+                lambda call: call.event_id,
+            ):
+                self.counted.add(call)
+                self.recent.append(call)
             self.recent = [c for c in self.recent if c.ended_at >= wall - RECENT]
-            recent = self.recent + [c for c in rest if c.ended_at >= wall - RECENT]
-            return self.folded.plus(rest), recent
+            return self.counted.plus(()), list(self.recent)
 
 
 class RevenueTally:
@@ -147,19 +159,36 @@ class RevenueTally:
     def __init__(
         self, *, grace: float = GRACE_SECONDS, clock: Callable[[], float] = time.monotonic
     ):
-        self.folded: dict[str, int] = {}
+        self.counted: dict[str, int] = {}  # each entry read so far, once
         self.mark = Watermark(grace, clock)
         self._lock = threading.Lock()
 
     def read(self, engine: Engine) -> dict[str, int]:
         """Asset -> balance in the asset's smallest unit."""
         with self._lock:
-            fresh = revenue_entries(engine, self.mark.value)
-            before = self.mark.value
-            safe = self.mark.advance([(entry_id, at) for entry_id, _a, _n, at in fresh])
-            totals = dict(self.folded)
-            for entry_id, asset, amount, _at in fresh:
-                totals[asset] = totals.get(asset, 0) + amount
-                if before < entry_id <= safe:
-                    self.folded[asset] = self.folded.get(asset, 0) + amount
-            return totals
+            for _id, asset, amount, _at in _new_rows(
+                self.mark,
+                lambda after, up_to: revenue_entry_ids(engine, after, up_to),
+                lambda after, only: revenue_entries(engine, after, only),
+                lambda entry: entry[0],
+            ):
+                self.counted[asset] = self.counted.get(asset, 0) + amount
+            return dict(self.counted)
+
+
+def _new_rows(
+    mark: Watermark,
+    ids_between: Callable[[int, int], list[int]],
+    rows: Callable[[int, list[int] | None], list[Row]],
+    id_of: Callable[[Row], int],
+) -> list[Row]:
+    """The rows above `mark.value` not returned before, read cheaply: the ids alone up to
+    the highest id read (`ids_between(after, up_to)`: rows read already, or a slower
+    transaction's committed since), then whole rows above it and the few below it not
+    read yet (`rows(after, ids or None for all)`)."""
+    began, value, top = mark.clock(), mark.value, mark.top
+    below = ids_between(value, top) if top > value else []
+    above = rows(top, None)
+    fresh = mark.advance([*below, *(id_of(row) for row in above)], began)
+    late = [row_id for row_id in below if row_id in fresh]
+    return above + (rows(value, late) if late else [])

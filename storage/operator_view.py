@@ -13,6 +13,7 @@ from that answer to the end of the called party's leg (storage.calls.leg_seconds
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,11 +56,35 @@ class EndedCall:
     talk_seconds: float | None
 
 
-def ended_calls(engine: Engine, after_event_id: int = 0) -> list[EndedCall]:
+def ended_calls(
+    engine: Engine, after_event_id: int = 0, event_ids: Collection[int] | None = None
+) -> list[EndedCall]:
     """The calls whose end was recorded by a call event with an id above
-    `after_event_id`, in that order: a range of the events' primary key, so a scrape reads
-    only the calls ended since the last one (the record of an ended call never changes
-    what is read here)."""
+    `after_event_id` (and among `event_ids` when given), in that order: a range of the
+    events' primary key, so a scrape reads only the calls ended since the last one (the
+    record of an ended call never changes what is read here)."""
+    if event_ids is not None:
+        found: list[EndedCall] = []
+        for chunk in _chunks(sorted(event_ids)):
+            found += _ended_calls(engine, after_event_id, chunk)
+        return found
+    return _ended_calls(engine, after_event_id, None)
+
+
+def ended_call_ids(engine: Engine, after_event_id: int, up_to: int) -> list[int]:
+    """The ids of the call events recording a call's end in (`after_event_id`,
+    `up_to`], in order: the key range alone, to find which a reader has not seen yet."""
+    e = _events.c
+    query = (
+        select(e.id)
+        .where(e.id > after_event_id, e.id <= up_to, e.event == ENDED, e.leg.is_(None))
+        .order_by(e.id)
+    )
+    with read(engine) as conn:
+        return [int(i) for i in conn.scalars(query)]
+
+
+def _ended_calls(engine: Engine, after: int, only: list[int] | None) -> list[EndedCall]:
     c, e = _calls.c, _events.c
     query = (
         select(
@@ -75,9 +100,11 @@ def ended_calls(engine: Engine, after_event_id: int = 0) -> list[EndedCall]:
             c.b_ended_at,
         )
         .join(_calls, c.id == e.call_id)
-        .where(e.id > after_event_id, e.event == ENDED, e.leg.is_(None))
+        .where(e.id > after, e.event == ENDED, e.leg.is_(None))
         .order_by(e.id)
     )
+    if only is not None:
+        query = query.where(e.id.in_(only))
     with read(engine) as conn:
         rows: list[Any] = list(conn.execute(query))
     return [_ended(*row) for row in rows]
@@ -132,19 +159,40 @@ def unfinished_calls(engine: Engine) -> dict[tuple[str, str], int]:
 
 
 def revenue_entries(
-    engine: Engine, after_entry_id: int = 0
+    engine: Engine, after_entry_id: int = 0, entry_ids: Collection[int] | None = None
 ) -> list[tuple[int, str, int, datetime]]:
-    """The REVENUE book's ledger entries with an id above `after_entry_id` (call charges,
-    and operators' refunds as negative amounts), by id: (id, asset, amount in the asset's
-    smallest unit, when written)."""
+    """The REVENUE book's ledger entries with an id above `after_entry_id` (and among
+    `entry_ids` when given) (call charges, and operators' refunds as negative amounts), by
+    id: (id, asset, amount in the asset's smallest unit, when written)."""
     e = _entries.c
     query = (
         select(e.id, e.asset, e.amount, e.created_at)
         .where(e.id > after_entry_id, e.book == REVENUE)
         .order_by(e.id)
     )
+    chunks = [None] if entry_ids is None else _chunks(sorted(entry_ids))
+    found: list[tuple[int, str, int, datetime]] = []
     with read(engine) as conn:
-        return [(int(i), asset, int(n), _aware(at)) for i, asset, n, at in conn.execute(query)]
+        for chunk in chunks:
+            rows = conn.execute(query if chunk is None else query.where(e.id.in_(chunk)))
+            found += [(int(i), asset, int(n), _aware(at)) for i, asset, n, at in rows]
+    return found
+
+
+def revenue_entry_ids(engine: Engine, after_entry_id: int, up_to: int) -> list[int]:
+    """The ids of the REVENUE book's ledger entries in (`after_entry_id`, `up_to`], in
+    order: the key range alone, to find which a reader has not seen yet."""
+    e = _entries.c
+    query = (
+        select(e.id).where(e.id > after_entry_id, e.id <= up_to, e.book == REVENUE).order_by(e.id)
+    )
+    with read(engine) as conn:
+        return [int(i) for i in conn.scalars(query)]
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    """`ids` in lists of at most `size` (the bound parameters of one statement)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def waiting_deposits(engine: Engine) -> dict[tuple[str, str], tuple[int, int]]:

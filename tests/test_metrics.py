@@ -254,13 +254,18 @@ def test_outcomes_of_ended_calls(cause, answered, expected):
     assert outcome(cause, answered) == expected
 
 
-def _ended_record(engine, call_id: str, cause: str, event_id: int | None = None) -> None:
-    """A call record ended with `cause` and its end event (with `event_id` when given: an
-    id handed out earlier by a transaction that commits only now)."""
+def _ended_record(
+    engine, call_id: str, cause: str, event_id: int | None = None, ago: float = 0.0
+) -> None:
+    """A call record ended with `cause` `ago` seconds ago and its end event (with
+    `event_id` when given: an id handed out earlier by a transaction that commits only
+    now)."""
+    from datetime import timedelta
+
     from domain.clock import utcnow
     from storage.models import CallEvent, CallRecord
 
-    now = utcnow()
+    now = utcnow() - timedelta(seconds=ago)
     with engine.begin() as conn:
         conn.execute(
             CallRecord.__table__.insert(),
@@ -302,3 +307,56 @@ def test_ended_calls_are_counted_once_and_a_late_commit_is_not_lost(engine):
     totals, recent = tally.read(engine)
     assert (totals.calls[("callback", "busy")], totals.calls[("callback", "no_answer")]) == (4, 1)
     assert sorted(c.kind for c in recent) == ["callback"] * 5
+
+
+def test_an_old_dated_end_does_not_hide_a_lower_id_committed_later(engine):
+    # close_interrupted (run at start-up) dates an end at the call's last heartbeat: an
+    # end committed now may carry a date far in the past, and its id says nothing of the
+    # lower ids still held by open transactions (PostgreSQL hands ids out before commit).
+    from ops.call_tally import CallTally, RevenueTally
+
+    now = [0.0]
+    tally = CallTally(SETUP_BUCKETS, outcome, grace=60, clock=lambda: now[0])
+    revenue = RevenueTally(grace=60, clock=lambda: now[0])
+
+    def failed() -> int:
+        return tally.read(engine)[0].calls.get(("callback", "failed"), 0)
+
+    _ended_record(engine, "old", "interrupted", event_id=1000, ago=3 * 3600)
+    _revenue_entry(engine, 1000, 7, ago=3 * 3600)
+    assert failed() == 1 and revenue.read(engine) == {"ETT": 7}  # the first scrape
+    _ended_record(engine, "late", "interrupted", event_id=990, ago=3 * 3600)
+    _revenue_entry(engine, 990, 5, ago=3 * 3600)
+    now[0] = 30
+    assert failed() == 2 and revenue.read(engine) == {"ETT": 12}
+    now[0] = 61
+    assert failed() == 2 and tally.watermark == 1000  # settled, counted once
+    assert revenue.read(engine) == {"ETT": 12} and revenue.mark.value == 1000
+    now[0] = 200
+    assert failed() == 2 and revenue.read(engine) == {"ETT": 12}
+
+
+def _revenue_entry(engine, entry_id: int, amount: int, ago: float) -> None:
+    """A REVENUE ledger entry of `amount` ETT units with id `entry_id`, `ago` seconds old."""
+    from datetime import timedelta
+
+    from domain.clock import utcnow
+    from storage.models import LedgerEntry, LedgerTransfer
+
+    at = utcnow() - timedelta(seconds=ago)
+    with engine.begin() as conn:
+        transfer = conn.execute(
+            LedgerTransfer.__table__.insert().returning(LedgerTransfer.__table__.c.id),
+            {
+                "idempotency_key": f"t{entry_id}", "kind": "call", "asset": "ETT",
+                "amount": amount, "debit_book": "account:1", "credit_book": REVENUE,
+                "reason": "", "created_at": at,
+            },
+        ).scalar_one()  # fmt: skip
+        conn.execute(
+            LedgerEntry.__table__.insert(),
+            {
+                "id": entry_id, "transfer_id": transfer, "book": REVENUE, "asset": "ETT",
+                "amount": amount, "created_at": at,
+            },
+        )  # fmt: skip

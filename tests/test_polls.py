@@ -18,13 +18,15 @@ import requests
 from PIL import Image
 
 import main
+import nlu
 from bot.app import build_assistant, build_services
-from bot.assistant import Reply, Sender
+from bot.assistant import Context, Reply, Sender, choices
 from bot.assistant.i18n import t
 from bot.features.polls import PollNotices
 from bot.features.polls.notices import CLAIM_LEASE
 from bot.features.polls.text import CHOSEN, ExportData, VoteData
 from domain.clock import utcnow
+from nlu.commands import PollRequest
 from privacy.forget import forget
 from storage import open_database
 from storage.accounts import AccountStore
@@ -200,17 +202,17 @@ def test_one_vote_per_address_changed_until_closing_refused_after(chat, engine, 
     [shown] = chat.say(ann, "polls")
     assert "Open an office in Lyon?" in shown.text and "10.00000000 ETT" in shown.text
     assert [b.label for b in shown.buttons] == ["Yes", "No", "Later"]
-    assert shown.buttons[0].data == VoteData(poll_id, 0).pack()
+    assert shown.buttons[0].data == VoteData(poll_id, 1).pack()
     assert shown.buttons[1].word == "vote 1 2"
 
-    voted = chat.press(ann, VoteData(poll_id, 0).pack())
+    voted = chat.press(ann, VoteData(poll_id, 1).pack())
     assert voted.key == f"poll:{poll_id}"
     assert t("en", "poll_your_vote", option="Yes") in voted.text
     assert [b.label for b in voted.buttons] == [CHOSEN + "Yes", "No", "Later"]
     changed = chat.say(bob, "voter 1 2")[0]  # Bob's words, in French: A now votes No
     assert t("fr", "poll_your_vote", option="No") in changed.text
     assert "10,00000000 ETT" in changed.text
-    chat.press(bea, VoteData(poll_id, 2).pack())
+    chat.press(bea, VoteData(poll_id, 3).pack())
     votes = PollStore(engine).votes(poll_id)
     assert [(v.address, v.option, v.weight) for v in votes] == sorted(
         [(scene.a, 1, 10 * UNIT), (scene.b, 2, 5 * UNIT)]
@@ -221,13 +223,15 @@ def test_one_vote_per_address_changed_until_closing_refused_after(chat, engine, 
         chat.account_id(sender) for sender in (ann, bob, bea)
     )
 
-    refused = chat.press(cleo, VoteData(poll_id, 0).pack())
+    refused = chat.press(cleo, VoteData(poll_id, 1).pack())
     assert refused.text == t(
         "ru", "poll_no_weight", address=scene.c, height=scene.height, id=poll_id
     )
-    assert chat.press(dan, VoteData(poll_id, 0).pack()).text == t("en", "poll_need_wallet")
-    assert chat.press(ann, VoteData(poll_id, 9).pack()).text == t("en", "choice_expired")
-    assert chat.press(ann, VoteData(999, 0).pack()).text == t("en", "choice_expired")
+    assert chat.press(dan, VoteData(poll_id, 1).pack()).text == t("en", "poll_need_wallet")
+    assert chat.press(ann, VoteData(poll_id, 10).pack()).text == t(
+        "en", "poll_bad_option", id=poll_id, count=3
+    )
+    assert chat.press(ann, VoteData(999, 2).pack()).text == t("en", "poll_unknown", id=999)
     with pytest.raises(VoteRefused) as no_address:
         scene.polls.vote(poll_id, 0, chat.accounts.get(chat.account_id(dan)))
     assert no_address.value.reason == NO_ADDRESS
@@ -239,7 +243,7 @@ def test_one_vote_per_address_changed_until_closing_refused_after(chat, engine, 
 
     PollStore(engine).close(poll_id)
     for sender, lang in ((ann, "en"), (bob, "fr"), (cleo, "ru")):
-        late = chat.press(sender, VoteData(poll_id, 0).pack())
+        late = chat.press(sender, VoteData(poll_id, 1).pack())
         assert late.text.startswith(t(lang, "poll_closed", id=poll_id, closes="X").split("X")[0])
         assert not late.buttons
     with pytest.raises(VoteRefused) as closed:
@@ -268,8 +272,8 @@ def test_results_table_chart_and_export_recounted_against_the_chain(
     scene = Scene(engine, waves_chain)
     poll_id = scene.poll.id
     voter = chat.user("telegram", "81", lang, scene.a)
-    chat.press(voter, VoteData(poll_id, 0).pack())
-    chat.press(chat.user("telegram", "82", "en", scene.b), VoteData(poll_id, 1).pack())
+    chat.press(voter, VoteData(poll_id, 1).pack())
+    chat.press(chat.user("telegram", "82", "en", scene.b), VoteData(poll_id, 2).pack())
     PollStore(engine).close(poll_id)
 
     [results] = chat.say(voter, results_words)
@@ -433,6 +437,11 @@ def test_admin_opens_lists_counts_closes_and_exports(
     AccountStore(engine).update(account.id, wallet_address=holder)
     Polls(engine).vote(1, 1, AccountStore(engine).get(account.id))
 
+    status, out, _ = _admin(monkeypatch, capsys, db_url, waves_chain, "poll", "list")
+    assert [line.split(maxsplit=4) for line in out.splitlines()] == [
+        ["id", "state", "block", "closes", "question"],
+        ["1", "open", str(height), "2099-12-15", "12:00 UTC  Lower the price of calls to France?"],
+    ]
     status, out, _ = _admin(monkeypatch, capsys, db_url, waves_chain, "poll", "list", "--json")
     [row] = json.loads(out)
     assert (row["id"], row["options"], row["height"], row["closed"]) == (
@@ -458,7 +467,7 @@ def test_admin_opens_lists_counts_closes_and_exports(
     document = json.loads(target.read_text())
     assert document["closed"] is True
     assert document["votes"] == [
-        {"address": holder, "option": "No", "option_index": 1, "weight": 3 * UNIT}
+        {"address": holder, "option": "No", "option_number": 2, "weight": 3 * UNIT}
     ]
     status, out, _ = _admin(monkeypatch, capsys, db_url, waves_chain, "poll", "export", "1")
     assert out.splitlines()[0] == "poll_id,question,asset_id,height,address,option,weight"
@@ -475,6 +484,18 @@ def test_admin_opens_lists_counts_closes_and_exports(
     )
     status, _, err = _admin(monkeypatch, capsys, db_url, waves_chain, "poll", "close", "7")
     assert (status, err) == (1, "error: no poll 7\n")
+    # A block where nobody held ETT yet: nobody could vote, so no poll.
+    assert _distribution(waves_chain, 1) == {}
+    status, out, err = _admin(
+        monkeypatch, capsys, db_url, waves_chain, "poll", "open", "--question", "Q?",
+        "--option", "A", "--option", "B", "--height", "1", "--closes", "2099-01-01",
+    )  # fmt: skip
+    assert (status, out) == (2, "")
+    assert err == (
+        f"error: no address held asset {waves_chain.ett_asset_id} at block 1: nobody could "
+        "vote (check --height and ETT_ASSET_ID)\n"
+    )
+    assert [poll.id for poll in PollStore(engine).listing()] == [1]
 
 
 # --- "forget me" -----------------------------------------------------------------------------
@@ -484,11 +505,11 @@ def test_forgetting_keeps_a_closed_polls_vote_without_its_account(chat, engine, 
     scene = Scene(engine, waves_chain)
     other = Scene(engine, waves_chain)  # another poll, still open
     ann = chat.user("telegram", "91", "en", scene.a)
-    chat.press(ann, VoteData(scene.poll.id, 0).pack())
+    chat.press(ann, VoteData(scene.poll.id, 1).pack())
     account_id = chat.account_id(ann)
     PollStore(engine).close(scene.poll.id)
     AccountStore(engine).update(account_id, wallet_address=other.a)
-    chat.press(ann, VoteData(other.poll.id, 1).pack())
+    chat.press(ann, VoteData(other.poll.id, 2).pack())
     exported = PrivacyStore(engine).export(account_id)["polls"]
     assert [v["poll_id"] for v in exported["votes"]] == [scene.poll.id, other.poll.id]
 
@@ -526,11 +547,11 @@ def test_telegram_announcement_button_and_results_chart(
     announced = telegram_api.wait_messages(user, 2)[1]
     assert "5,00000000 ETT" in announced.text and "Lyon" in announced.text
     assert announced.buttons == [
-        ("Yes", VoteData(scene.poll.id, 0).pack()),
-        ("No", VoteData(scene.poll.id, 1).pack()),
-        ("Later", VoteData(scene.poll.id, 2).pack()),
+        ("Yes", VoteData(scene.poll.id, 1).pack()),
+        ("No", VoteData(scene.poll.id, 2).pack()),
+        ("Later", VoteData(scene.poll.id, 3).pack()),
     ]
-    telegram_api.press_button(user, announced, VoteData(scene.poll.id, 1).pack(), "fr")
+    telegram_api.press_button(user, announced, VoteData(scene.poll.id, 2).pack(), "fr")
     telegram_api.wait_for(lambda: telegram_api.messages(user)[1].edits, what="the vote")
     edited = telegram_api.messages(user)[1]
     assert t("fr", "poll_your_vote", option="No") in edited.text
@@ -572,3 +593,90 @@ def test_presses_at_once_leave_one_vote_per_address(db_url, engine, waves_chain)
     assert vote.address == scene.a and vote.weight == 10 * UNIT
     assert vote.option in chosen
     assert [t.votes for t in Polls(engine).results(scene.poll).tallies].count(1) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "polls", "word", "network"),
+    [
+        ("en", "polls", "vote", "telegram"),
+        ("fr", "sondages", "voter", "xmpp"),
+        ("ru", "голосования", "голос", "console"),
+    ],
+)
+def test_options_numbered_from_1_and_typed_votes_told_what_is_wrong(
+    chat, engine, waves_chain, lang, polls, word, network
+):
+    scene = Scene(engine, waves_chain)
+    poll_id = scene.poll.id
+    user = chat.user(network, f"{lang}@pbx.test", lang, scene.a)
+    [shown] = chat.say(user, polls)
+    # The text itself says how to vote by typing, the options numbered from 1 as typed.
+    how = t(lang, "poll_how_to_vote", id=poll_id, options="1 Yes, 2 No, 3 Later")
+    assert how in shown.text and f"{word} {poll_id} 1" in how
+    assert [(b.word, b.data) for b in shown.buttons] == [
+        (f"{word} {poll_id} {n}", VoteData(poll_id, n).pack()) for n in (1, 2, 3)
+    ]
+    assert choices.as_text(shown).endswith(
+        t(lang, "choice_item", word=f"{word} {poll_id} 3", label="Later") + "."
+    )
+    # A poll that does not exist, an option out of range (typed and pressed): said so.
+    assert chat.say(user, f"{word} 9 1")[0].text == t(lang, "poll_unknown", id=9)
+    bad = t(lang, "poll_bad_option", id=poll_id, count=3)
+    for number in (4, 0):
+        assert chat.say(user, f"{word} {poll_id} {number}")[0].text == bad
+    assert chat.press(user, VoteData(poll_id, 7).pack()).text == bad
+    assert PollStore(engine).votes(poll_id) == []
+    # Typed after the announcement ("vote 1 2"), or later anywhere: option 2 is "No".
+    voted = chat.say(user, f"{word} {poll_id} 2")[0]
+    assert t(lang, "poll_your_vote", option="No") in voted.text
+    assert [b.label for b in voted.buttons] == ["Yes", CHOSEN + "No", "Later"]
+    assert chat.say(user, f"{word} #{poll_id} 3")[0].buttons[2].label == CHOSEN + "Later"
+    [vote] = PollStore(engine).votes(poll_id)
+    assert (vote.address, vote.option, vote.weight) == (scene.a, 2, 10 * UNIT)
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+# The votes' words: (message, lang, action, poll, option, the chat's route).
+WORDS = [
+    ("polls", "en", "list", None, None, "polls"),
+    ("sondages", "fr", "list", None, None, "polls"),
+    ("голосования", "ru", "list", None, None, "polls"),
+    ("vote 1 2", "en", "vote", 1, 2, "vote"),
+    ("voter 1 2", "fr", "vote", 1, 2, "vote"),
+    ("голос #1 2", "ru", "vote", 1, 2, "vote"),
+    ("poll results 1", "en", "results", 1, None, "poll_results"),
+    ("résultats du vote", "fr", "results", None, None, "poll_results"),
+    ("итоги голосования № 1", "ru", "results", 1, None, "poll_results"),
+    ("poll export 1", "en", "export", 1, None, "poll_export"),
+    ("export du vote 1", "fr", "export", 1, None, "poll_export"),
+]
+
+
+def test_parse_and_the_chat_read_the_votes_words_alike(chat, engine, waves_chain):
+    scene = Scene(engine, waves_chain)
+    user = chat.user("telegram", "91", "en", scene.a)
+    account = chat.accounts.get(chat.account_id(user))
+    assistant = chat.assistant
+    for text, lang, action, poll, option, route in WORDS:
+        parsed = nlu.parse(text)
+        assert parsed == {
+            "intent": "poll",
+            "lang": lang,
+            "action": action,
+            "poll": poll,
+            "option": option,
+        }, text
+        found = assistant.dispatcher.match(text)
+        assert found is not None and (found.route.name, found.lang) == (route, lang), text
+        command = nlu.command_of(parsed)
+        assert command == PollRequest(lang, action=action, poll=poll, option=option)
+        if action in ("list", "vote"):  # the parsed command answers as the chat does
+            context = Context(account, lang, assistant.services, user, text)
+            by_intent = assistant.dispatcher.dispatch(context, command)
+            assert [r.text for r in by_intent] == [r.text for r in chat.say(user, text)], text
+    assert [(v.option, v.weight) for v in PollStore(engine).votes(scene.poll.id)] == [
+        (1, 10 * UNIT)
+    ]
+    for other in ("vote for me", "vote 1", "polls 3", "my balance", "call +33612345678"):
+        assert nlu.parse(other)["intent"] != "poll", other

@@ -125,8 +125,8 @@ def _run(engine: Engine, args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     if args.action == "list":
-        rows = [poll_row(poll) for poll in polls.store.listing()]
-        print(json.dumps(rows) if args.json else _listing(rows))
+        listed = polls.store.listing()
+        print(json.dumps([poll_row(poll) for poll in listed]) if args.json else _listing(listed))
         return 0
     poll = _poll(polls, args.id)
     if args.action == "close":
@@ -165,17 +165,28 @@ def poll_row(poll: Poll) -> dict[str, object]:
     }
 
 
-def _listing(rows: list[dict[str, object]]) -> str:
-    if not rows:
+def _listing(polls: list[Poll]) -> str:
+    """The polls as a table: id, state, snapshot block, closing time (UTC), question."""
+    if not polls:
         return "no polls"
-    lines = []
-    for row in rows:
-        state = "closed" if row["closed"] else "open"
-        lines.append(
-            f"{row['id']:>4}  {state:<6}  block {row['height']:<8}  "
-            f"closes {row['closes_at']}  {row['question']}"
+    now = utcnow()
+    rows = [("id", "state", "block", "closes", "question")]
+    for poll in polls:
+        rows.append(
+            (
+                str(poll.id),
+                "closed" if is_closed(poll, now) else "open",
+                str(poll.height),
+                f"{closed_at(poll):%Y-%m-%d %H:%M} UTC",
+                poll.question,
+            )
         )
-    return "\n".join(lines)
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        f"{row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  "
+        f"{row[3]:<{widths[3]}}  {row[4]}"
+        for row in rows
+    )
 
 
 def results_json(results: Results) -> dict[str, object]:

@@ -169,7 +169,8 @@ class Polls:
 
         Raises PollError for a blank or long question, fewer than 2 or more than 10
         options (each 1 to 40 characters, all different), a closing time not in the
-        future, or a height the node has not passed (it must be below the node's height);
+        future, a height the node has not passed (it must be below the node's height) or
+        at which no address held the asset (nobody could vote);
         NodeUnavailable when the node cannot be read or refuses (a height further back
         than its rollback depth)."""
         now = now or utcnow()
@@ -186,6 +187,12 @@ class Polls:
             )
         decimals = reader.decimals(asset_id)
         weights = reader.distribution(asset_id, height)
+        if not any(amount > 0 for amount in weights.values()):
+            # Nobody could vote: most likely a wrong height or ETT_ASSET_ID.
+            raise PollError(
+                f"no address held asset {asset_id} at block {height}: nobody could vote "
+                "(check --height and ETT_ASSET_ID)"
+            )
         return self.store.create(
             question=question,
             options=labels,
@@ -233,7 +240,7 @@ class Polls:
                 {
                     "address": vote.address,
                     "option": labels[vote.option],
-                    "option_index": vote.option,
+                    "option_number": vote.option + 1,
                     "weight": vote.weight,
                 }
                 for vote in self.store.votes(poll.id)

@@ -12,6 +12,8 @@ from dataclasses import replace
 
 from bot.assistant import Context, Refusal, Reply, Router
 from bot.features.polls import text
+from nlu import polls as words
+from nlu.commands import PollRequest
 from storage.models import Poll
 from storage.polls import (
     BAD_OPTION,
@@ -21,33 +23,16 @@ from storage.polls import (
     VoteRefused,
     closed_at,
     is_closed,
+    options_of,
 )
 from wallet.polls import NO_ADDRESS, Polls
 
 router = Router("polls")
-# The words, a group per language (the answer's language); `arg`: a poll's number.
-POLLS = (
-    r"^(?:(?P<en>polls|votes|open\s+votes|my\s+votes?)|(?P<fr>sondages|votes\s+en\s+cours"
-    r"|mes\s+votes?|mon\s+vote)|(?P<ru>голосования|опросы|мой\s+голос|мои\s+голоса))\s*[.!?]*$"
-)
-RESULTS = (
-    r"^(?:(?P<en>(?:poll|vote)\s+results?|results\s+of\s+(?:the\s+)?(?:poll|vote))"
-    r"|(?P<fr>r[ée]sultats?\s+du\s+(?:vote|sondage))"
-    r"|(?P<ru>(?:результаты|итоги)\s+(?:голосования|опроса)))"
-    r"(?:\s*(?:#|n°|№)?\s*(?P<arg>\d+))?\s*[.!?]*$"
-)
-EXPORT = (
-    r"^(?:(?P<en>(?:poll|vote)\s+export|export\s+(?:the\s+)?(?:poll|vote))"
-    r"|(?P<fr>export(?:er)?\s+(?:du|le)\s+(?:vote|sondage))"
-    r"|(?P<ru>экспорт(?:ируй)?\s+(?:голосования|опроса|голосование|опрос)))"
-    r"(?:\s*(?:#|n°|№)?\s*(?P<arg>\d+))?\s*[.!?]*$"
-)
-VOTE = r"^(?:(?P<en>vote)|(?P<fr>voter|je\s+vote)|(?P<ru>голос|голосую))\s+#?(?P<arg>\d+\s+\d+)\s*$"
 # Refusals of a vote, by storage.polls / wallet.polls reason.
 REFUSALS = {NO_ADDRESS: "poll_need_wallet", NO_WEIGHT: "poll_no_weight", CLOSED: "poll_closed"}
 
 
-@router.command("polls", pattern=POLLS)
+@router.command("polls", pattern=words.LIST)
 def polls(ctx: Context, _arg: str) -> list[Reply]:
     """'polls', 'sondages', 'голосования', /polls: every open poll with the buttons."""
     service = Polls(ctx.services.engine)
@@ -70,30 +55,50 @@ def _announcement(ctx: Context, service: Polls, poll: Poll) -> Reply:
     return text.announcement(ctx.account, poll, weight, vote, ctx.lang)
 
 
+@router.intent(PollRequest)
+def request(ctx: Context, cmd: PollRequest) -> list[Reply]:
+    """The parser's `poll` intent: the same words as the routes below (nlu.polls), which
+    the chat matches first; here for a message that reaches the parser all the same."""
+    arg = "" if cmd.poll is None else str(cmd.poll)
+    if cmd.action == "vote" and cmd.poll is not None and cmd.option is not None:
+        return [_vote(ctx, cmd.poll, cmd.option)]
+    if cmd.action == "results":
+        return results(ctx, arg)
+    if cmd.action == "export":
+        return _export(ctx, arg)
+    return polls(ctx, "")
+
+
 @router.action(text.VoteData)
 def vote_button(ctx: Context, data: text.VoteData) -> list[Reply]:
     """A vote button: the vote recorded (or changed), the announcement updated in place."""
-    return [_vote(ctx, data.poll_id, data.option)]
+    return [_vote(ctx, data.poll_id, data.number)]
 
 
-@router.command("vote", pattern=VOTE)
+@router.command("vote", pattern=words.VOTE)
 def vote_words(ctx: Context, arg: str) -> list[Reply]:
     """'vote 3 1', 'voter 3 1', 'голос 3 1': the button's word on text-only networks
     (poll 3, option 1)."""
-    poll_id, option = (int(word) for word in arg.split())
-    return [_vote(ctx, poll_id, option - 1)]
+    poll_id, number = (int(word) for word in arg.split())
+    return [_vote(ctx, poll_id, number)]
 
 
-def _vote(ctx: Context, poll_id: int, option: int) -> Reply:
+def _vote(ctx: Context, poll_id: int, number: int) -> Reply:
+    """Vote option `number` (1 for the first) of poll `poll_id`."""
     service = Polls(ctx.services.engine)
     poll = service.store.get(poll_id)
     if poll is None:
-        return ctx.say("choice_expired")
+        raise Refusal("poll_unknown", id=poll_id)
+    count = len(options_of(poll))
+    if not 1 <= number <= count:
+        raise Refusal("poll_bad_option", id=poll_id, count=count)
     try:
-        vote = service.vote(poll_id, option, ctx.account, ctx.received)
+        vote = service.vote(poll_id, number - 1, ctx.account, ctx.received)
     except VoteRefused as refused:
-        if refused.reason in (NO_POLL, BAD_OPTION):
-            return ctx.say("choice_expired")
+        if refused.reason == NO_POLL:
+            raise Refusal("poll_unknown", id=poll_id) from None
+        if refused.reason == BAD_OPTION:
+            raise Refusal("poll_bad_option", id=poll_id, count=count) from None
         raise Refusal(
             REFUSALS[refused.reason],
             reply_key=text.key_of(poll_id) if refused.reason != CLOSED else None,
@@ -105,7 +110,7 @@ def _vote(ctx: Context, poll_id: int, option: int) -> Reply:
     return text.announcement(ctx.account, poll, vote.weight, vote, ctx.lang)
 
 
-@router.command("poll_results", pattern=RESULTS)
+@router.command("poll_results", pattern=words.RESULTS)
 def results(ctx: Context, arg: str) -> list[Reply]:
     """'poll results [N]': the table and the chart of poll N (default: the last closed)."""
     service = Polls(ctx.services.engine)
@@ -115,7 +120,7 @@ def results(ctx: Context, arg: str) -> list[Reply]:
     return [text.results_reply(ctx.account, counted, ctx.lang, png)]
 
 
-@router.command("poll_export", pattern=EXPORT)
+@router.command("poll_export", pattern=words.EXPORT)
 def export_words(ctx: Context, arg: str) -> list[Reply]:
     """'poll export [N]': every vote of poll N (default: the last closed) as CSV and JSON."""
     return _export(ctx, arg)

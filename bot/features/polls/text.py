@@ -24,10 +24,10 @@ PNG, CSV, JSON = "image/png", "text/csv", "application/json"
 
 @dataclass(frozen=True)
 class VoteData(ButtonData, prefix="pollvote"):
-    """A vote button: the poll and the option's index."""
+    """A vote button: the poll and the option's number (1 for the first, as users see it)."""
 
     poll_id: int
-    option: int
+    number: int
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,17 @@ def announcement(
         return Reply(t(lang, "poll_announce_no_weight", **values), key=key_of(poll.id), lang=lang)
     text = t(lang, "poll_announce", weight=amount_text(weight, poll.decimals, lang), **values)
     labels = options_of(poll)
+    numbered = ", ".join(f"{number} {label}" for number, label in enumerate(labels, start=1))
+    text += "\n" + t(lang, "poll_how_to_vote", id=poll.id, options=numbered)
     if vote is not None:
         text += "\n" + t(lang, "poll_your_vote", option=labels[vote.option])
     buttons = tuple(
         Button(
-            (CHOSEN if vote is not None and vote.option == i else "") + label,
-            VoteData(poll.id, i).pack(),
-            word=t(lang, "poll_word_vote", id=poll.id, option=i + 1),
+            (CHOSEN if vote is not None and vote.option == number - 1 else "") + label,
+            VoteData(poll.id, number).pack(),
+            word=t(lang, "poll_word_vote", id=poll.id, option=number),
         )
-        for i, label in enumerate(labels)
+        for number, label in enumerate(labels, start=1)
     )
     return Reply(text, buttons=buttons, key=key_of(poll.id), lang=lang)
 
