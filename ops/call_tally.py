@@ -154,25 +154,28 @@ class CallTally:
 
 
 class RevenueTally:
-    """The REVENUE book's balance per asset, its ledger entries read incrementally."""
+    """The REVENUE book's balance per (asset, transfer kind), its ledger entries read
+    incrementally."""
 
     def __init__(
         self, *, grace: float = GRACE_SECONDS, clock: Callable[[], float] = time.monotonic
     ):
-        self.counted: dict[str, int] = {}  # each entry read so far, once
+        self.counted: dict[tuple[str, str], int] = {}  # each entry read so far, once
         self.mark = Watermark(grace, clock)
         self._lock = threading.Lock()
 
-    def read(self, engine: Engine) -> dict[str, int]:
-        """Asset -> balance in the asset's smallest unit."""
+    def read(self, engine: Engine) -> dict[tuple[str, str], int]:
+        """(asset, kind) -> what the book gained by that kind of transfer, in the asset's
+        smallest unit (refunds, kind admin_refund, negative)."""
         with self._lock:
-            for _id, asset, amount, _at in _new_rows(
+            for _id, asset, kind, amount, _at in _new_rows(
                 self.mark,
                 lambda after, up_to: revenue_entry_ids(engine, after, up_to),
                 lambda after, only: revenue_entries(engine, after, only),
                 lambda entry: entry[0],
             ):
-                self.counted[asset] = self.counted.get(asset, 0) + amount
+                key = (asset, kind)
+                self.counted[key] = self.counted.get(key, 0) + amount
             return dict(self.counted)
 
 

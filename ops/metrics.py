@@ -102,12 +102,13 @@ class DatabaseCollector(Collector):
         revenue = _family(
             GaugeMetricFamily,
             "revenue_smallest_units",
-            "Call charges less refunds (the ledger's REVENUE book), in the asset's smallest "
-            "unit (1e-8 ETT or WAVES) (database)",
-            ["asset"],
+            "What the ledger's REVENUE book gained, by asset and by kind of transfer (call, "
+            "plan, admin_refund as a negative amount, …), in the asset's smallest unit "
+            "(1e-8 ETT or WAVES); sum by asset for the net revenue (database)",
+            ["asset", "kind"],
         )
-        for asset, units in sorted(self.revenue.read(self.engine).items()):
-            revenue.add_metric([asset], units)
+        for (asset, kind), units in sorted(self.revenue.read(self.engine).items()):
+            revenue.add_metric([asset, kind], units)
         yield revenue
         count = _family(
             GaugeMetricFamily,

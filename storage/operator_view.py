@@ -25,7 +25,14 @@ from domain.calls import CallKind, CallState
 from storage.db import read
 from storage.deposits import PENDING as DEPOSIT_PENDING
 from storage.deposits import UNATTRIBUTED as DEPOSIT_UNATTRIBUTED
-from storage.models import CallEvent, CallRecord, Deposit, LedgerEntry, WebhookDelivery
+from storage.models import (
+    CallEvent,
+    CallRecord,
+    Deposit,
+    LedgerEntry,
+    LedgerTransfer,
+    WebhookDelivery,
+)
 from storage.webhooks import PENDING as DELIVERY_PENDING
 
 ONE_LEG_KINDS = (
@@ -38,6 +45,7 @@ ACTIVE, SCHEDULED, ENDED = "active", CallState.SCHEDULED.value, CallState.ENDED.
 _calls = CallRecord.__table__  # type: ignore[attr-defined]
 _events = CallEvent.__table__  # type: ignore[attr-defined]
 _entries = LedgerEntry.__table__  # type: ignore[attr-defined]
+_transfers = LedgerTransfer.__table__  # type: ignore[attr-defined]
 _deposits = Deposit.__table__  # type: ignore[attr-defined]
 _deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]
 
@@ -160,22 +168,24 @@ def unfinished_calls(engine: Engine) -> dict[tuple[str, str], int]:
 
 def revenue_entries(
     engine: Engine, after_entry_id: int = 0, entry_ids: Collection[int] | None = None
-) -> list[tuple[int, str, int, datetime]]:
+) -> list[tuple[int, str, str, int, datetime]]:
     """The REVENUE book's ledger entries with an id above `after_entry_id` (and among
-    `entry_ids` when given) (call charges, and operators' refunds as negative amounts), by
-    id: (id, asset, amount in the asset's smallest unit, when written)."""
-    e = _entries.c
+    `entry_ids` when given) (calls', plans' and 2FA charges, and operators' refunds as
+    negative amounts), by id: (id, asset, kind of its transfer — domain.books.TransferKind,
+    amount in the asset's smallest unit, when written)."""
+    e, tr = _entries.c, _transfers.c
     query = (
-        select(e.id, e.asset, e.amount, e.created_at)
+        select(e.id, e.asset, tr.kind, e.amount, e.created_at)
+        .join_from(_entries, _transfers, tr.id == e.transfer_id)
         .where(e.id > after_entry_id, e.book == REVENUE)
         .order_by(e.id)
     )
     chunks = [None] if entry_ids is None else _chunks(sorted(entry_ids))
-    found: list[tuple[int, str, int, datetime]] = []
+    found: list[tuple[int, str, str, int, datetime]] = []
     with read(engine) as conn:
         for chunk in chunks:
             rows = conn.execute(query if chunk is None else query.where(e.id.in_(chunk)))
-            found += [(int(i), asset, int(n), _aware(at)) for i, asset, n, at in rows]
+            found += [(int(i), asset, kind, int(n), _aware(at)) for i, asset, kind, n, at in rows]
     return found
 
 

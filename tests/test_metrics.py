@@ -173,7 +173,7 @@ def test_metrics_count_the_calls_made(db_url, lab):
         assert within == (1 if setup <= bound else 0), bound
     revenue = env.services.ledger.balance(REVENUE, "ETT").amount
     assert revenue > 0
-    assert value(after, "encryptotel_revenue_smallest_units", asset="ETT") == revenue
+    assert value(after, "encryptotel_revenue_smallest_units", asset="ETT", kind="call") == revenue
     assert value(after, "process_resident_memory_bytes")
     assert value(after, "encryptotel_background_tasks") == 0
     assert value(after, "encryptotel_metrics_database_seconds") < 1.0
@@ -324,16 +324,16 @@ def test_an_old_dated_end_does_not_hide_a_lower_id_committed_later(engine):
 
     _ended_record(engine, "old", "interrupted", event_id=1000, ago=3 * 3600)
     _revenue_entry(engine, 1000, 7, ago=3 * 3600)
-    assert failed() == 1 and revenue.read(engine) == {"ETT": 7}  # the first scrape
+    assert failed() == 1 and revenue.read(engine) == {("ETT", "call"): 7}  # the first scrape
     _ended_record(engine, "late", "interrupted", event_id=990, ago=3 * 3600)
     _revenue_entry(engine, 990, 5, ago=3 * 3600)
     now[0] = 30
-    assert failed() == 2 and revenue.read(engine) == {"ETT": 12}
+    assert failed() == 2 and revenue.read(engine) == {("ETT", "call"): 12}
     now[0] = 61
     assert failed() == 2 and tally.watermark == 1000  # settled, counted once
-    assert revenue.read(engine) == {"ETT": 12} and revenue.mark.value == 1000
+    assert revenue.read(engine) == {("ETT", "call"): 12} and revenue.mark.value == 1000
     now[0] = 200
-    assert failed() == 2 and revenue.read(engine) == {"ETT": 12}
+    assert failed() == 2 and revenue.read(engine) == {("ETT", "call"): 12}
 
 
 def _revenue_entry(engine, entry_id: int, amount: int, ago: float) -> None:
