@@ -86,12 +86,13 @@ def _family(kind: type[Family], name: str, doc: str, labels: Iterable[str] = ())
 
 class DatabaseCollector(Collector):
     """The metrics read from the database at each scrape (a few small queries; ended
-    calls incrementally, ops/call_tally.py)."""
+    calls incrementally, ops/call_tally.py). `clock`: monotonic seconds, for the tallies'
+    grace period (a bench or test may move it on)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
-        self.tally = CallTally(SETUP_BUCKETS, outcome)
-        self.revenue = RevenueTally()
+        self.tally = CallTally(SETUP_BUCKETS, outcome, clock=clock)
+        self.revenue = RevenueTally(clock=clock)
 
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
@@ -353,12 +354,14 @@ def build_registry(
     errors: ErrorCounter | None = None,
     registrations: RegistrationReader | None = None,
     instance: InstanceGauges | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> CollectorRegistry:
     """The registry `/metrics` shows: the database's metrics, kamailio's registrations
     (when `registrations` reads them), this instance's error counts and gauges, and the
-    process's own (CPU, memory, open files, Python's collector)."""
+    process's own (CPU, memory, open files, Python's collector). `clock`: see
+    DatabaseCollector."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(engine))
+    registry.register(DatabaseCollector(engine, clock))
     if registrations is not None:
         registry.register(RegistrationCollector(registrations))
     if errors is not None:
