@@ -14,7 +14,7 @@ delivery has `failed`. At most `concurrency` requests run at once, so a slow rec
 holds one slot and never the others. One endpoint's deliveries claimed together are sent
 one after the other, oldest event first, so a receiver that answers sees call.ringing
 before call.answered; a retried delivery comes later than newer ones, so receivers order
-by the event's `created` (as with every webhook sender that retries). A delivery whose
+by the event's `created_at` (as with every webhook sender that retries). A delivery whose
 lease would end before its turn is left for the next claim, never sent twice.
 """
 
