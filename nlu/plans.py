@@ -22,7 +22,7 @@ def _rx(*parts: str) -> re.Pattern[str]:
 
 PLAN = _rx(
     r"\bplans?\b|\bsubscri\w*|\bunsubscri\w*|\bpackages?\b|\bbundles?\b",
-    r"\bforfaits?\b|\btarifs?\b|\babonn\w*|\bdesabonn\w*|\bsouscri\w*",
+    r"\bforfaits?\b|\btarifs?\b|\babonn\w*|\bdesabonn\w*|\bsouscri\w*|^resili\w*[.!?]*$",
     r"\bтариф\w*|\bподписк\w*|\bпакет\w*|\bабонемент\w*",
 )
 # "minutes left", "minutes restantes", "сколько минут осталось", "included minutes".
@@ -33,6 +33,30 @@ MINUTES_LEFT = _rx(
     r"|\breste[-\s]t[-\s]il\s+(?:\w+\s+){0,2}minutes\b",
     r"\bсколько\s+(?:у\s+меня\s+)?(?:осталось\s+)?минут\w*|\bминут\w*\s+остал\w*"
     r"|\bостат\w*\s+минут\w*|\bвключ[её]нн\w*\s+минут\w*",
+    # "my minutes", "mes minutes", "мои минуты", "минуты" alone
+    r"^(?:(?:my|mes|мои)\s+)?(?:minutes|минуты)[.!?]*$|\b(?:my|mes|мои)\s+(?:minutes|минуты)\b",
+)
+# "switch to Enterprise", "upgrade to Business", "passer à Business", "перейти на Бизнес":
+# a plan's name (at most two words) after a verb that changes plans, nothing else.
+# Not a language ("switch to English", "перейди на русский"), nor a device.
+_NOT_PLAN_AFTER = (
+    r"(?!(?:english|french|russian|anglais|francais|russe|английск|русск|французск"
+    r"|speaker|headset|haut|громк)\w*)"
+)
+SWITCH_TO = _rx(
+    r"^(?:please\s+)?(?:switch|upgrade|downgrade)\s+(?:me\s+)?(?:over\s+)?to\s+(?:the\s+)?"
+    + _NOT_PLAN_AFTER
+    + r"\w+(?:\s+\w+)?[.!?]*$",
+    r"^(?:je\s+veux\s+)?passer\s+(?:a|au)\s+" + _NOT_PLAN_AFTER + r"\w+(?:\s+\w+)?[.!?]*$",
+    r"^(?:хочу\s+)?(?:перейти|перейди|переведи\s+меня)\s+на\s+"
+    + _NOT_PLAN_AFTER
+    + r"\w+(?:\s+\w+)?[.!?]*$",
+)
+# Verbs that ask for a plan even without its name ("subscribe": which plan?).
+SUBSCRIBE_ALONE = _rx(
+    r"^(?:i\s+want\s+to\s+)?(?:subscribe|sign\s+up)(?:\s+(?:me|please|to\s+(?:a\s+)?plan))*[.!?]*$",
+    r"^(?:je\s+veux\s+)?(?:m'abonner|s'abonner|abonne[rz]?(?:-moi)?|souscrire)[.!?]*$",
+    r"^(?:хочу\s+)?(?:подписаться|подпишите|подпиши|подключить\s+тариф|подключи\s+тариф)[.!?]*$",
 )
 CANCEL = _rx(
     r"\b(?:cancel|stop|end|terminat|unsubscri|quit|drop|discontinu)\w*",
@@ -54,7 +78,7 @@ _NOT_NAME = _rx(
     SUBSCRIBE.pattern,
     r"^(?:to|the|a|an|my|me|i|please|for|on|onto|into|plan|monthly|one|this|that|now|instead"
     r"|le|la|les|au|aux|a|un|une|mon|ma|je|moi|me|m|s'il|vous|plait|svp|stp|pour|sur|du|de|des"
-    r"|mensuel|на|мне|мой|мою|тариф|пожалуйста|я|в|с|по|для|этот|план|месячный|d|l)$",
+    r"|mensuel|на|мне|мой|мою|тариф|пожалуйста|я|в|с|по|для|этот|план|месячный|d|l|over|en|à|sign|up)$",
 )
 NAME_WORDS = 3
 
@@ -62,7 +86,7 @@ NAME_WORDS = 3
 def asked(c: str) -> bool:
     """Whether canonical text `c` is about monthly plans: a plan word ("plan", "forfait",
     "тариф", "subscribe") or the included minutes asked ("how many minutes are left")."""
-    return PLAN.search(c) is not None or MINUTES_LEFT.search(c) is not None
+    return any(rx.search(c) for rx in (PLAN, MINUTES_LEFT, SWITCH_TO, SUBSCRIBE_ALONE))
 
 
 def action_of(c: str) -> str:
@@ -75,6 +99,8 @@ def action_of(c: str) -> str:
         return "cancel"
     if SUBSCRIBE.search(c) and not negated(c, (SUBSCRIBE,)) and name_of(c):
         return "subscribe"
+    if SUBSCRIBE_ALONE.search(c):
+        return "subscribe"  # with no name: the feature asks which plan
     if re.search(r"\b(?:my|current|mon|ma|mon\s+actuel|мой|моя|текущ\w*)\s+(?:\w+\s+)?"
                  r"(?:plan|forfait|abonnement|tarif|тариф\w*|подписк\w*)\b", c):  # fmt: skip
         return "usage"

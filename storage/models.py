@@ -574,18 +574,26 @@ class PlanUsage(SQLModel, table=True):
     leg: str = Field(max_length=1)
     dest_group: str = Field(max_length=32)
     seconds: int
+    # True: seconds a call in progress may use (set when it is authorised or extended),
+    # trued up to what it used when it is settled (storage/plans.py).
+    reserved: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class PlanNotice(SQLModel, table=True):
-    """A notice about a plan's renewal sent to the account (claimed before it is sent, so
-    it goes once): `kind` "ahead" (PLAN_NOTICE_DAYS before `period_end`, the balance short)
-    or "lapsed" (the plan lapsed at `period_end`)."""
+    """A notice about a plan's renewal to send to the account (claimed before it is sent,
+    marked sent once delivered, claimed again when a claim is left unsent): `kind` "ahead"
+    (PLAN_NOTICE_DAYS before `period_end`, the balance short) or "lapsed" (the plan lapsed
+    at `period_end`)."""
 
     account_id: int = Field(primary_key=True, foreign_key="account.id")
     kind: str = Field(primary_key=True, max_length=16)
     period_end: datetime = Field(primary_key=True)
-    sent_at: datetime = Field(default_factory=utcnow)
+    plan: str = Field(default="", max_length=64)
+    price: int = _money()  # ETT units of the period that was (or will be) due
+    # None until delivered; a claim (claimed_at) left unsent is taken again after a lease.
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
 
 
 # --- ETT holders' polls (wallet/polls.py, storage/polls.py) ----------------------------------

@@ -4,17 +4,21 @@ minutes used at settlement."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from domain.books import REVENUE
 from domain.clock import utcnow
 from domain.money import to_units
 from storage import open_database
 from storage.ledger_store import LedgerStore
+from storage.models import PlanPeriod
 from storage.plans import PlanStore
 from tests.wallet_helpers import available, finish_call, fund, new_account, new_call
 from tests.wallet_helpers import wallet_settings as settings_of
@@ -74,7 +78,9 @@ def test_shipped_plans_load_and_longest_prefix_picks_the_group():
     assert business.included_seconds["france"] == 1000 * 60
     assert (business.dids, business.ivr, business.tracking_numbers) == (1, True, 2)
     assert catalogue.group_of(PARIS) == "france"
-    assert catalogue.group_of("+33612345678") == "mobile"  # 336 is longer than 33
+    assert catalogue.group_of("+33612345678") == "france"  # French mobiles are France
+    assert catalogue.group_of("+79161234567") == "russia"
+    assert catalogue.label("north_america", "fr") == "Amérique du Nord (+1)"
     assert catalogue.group_of("1001") is None
     assert catalogue.group_of(TOKYO) is None
 
@@ -245,10 +251,12 @@ def test_a_lapse_is_told_three_days_before_and_when_it_happens_once_each(engine)
     assert [(n.kind, n.plan, n.period_end, n.price) for n in ahead] == [
         (AHEAD, "Business", at(10, 2), 20 * ETT)
     ]
+    renewal.delivered(ahead[0])
     assert renewal.run_once(at(8, 2)) == []  # once
     assert PlanRenewal(subscriptions(engine)).run_once(at(9, 2)) == []  # once, any instance
     lapsed = renewal.run_once(at(10, 2, hour=12))
     assert [(n.kind, n.account_id) for n in lapsed] == [(LAPSED, account)]
+    renewal.delivered(lapsed[0])
     assert renewal.run_once(at(10, 2, hour=13)) == []
     sub = plans.store.subscription(account)
     assert sub is not None and sub.state == "lapsed"
@@ -301,7 +309,9 @@ def test_a_call_crossing_the_included_minutes_is_split_exactly(engine, tmp_path:
     # 60 s left; a 150-s leg to Paris: 60 s included, 90 s at the tariff
     charged = use_minutes(engine, account, wallet, PARIS, "1001", 150, 150)
     assert charged == per_min * 90 // 60
-    usage = plans.store.usage(plans.store.period_at(account, now))
+    period = plans.store.period_at(account, now)
+    assert period is not None
+    usage = plans.store.usage(period)
     assert usage.left("france") == 0 and usage.used == {"france": 120}
     # none left: the whole leg at the tariff
     assert use_minutes(engine, account, wallet, PARIS, "1001", 61, 61) == per_min * 61 // 60
@@ -340,15 +350,16 @@ def test_two_calls_settled_at_once_share_the_minutes_left(db_url, tmp_path):
         account = new_account(engines[0])
         fund(engines[0], account, "10")
         wallets = [billing(e, PLANS_FILE=str(plan_file)) for e in engines]
+        calls = []
+        for _ in range(4):  # authorised before the plan: nothing reserved for them
+            call_id = new_call(engines[0], account, PARIS, "1001")
+            wallets[0].authorize(account, call_id, PARIS, "1001")
+            calls.append(call_id)
         Subscriptions(engines[0], wallets[0].catalogue, wallets[0].rates).subscribe(
             account, "Small", now=utcnow() - timedelta(hours=1)
         )
-        calls = []
-        for _ in range(4):
-            call_id = new_call(engines[0], account, PARIS, "1001")
-            wallets[0].authorize(account, call_id, PARIS, "1001")
+        for call_id in calls:
             finish_call(engines[0], call_id, 90, 90)
-            calls.append(call_id)
         start = threading.Barrier(4)
 
         def settle(index: int) -> None:
@@ -363,7 +374,7 @@ def test_two_calls_settled_at_once_share_the_minutes_left(db_url, tmp_path):
         used = [sum(PlanStore(engines[0]).used_by_call(c).values()) for c in calls]
         assert sum(used) == 120  # 4 × 90 s wanted, 120 s included
         per_min = to_units("0.03", "ETT")
-        charged = sum(wallets[0].calls.get(c).cost for c in calls)  # type: ignore[union-attr]
+        charged = sum(wallets[0].calls.get(c).cost for c in calls)
         assert charged == sum(-(-per_min * (90 - u) // 60) for u in used)
     finally:
         for engine in engines:
@@ -453,7 +464,7 @@ def test_a_first_payment_cut_short_is_finished_or_forgotten_by_the_duty(engine):
     assert busy.value.reason == "busy"
     renewal = PlanRenewal(plans)
     renewal.run_once(utcnow())  # not stale yet: left alone
-    assert plans.store.subscription(paid).state == "pending"  # type: ignore[union-attr]
+    assert plans.store.subscription(paid).state == "pending"
     with_time = utcnow() + timedelta(minutes=10)  # (staleness counts from the row's update)
     renewal.run_once(with_time)
     sub = plans.store.subscription(paid)
@@ -462,3 +473,244 @@ def test_a_first_payment_cut_short_is_finished_or_forgotten_by_the_duty(engine):
     assert plans.store.subscription(unpaid) is None
     assert available(engine, unpaid) == 30 * ETT
     assert plans.subscribe(unpaid, "Business", now=at(6)).action == "subscribed"
+
+
+# --- regressions (review of the plans) --------------------------------------------------
+
+PARIS_2 = "+33142685301"  # group "france" too
+
+
+def small_plan_wallet(engine, tmp_path: Path, **overrides) -> tuple[int, Billing]:
+    """An account on "Small" (120 s to France) with nothing left on its balance."""
+    plan_file = tmp_path / "plans.toml"
+    plan_file.write_text(PLAN_FILE)
+    account = new_account(engine)
+    fund(engine, account, "1.5")
+    wallet = billing(engine, PLANS_FILE=str(plan_file), **overrides)
+    plans = Subscriptions(engine, wallet.catalogue, wallet.rates)
+    plans.subscribe(account, "Small", now=utcnow() - timedelta(hours=1))
+    assert available(engine, account) == 0
+    return account, wallet
+
+
+def test_both_legs_in_one_group_share_the_included_minutes(db_url, tmp_path):
+    engine = open_database(db_url, migrate=False)
+    try:
+        account, wallet = small_plan_wallet(engine, tmp_path)
+        assert wallet.quote(account, PARIS, PARIS_2).max_seconds == 60  # 120 s, two legs
+        call_id = new_call(engine, account, PARIS, PARIS_2)
+        auth = wallet.authorize(account, call_id, PARIS, PARIS_2)
+        assert (auth.hold_key, auth.max_seconds) == (None, 60)
+        assert wallet.extend(call_id, 110) == 60
+        finish_call(engine, call_id, 60, 60)
+        assert wallet.settle(call_id) == 0
+        assert wallet.call_cost(call_id) == 0  # nothing billed that no hold covers
+        assert wallet.plans.used_by_call(call_id) == {"a": 60, "b": 60}
+    finally:
+        engine.dispose()
+
+
+def test_calls_in_progress_do_not_count_on_the_same_included_minutes(db_url, tmp_path):
+    engine = open_database(db_url, migrate=False)
+    try:
+        account, wallet = small_plan_wallet(engine, tmp_path)
+        first = new_call(engine, account, PARIS, "1001")
+        assert wallet.authorize(account, first, PARIS, "1001").max_seconds == 120
+        assert wallet.quote(account, PARIS, "1001").asset is None  # all 120 s reserved
+        second = new_call(engine, account, PARIS, "1001")
+        with pytest.raises(CallRefused) as refused:
+            wallet.authorize(account, second, PARIS, "1001")
+        assert refused.value.rule == "insufficient_funds"
+        assert wallet.extend(first, 100) == 120  # its own reservation stays its own
+        finish_call(engine, first, 50, 50)  # billed 60 s: the other 60 s free again
+        assert wallet.settle(first) == 0
+        third = new_call(engine, account, PARIS, "1001")
+        assert wallet.authorize(account, third, PARIS, "1001").max_seconds == 60
+        finish_call(engine, third, 60, 60)
+        assert (wallet.settle(third), wallet.call_cost(third)) == (0, 0)
+        period = wallet.plans.period_at(account, utcnow())
+        assert period is not None
+        assert wallet.plans.usage(period).used == {"france": 120}
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_or_released_call_gives_its_reserved_minutes_back(db_url, tmp_path):
+    engine = open_database(db_url, migrate=False)
+    try:
+        account, wallet = small_plan_wallet(engine, tmp_path)
+        call_id = new_call(engine, account, PARIS, "1001")
+        wallet.authorize(account, call_id, PARIS, "1001")
+        wallet.release(call_id)  # never placed
+        other = new_call(engine, account, PARIS, "1001")
+        assert wallet.authorize(account, other, PARIS, "1001").max_seconds == 120
+    finally:
+        engine.dispose()
+
+
+def test_included_minutes_are_cut_to_the_billing_increment(db_url, tmp_path):
+    engine = open_database(db_url, migrate=False)
+    try:
+        account, wallet = small_plan_wallet(engine, tmp_path, WALLET_BILLING_INCREMENT=7)
+        # 120 s left: 119 s (17 × 7) fits, 120 s would be billed 126 s
+        call_id = new_call(engine, account, PARIS, "1001")
+        auth = wallet.authorize(account, call_id, PARIS, "1001")
+        assert (auth.hold_key, auth.max_seconds) == (None, 119)
+        finish_call(engine, call_id, auth.max_seconds, auth.max_seconds)
+        assert (wallet.settle(call_id), wallet.call_cost(call_id)) == (0, 0)
+    finally:
+        engine.dispose()
+
+
+def test_a_cancel_or_switch_made_while_a_renewal_runs_is_kept(engine):
+    account = new_account(engine)
+    fund(engine, account, "60")
+    plans = subscriptions(engine)
+    plans.subscribe(account, "Business", now=at(1))
+    stale = plans.store.due(at(1, 2, hour=13))[0]  # a renewal read it...
+    plans.cancel(account)  # ...the user cancels meanwhile
+    assert plans.renew(stale, at(1, 2, hour=13)) == "renewed"
+    sub = plans.store.subscription(account)
+    assert sub is not None and (sub.state, sub.period_end) == ("cancelled", at(1, 3))
+    assert PlanRenewal(plans).run_once(at(1, 3, hour=13)) == []
+    sub = plans.store.subscription(account)
+    assert sub is not None and sub.state == "ended"
+    assert available(engine, account) == 20 * ETT  # two periods, no third
+
+    other = new_account(engine)
+    fund(engine, other, "60")
+    plans.subscribe(other, "Business", now=at(1))
+    stale = plans.store.due(at(1, 2, hour=13))[-1]
+    assert stale.account_id == other
+    plans.subscribe(other, "Starter", now=at(1, 2, hour=13))  # a switch meanwhile
+    assert plans.renew(stale, at(1, 2, hour=13)) == "renewed"
+    sub = plans.store.subscription(other)
+    assert sub is not None and (sub.state, sub.plan, sub.next_plan) == (
+        "active",
+        "Business",
+        "Starter",
+    )
+
+
+def test_a_period_charged_before_a_crash_is_given_whatever_happened_since(engine, tmp_path):
+    def charged_then_crashed() -> tuple[int, Subscriptions]:
+        account = new_account(engine)
+        fund(engine, account, "50")
+        plans = subscriptions(engine)
+        plans.subscribe(account, "Business", now=at(1))
+        business = plans.catalogue.find("Business")
+        assert business is not None
+        plans._pay(account, business, at(1, 2))  # charged, then the instance died
+        return account, plans
+
+    def given(account: int, plans: Subscriptions) -> None:
+        assert available(engine, account) == 10 * ETT  # two periods charged, no more
+        period = plans.store.period_at(account, at(15, 2))
+        assert period is not None and (period.plan, period.ends_at) == ("Business", at(1, 3))
+
+    cancelled, plans = charged_then_crashed()
+    plans.cancel(cancelled)
+    PlanRenewal(plans).run_once(at(1, 2, hour=13))
+    given(cancelled, plans)
+    sub = plans.store.subscription(cancelled)
+    assert sub is not None and (sub.state, sub.period_end) == ("cancelled", at(1, 3))
+
+    withdrawn, plans = charged_then_crashed()
+    other_file = tmp_path / "other.toml"
+    other_file.write_text('[[plan]]\nname = "Other"\nprice_ett = "1"\n')
+    plans.catalogue = Catalogue.load(other_file)
+    PlanRenewal(plans).run_once(at(1, 2, hour=13))
+    given(withdrawn, plans)
+    period = plans.store.period_at(withdrawn, at(15, 2))
+    assert period is not None and period.included == plans.store.periods(withdrawn)[0].included
+    sub = plans.store.subscription(withdrawn)
+    assert sub is not None and (sub.state, sub.period_end) == ("cancelled", at(1, 3))
+
+    # down past the next boundary: the period charged is given, none charged twice
+    late, plans = charged_then_crashed()
+    PlanRenewal(plans).run_once(at(5, 3))
+    given(late, plans)
+    assert [p.starts_at for p in plans.store.periods(late)] == [at(1), at(1, 2)]
+
+
+def test_a_first_period_paid_for_a_withdrawn_plan_is_kept(engine, tmp_path):
+    account = new_account(engine)
+    fund(engine, account, "30")
+    plans = subscriptions(engine)
+    business = plans.catalogue.find("Business")
+    assert business is not None
+    assert plans.store.claim_start(account, "Business", at(1), at(1, 2), 1)
+    plans._pay(account, business, at(1))  # charged, then the instance died
+    other_file = tmp_path / "other.toml"
+    other_file.write_text('[[plan]]\nname = "Other"\nprice_ett = "1"\n')
+    plans.catalogue = Catalogue.load(other_file)
+    PlanRenewal(plans).run_once(at(1, hour=13))
+    assert available(engine, account) == 10 * ETT
+    assert plans.store.period_at(account, at(15)) is not None
+    sub = plans.store.subscription(account)
+    assert sub is not None and (sub.state, sub.period_end) == ("cancelled", at(1, 2))
+
+
+def test_a_lapse_notice_that_could_not_be_delivered_is_sent_again(engine):
+    account = new_account(engine)
+    fund(engine, account, "25")
+    plans = subscriptions(engine)
+    plans.subscribe(account, "Business", now=at(10))
+    attempts: list[str] = []
+
+    async def notify(notice) -> None:
+        attempts.append(notice.kind)
+        if len(attempts) == 1:
+            raise RuntimeError("telegram down")
+
+    renewal = PlanRenewal(plans, notify)
+    # the lapse and its notice are one transaction: told even if the round stops here
+    sub = plans.store.due(at(10, 2, hour=12))[0]
+    assert plans.renew(sub, at(10, 2, hour=12)) == "lapsed"
+
+    async def round_at(moment: datetime) -> list[bool]:
+        return [await renewal.deliver(n) for n in renewal.run_once(moment)]
+
+    assert asyncio.run(round_at(at(10, 2, hour=12))) == [False]  # delivery failed
+    assert asyncio.run(round_at(at(10, 2, hour=12) + timedelta(minutes=1))) == []  # leased
+    assert asyncio.run(round_at(at(10, 2, hour=13))) == [True]  # claimed again, delivered
+    assert asyncio.run(round_at(at(10, 2, hour=14))) == []  # once delivered, done
+    assert attempts == [LAPSED, LAPSED]
+
+
+def test_the_same_call_settled_twice_at_once_uses_its_minutes_once(db_url, tmp_path):
+    plan_file = tmp_path / "plans.toml"
+    plan_file.write_text(PLAN_FILE)
+    engines = [open_database(db_url, migrate=False) for _ in range(3)]
+    try:
+        account = new_account(engines[0])
+        fund(engines[0], account, "10")
+        plans = Subscriptions(engines[0], Catalogue.load(plan_file), Rates("100", "25"))
+        plans.subscribe(account, "Small", now=utcnow() - timedelta(hours=1))
+        period = plans.store.period_at(account, utcnow())
+        assert period is not None
+        call_id = new_call(engines[0], account, PARIS, "1001")
+        results: list[object] = []
+
+        def use(engine) -> None:
+            try:
+                store = PlanStore(engine)
+                when = utcnow() - timedelta(minutes=1)
+                results.append(store.use_included(account, call_id, "a", "france", when, 90))
+            except Exception as error:  # the unique (call_id, leg) hit
+                results.append(error)
+
+        # both settlements pass their first look while the period is locked (PostgreSQL)
+        with engines[2].begin() as conn:
+            conn.execute(select(PlanPeriod).where(PlanPeriod.id == period.id).with_for_update())
+            threads = [threading.Thread(target=use, args=(e,)) for e in engines[:2]]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+        for thread in threads:
+            thread.join()
+        assert results == [90, 90]
+        assert PlanStore(engines[0]).used_by_call(call_id) == {"a": 90}
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -26,7 +26,7 @@ def test_the_catalogue_lists_prices_in_ett_and_waves_and_the_groups(api_env: Api
     assert business["price_waves"] == {"units": 25_000_000, "asset": "WAVES"}
     assert business["minutes"]["france"] == 1000
     assert (business["dids"], business["ivr"], business["voicemail"]) == (1, True, True)
-    assert "33" in body["groups"]["france"] and "336" in body["groups"]["mobile"]
+    assert "33" in body["groups"]["france"] and "79" in body["groups"]["russia"]
 
 
 def test_subscribe_see_usage_switch_and_cancel(api_env: ApiEnv):
@@ -81,7 +81,7 @@ def test_refusals_are_problems_in_the_callers_language(api_env: ApiEnv):
     assert (poor.status_code, poor.json()["type"]) == (402, "/problems/plans-no-funds")
     assert poor.json()["detail"].startswith("Votre solde ne couvre pas Starter")
     none = api_env.request(holder, "DELETE", "/v1/plan", headers={"Accept-Language": "ru"})
-    assert (none.status_code, none.json()["detail"]) == (404, t("ru", "plans_none"))
+    assert (none.status_code, none.json()["detail"]) == (404, t("ru", "plans_api_none"))
     assert PlanStore(api_env.services.engine).subscription(holder.account_id) is None
     assert available(api_env.services.engine, holder.account_id) == ETT
 

@@ -106,8 +106,8 @@ def test_list_subscribe_use_and_cancel_in_each_language(
     assert sub is not None
     end = sub.period_end.strftime("%Y-%m-%d %H:%M")  # (the account's zone is UTC)
     minutes = ", ".join(
-        t(lang, "plans_minutes_part", minutes=m, group=g.replace("_", " "))
-        for g, m in (("france", 1000), ("europe", 300), ("north_america", 300), ("mobile", 100))
+        t(lang, "plans_minutes_part", minutes=m, group=chat.billing.catalogue.label(g, lang))
+        for g, m in (("france", 1000), ("europe", 300), ("north_america", 300), ("russia", 100))
     )
     assert done.text == t(
         lang,
@@ -128,7 +128,7 @@ def test_list_subscribe_use_and_cancel_in_each_language(
     france = t(
         lang,
         "plans_usage_line",
-        group="france",
+        group=chat.billing.catalogue.label("france", lang),
         left=t(lang, "plans_min", minutes=1000),
         included=t(lang, "plans_min", minutes=1000),
     )
@@ -152,7 +152,7 @@ def test_minutes_used_by_a_call_show_as_left(chat):
     line = t(
         "en",
         "plans_usage_line",
-        group="france",
+        group="France",
         left=t("en", "plans_min_sec", minutes=98, seconds=30),
         included=t("en", "plans_min", minutes=100),
     )
@@ -210,7 +210,7 @@ def test_renewal_notices_reach_the_chat_once_in_the_users_language(chat, lang):
     async def rounds(*moments):
         for moment in moments:
             for notice in renewal.run_once(moment):
-                await renewal.notify(notice)
+                assert await renewal.deliver(notice)
 
     end = sub.period_end
     asyncio.run(rounds(end - timedelta(days=2), end - timedelta(days=1), end, end))

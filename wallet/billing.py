@@ -16,6 +16,9 @@ tariff at settlement: each billed leg's billable seconds (the tariff's minimum a
 increment applied to the whole leg) first use the seconds left in the leg destination's
 group, in the period covering the moment the leg was answered; only the rest is priced,
 per second. They are used once per call and leg, whatever settles the call again.
+A call is authorised (and extended) for the included seconds it may use only once they
+are reserved for it (a row per leg, under the period's lock): the account's other calls
+in progress count on the rest alone; settlement trues the reservation up to the use.
 """
 
 from __future__ import annotations
@@ -157,6 +160,7 @@ class Billing:
             try:
                 return self._authorize(account_id, call_id, a_number, b_number, checked)
             except CallRefused as refusal:
+                self.plans.release_reserved(call_id)
                 self.rules.record(account_id, refusal, call_id)
                 raise
 
@@ -169,8 +173,9 @@ class Billing:
         if call is None:
             return 0
         free = 0
-        if call.account_id is not None and call.kind not in FREE_KINDS:
-            free = self.included_seconds(call.account_id, call.a_number, call.b_number)
+        live = call.state != "ended" and call.settled_at is None
+        if call.account_id is not None and call.kind not in FREE_KINDS and live:
+            free = self._reserve_included(call.account_id, call_id, call.a_number, call.b_number)
         if hold is None or hold["state"] != "open":
             return min(free, self.max_call_seconds)
         a_price, b_price = self._prices(call.a_number, call.b_number)
@@ -191,6 +196,7 @@ class Billing:
 
     def release(self, call_id: str) -> bool:
         """Give a hold back without charging (a call that was never placed)."""
+        self.plans.release_reserved(call_id)
         if self.ledger.hold(hold_key(call_id)) is None:
             return False
         return self.ledger.release_hold(hold_key(call_id))
@@ -229,23 +235,62 @@ class Billing:
         return -(-price * rest // 60)
 
     def included_seconds(
-        self, account_id: int, a_number: str, b_number: str, at: datetime | None = None
+        self,
+        account_id: int,
+        a_number: str,
+        b_number: str,
+        at: datetime | None = None,
+        *,
+        call_id: str | None = None,
     ) -> int:
         """Seconds a call of both legs can last on the included minutes of the account's
-        plan left at `at` (now): the least left in the groups of its priced legs (0 when
-        a priced leg is in no group, or the account has no plan). Minutes other calls in
-        progress will use are not deducted: they are used when those calls settle."""
+        plan left at `at` (now); 0 when a priced leg is in no group, or without a plan.
+
+        Per group of its priced legs: the seconds left, less what the account's other
+        calls in progress (not `call_id`) may still use of them (their `reserve`), shared
+        among this call's legs in the group (both legs in one group draw on one pool);
+        then the least over the groups, cut so that a leg's billable seconds (the
+        tariff's minimum and increment, wallet/tariffs.py) fit in its share.
+        """
         period = self.plans.period_at(account_id, at or utcnow())
         if period is None:
             return 0
-        usage = self.plans.usage(period)
-        left: list[int] = []
-        for number in (a_number, b_number):
+        legs = self._priced_groups(a_number, b_number)
+        if not legs:
+            return 0
+        counts: dict[str, int] = {}
+        for group in legs.values():
+            counts[group] = counts.get(group, 0) + 1
+        usage = self.plans.usage(period, excluding=call_id)
+        return self._fitting(min(usage.left(group) // n for group, n in counts.items()))
+
+    def _reserve_included(self, account_id: int, call: str, a_number: str, b_number: str) -> int:
+        """`included_seconds` of a call being authorised or extended, reserved for it
+        (storage.plans.PlanStore.reserve_included) so that the account's other calls in
+        progress cannot count on the same seconds; trued up when the call is settled."""
+        legs = self._priced_groups(a_number, b_number)
+        now = utcnow()
+        if not legs or self.plans.period_at(account_id, now) is None:
+            return 0  # no write: nothing to reserve (what was is dropped at settlement)
+        return self.plans.reserve_included(account_id, call, now, legs, self._fitting)
+
+    def _priced_groups(self, a_number: str, b_number: str) -> dict[str, str]:
+        """The group of each priced leg ("a", "b"); empty when a priced leg is in none."""
+        legs: dict[str, str] = {}
+        for leg, number in (("a", a_number), ("b", b_number)):
             if not self.tariffs.price_per_minute(number):
                 continue
             group = self.catalogue.group_of(number)
-            left.append(usage.left(group) if group else 0)
-        return min(left, default=0)
+            if group is None:
+                return {}
+            legs[leg] = group
+        return legs
+
+    def _fitting(self, seconds: int) -> int:
+        """The longest a leg may last (whole increments) for its billable seconds (the
+        tariff's minimum and increment) to fit in `seconds`; 0 when none does."""
+        longest = seconds // self.tariffs.increment * self.tariffs.increment
+        return longest if longest > 0 and self.tariffs.billable_seconds(longest) <= seconds else 0
 
     def _with_included(self, quote: Quote, free: int) -> Quote:
         """A quote whose longest call adds `free` included seconds to what the balance
@@ -296,6 +341,7 @@ class Billing:
         if call.state != "ended":
             raise ValueError(f"call {call_id} has not ended")
         self.use_included(call)
+        self.plans.release_reserved(call_id)
         price = self.call_cost(call_id)
         hold = self.ledger.hold(hold_key(call_id))
         if hold is None:
@@ -457,7 +503,7 @@ class Billing:
             quote = self._quote(account_id, a_number, b_number, cap_left, size_hold=False)
             if quote.free:
                 return Authorization(call_id, None, "ETT", quote.max_seconds, quote)
-            free = self.included_seconds(account_id, a_number, b_number)
+            free = self._reserve_included(account_id, call_id, a_number, b_number)
             if quote.asset is None:
                 if free >= max(self.tariffs.min_seconds, 1):  # on included minutes alone
                     held = self._with_included(quote, free)

@@ -1,12 +1,14 @@
 """The renewal duty of monthly plans: every RENEWAL_POLL_SECONDS, renew the subscriptions
 whose period ended (wallet/subscriptions.py), and find who must be told.
 
-Notices (each claimed in the database before it is sent, so it goes once whatever the
-number of instances; one lost in a crash between the claim and the sending is not sent
-again): "ahead", NOTICE_DAYS before the end of a period when the available balance would
-not pay the next one (checked on every round of those days, so a balance that falls short
-later is told then); "lapsed", when a renewal could not be paid and the plan fell back to
-pay-per-minute. The duty hands them to `notify` (the chat's outbox, bot/app.py).
+Notices (each a row in the database written with what causes it, the lapse in the same
+transaction; claimed before it is sent, so one instance sends it, and marked sent once
+delivered: a claim left unsent, by a crash or a failed delivery, is claimed again after
+NOTICE_LEASE, so a notice may at worst go twice, never be lost): "ahead", NOTICE_DAYS
+before the end of a period when the available balance would not pay the next one (checked
+on every round of those days, so a balance that falls short later is told then);
+"lapsed", when a renewal could not be paid and the plan fell back to pay-per-minute. The
+duty hands them to `notify` (the chat's outbox, bot/app.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 NOTICE_DAYS = 3
 RENEWAL_POLL_SECONDS = 60.0
 AHEAD, LAPSED = "ahead", "lapsed"
+NOTICE_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -57,34 +60,44 @@ class PlanRenewal:
         self.poll_seconds = poll_seconds
 
     def run_once(self, now: datetime | None = None) -> list[PlanNoticeDue]:
-        """One round at `now`: renew (or end, or lapse) every due subscription, then claim
-        the AHEAD notices of periods ending within NOTICE_DAYS; return the notices
-        claimed by this round (for this instance to send)."""
+        """One round at `now`: renew (or end, or lapse, adding its notice) every due
+        subscription, add the AHEAD notices of periods ending within NOTICE_DAYS, then
+        claim the notices to send (new ones, and those left unsent for NOTICE_LEASE);
+        return them (for this instance to send, then `delivered`)."""
         now = now or utcnow()
-        notices: list[PlanNoticeDue] = []
         for sub in self.store.due(now):
             try:
                 outcome = self.subscriptions.renew(sub, now)
             except Exception:
                 log.exception("renewal of the plan of account %s failed", sub.account_id)
                 continue
-            if outcome == "lapsed" and self.store.claim_notice(
-                sub.account_id, LAPSED, sub.period_end
-            ):
-                price = self._price(sub.next_plan or sub.plan)
-                notices.append(
-                    PlanNoticeDue(LAPSED, sub.account_id, sub.plan, sub.period_end, price)
-                )
             log.info("plan of account %s at %s: %s", sub.account_id, sub.period_end, outcome)
         for sub in self.store.ending_between(now, now + timedelta(days=NOTICE_DAYS)):
             plan = self.subscriptions.catalogue.find(sub.next_plan or sub.plan)
             if plan is None or self.subscriptions.can_pay(sub.account_id, plan):
                 continue
-            if self.store.claim_notice(sub.account_id, AHEAD, sub.period_end):
-                notices.append(
-                    PlanNoticeDue(AHEAD, sub.account_id, plan.name, sub.period_end, plan.price)
-                )
-        return notices
+            self.store.claim_notice(sub.account_id, AHEAD, sub.period_end, plan.name, plan.price)
+        return [
+            PlanNoticeDue(n.kind, n.account_id, n.plan, n.period_end, n.price)
+            for n in self.store.claim_unsent(now, NOTICE_LEASE)
+        ]
+
+    def delivered(self, notice: PlanNoticeDue) -> None:
+        """Record that `notice` was delivered: it is not claimed again."""
+        self.store.mark_sent(notice.account_id, notice.kind, notice.period_end)
+
+    async def deliver(self, notice: PlanNoticeDue) -> bool:
+        """Hand `notice` to `notify` and record it delivered; False (logged) when sending
+        failed: it is claimed again after NOTICE_LEASE."""
+        if self.notify is None:
+            return False
+        try:
+            await self.notify(notice)
+        except Exception:
+            log.exception("plan notice to account %s failed", notice.account_id)
+            return False
+        await asyncio.to_thread(self.delivered, notice)
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set; each round's notices go to `notify`."""
@@ -95,17 +108,11 @@ class PlanRenewal:
                 log.exception("plan renewal round failed")
                 notices = []
             for notice in notices:
-                if self.notify is None:
-                    continue
                 try:
-                    await self.notify(notice)
+                    await self.deliver(notice)
                 except Exception:
-                    log.exception("plan notice to account %s failed", notice.account_id)
+                    log.exception("recording plan notice to account %s", notice.account_id)
             try:
                 await asyncio.wait_for(stop.wait(), self.poll_seconds)
             except TimeoutError:
                 pass
-
-    def _price(self, name: str) -> int:
-        plan = self.subscriptions.catalogue.find(name)
-        return plan.price if plan else 0

@@ -15,12 +15,14 @@ Rules (issue 16; where it is silent, what a PBX operator usually does):
 - A renewal the balance cannot pay lapses the plan to pay-per-minute (wallet/plan_renewal.py
   tells the user).
 - Periods missed while the service was down are not charged: a renewal pays only the
-  period that covers the present.
+  period that covers the present. A period charged before a crash is always recorded and
+  given (also when the plan was cancelled or withdrawn meanwhile: it then runs to its end).
 """
 
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +33,7 @@ from domain.books import REVENUE, TransferKind, account_book
 from domain.clock import utcnow
 from storage.ledger_store import InsufficientFunds, LedgerStore
 from storage.models import PlanSubscription
-from storage.plans import ACTIVE, CANCELLED, ENDED, LAPSED, LIVE_STATES, PENDING, PlanStore
+from storage.plans import CANCELLED, ENDED, LAPSED, LIVE_STATES, PENDING, PlanStore
 from wallet.plans import Catalogue, Plan
 from wallet.rates import Rates
 
@@ -123,7 +125,7 @@ class Subscriptions:
         except InsufficientFunds:
             self.store.abandon_start(account_id, now, sub)
             raise PlanRefused("insufficient_funds", price=plan.price) from None
-        self._record(account_id, plan, now, end, asset, amount)
+        self._record(account_id, plan.name, now, end, asset, amount)
         self.store.activate(account_id, now, plan.name, now, end)
         log.info("account %s subscribed to %s until %s", account_id, plan.name, end)
         return Outcome("subscribed", plan.name, now, end, asset, amount)
@@ -156,48 +158,99 @@ class Subscriptions:
     def renew(self, sub: PlanSubscription, now: datetime) -> str:
         """Settle a subscription whose period ended by `now`: "renewed" (the next period
         paid, once whatever other instance tries too), "ended" (cancelled), "lapsed" (the
-        balance could not pay; returned only to the instance that lapsed it), "skipped"
-        (another instance moved it already, or the plan left the catalogue and lapsed)."""
+        balance could not pay, or the plan left the catalogue; returned only to the
+        instance that lapsed it), "skipped" (another instance moved it already).
+
+        The period following the one read (starting at its `period_end`) may have been
+        charged already, by an instance that crashed before recording it (or by one
+        racing this one): that period is then recorded and kept, whatever happened since
+        (a cancel, the plan leaving the catalogue, downtime past its end): a cancelled or
+        withdrawn plan runs to its end and ends then. Otherwise periods missed while the
+        service was down are not charged: the one covering `now` is.
+        """
+        if sub.state == PENDING:  # a first payment cut short (a crash): finish or drop it
+            return self._resume_first(sub)
+        start = sub.period_end
+        end = add_month(start, sub.anchor_day)
+        paid = self.ledger.transfer_by_key(period_key(sub.account_id, start))
+        if paid is not None:
+            return self._keep_paid(sub, start, end, paid)
         if sub.state == CANCELLED:
             done = self.store.set_state(
                 sub.account_id, ENDED, period_start=sub.period_start, was=(CANCELLED,)
             )
             return "ended" if done else "skipped"
-        if sub.state == PENDING:  # a first payment cut short (a crash): finish or drop it
-            return self._resume_first(sub)
         plan = self.catalogue.find(sub.next_plan or sub.plan) or self.catalogue.find(sub.plan)
-        start = sub.period_end
-        end = add_month(start, sub.anchor_day)
         while end <= now:
             start, end = end, add_month(end, sub.anchor_day)
         if plan is None:
             log.warning("plan %s of account %s is no longer offered", sub.plan, sub.account_id)
-            lapsed = self.store.set_state(
-                sub.account_id, LAPSED, period_start=sub.period_start, was=(ACTIVE,)
-            )
-            return "lapsed" if lapsed else "skipped"
+            return self._lapse(sub)
         try:
             asset, amount = self._pay(sub.account_id, plan, start)
         except InsufficientFunds:
-            lapsed = self.store.set_state(
-                sub.account_id, LAPSED, period_start=sub.period_start, was=(ACTIVE,)
-            )
-            return "lapsed" if lapsed else "skipped"
-        self._record(sub.account_id, plan, start, end, asset, amount)
-        moved = self.store.activate(sub.account_id, sub.period_start, plan.name, start, end)
+            return self._lapse(sub)
+        self._record(sub.account_id, plan.name, start, end, asset, amount)
+        moved = self.store.activate(
+            sub.account_id, sub.period_start, plan.name, start, end, next_plan_read=sub.next_plan
+        )
         return "renewed" if moved else "skipped"
+
+    def _lapse(self, sub: PlanSubscription) -> str:
+        """Lapse the ACTIVE subscription read, with its "lapsed" notice (the same
+        transaction; wallet/plan_renewal.py sends it)."""
+        plan = self.catalogue.find(sub.next_plan or sub.plan)
+        notice = (LAPSED, sub.period_end, sub.plan, plan.price if plan else 0)
+        return "lapsed" if self.store.lapse(sub.account_id, sub.period_start, notice) else "skipped"
+
+    def _keep_paid(self, sub: PlanSubscription, start: datetime, end: datetime, paid: dict) -> str:
+        """Record the period [start, end) charged under its key (`paid`, the ledger
+        transfer) and move the subscription to it; a plan no longer offered runs to
+        `end` cancelled."""
+        name = self._paid_plan(sub, paid)
+        self._record(sub.account_id, name, start, end, paid["asset"], paid["amount"])
+        moved = self.store.activate(
+            sub.account_id,
+            sub.period_start,
+            name,
+            start,
+            end,
+            next_plan_read=sub.next_plan,
+            cancel=self.catalogue.find(name) is None,
+        )
+        return "renewed" if moved else "skipped"
+
+    def _paid_plan(self, sub: PlanSubscription, paid: dict) -> str:
+        """The plan a period's payment was for: of the subscription's next and current
+        plans, the one whose price is what was paid (a cancel clears the next plan),
+        else the one that would have been renewed."""
+        names = [name for name in (sub.next_plan, sub.plan) if name]
+        for name in names:
+            plan = self.catalogue.find(name)
+            if plan is not None and self.price_in(plan, paid["asset"]) == paid["amount"]:
+                return plan.name
+        return names[0]
 
     def _resume_first(self, sub: PlanSubscription) -> str:
         paid = self.ledger.transfer_by_key(period_key(sub.account_id, sub.period_start))
-        plan = self.catalogue.find(sub.plan)
-        if paid is None or plan is None:  # never paid: as if never asked
+        if paid is None:  # never paid: as if never asked
             self.store.abandon_start(sub.account_id, sub.period_start, None)
             return "ended"
         self._record(
-            sub.account_id, plan, sub.period_start, sub.period_end, paid["asset"], paid["amount"]
+            sub.account_id,
+            sub.plan,
+            sub.period_start,
+            sub.period_end,
+            paid["asset"],
+            paid["amount"],
         )
         self.store.activate(
-            sub.account_id, sub.period_start, plan.name, sub.period_start, sub.period_end
+            sub.account_id,
+            sub.period_start,
+            sub.plan,
+            sub.period_start,
+            sub.period_end,
+            cancel=self.catalogue.find(sub.plan) is None,
         )
         return "renewed"
 
@@ -235,16 +288,28 @@ class Subscriptions:
         raise shortfall
 
     def _record(
-        self, account_id: int, plan: Plan, start: datetime, end: datetime, asset: str, amount: int
+        self, account_id: int, name: str, start: datetime, end: datetime, asset: str, amount: int
     ) -> None:
+        """Record the paid period [start, end) of the plan `name` (its price and included
+        seconds from the catalogue; a plan no longer offered: those of its last recorded
+        period, else its payment and no included seconds)."""
+        plan = self.catalogue.find(name)
+        price, included = (plan.price, plan.included_seconds) if plan else (0, {})
+        if plan is None:
+            last = [p for p in self.store.periods(account_id) if p.plan == name]
+            price, included = (
+                (last[-1].price, json.loads(last[-1].included))
+                if last
+                else (self.rates.in_ett(amount, asset), {})
+            )
         self.store.record_period(
             account_id,
-            plan.name,
+            name,
             start,
             end,
-            price=plan.price,
+            price=price,
             asset=asset,
             amount=amount,
             transfer_key=period_key(account_id, start),
-            included=plan.included_seconds,
+            included=included,
         )

@@ -32,7 +32,9 @@ REFUSED: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemDoc, "content": {"application/problem+json": {}}}
     for status in (402, 404, 409, 422)
 }
-# Chat catalogue keys of the refusals (wallet.subscriptions.PlanRefused reasons).
+# Problem keys of the refusals (wallet.subscriptions.PlanRefused reasons), also the chat
+# catalogue's keys of their details, but for those in _DETAILS: the chat's sentence tells
+# what to write in the chat.
 _KEYS = {
     "unknown_plan": "plans_unknown",
     "insufficient_funds": "plans_no_funds",
@@ -63,6 +65,9 @@ class PlansOut(BaseModel):
 
     plans: list[PlanOut]
     groups: dict[str, list[str]]
+    group_names: dict[str, str] = Field(
+        description="each group's display name in the caller's language (PLANS_FILE labels)"
+    )
 
 
 class GroupUsage(BaseModel):
@@ -107,6 +112,9 @@ class OutcomeOut(BaseModel):
     charged: Money | None = None
 
 
+_DETAILS = {"plans_no_funds": "plans_api_no_funds", "plans_none": "plans_api_none"}
+
+
 def _subscriptions(services: ServicesDep) -> Subscriptions:
     billing = services.billing
     return Subscriptions(services.engine, billing.catalogue, billing.rates)
@@ -132,7 +140,12 @@ def list_plans(services: ServicesDep, caller: Reader) -> PlansOut:
     groups: dict[str, list[str]] = {}
     for prefix, group in sorted(subs.catalogue.groups.items()):
         groups.setdefault(group, []).append(prefix)
-    return PlansOut(plans=[_plan_out(subs, p) for p in subs.catalogue.plans], groups=groups)
+    names = {group: subs.catalogue.label(group, caller.lang) for group in groups}
+    return PlansOut(
+        plans=[_plan_out(subs, p) for p in subs.catalogue.plans],
+        groups=groups,
+        group_names=names,
+    )
 
 
 @router.get("/v1/plan")
@@ -213,7 +226,7 @@ def cancel(services: ServicesDep, caller: Paying) -> OutcomeOut:
 
 
 def _problem(caller: Caller, subs: Subscriptions, refused: PlanRefused, name: str) -> Problem:
-    """A refusal as a problem in the caller's language (the chat's sentence)."""
+    """A refusal as a problem in the caller's language (no chat instructions)."""
     key = _KEYS.get(refused.reason, "plans_busy")
     lang = caller.lang
     plan = subs.catalogue.find(name)
@@ -225,4 +238,4 @@ def _problem(caller: Caller, subs: Subscriptions, refused: PlanRefused, name: st
         "price": price_text(lang, subs, plan.price) if plan else "",
         "end": sub.period_end.strftime("%Y-%m-%d %H:%M UTC") if sub else "",
     }
-    return Problem(key, t(lang, key, **values))
+    return Problem(key, t(lang, _DETAILS.get(key, key), **values))

@@ -9,12 +9,15 @@ Dates are the user's local time.
 
 from __future__ import annotations
 
+import difflib
 import zlib
 from dataclasses import dataclass
 
+from babel import Locale
+
 from bot.assistant import Button, Context, Refusal, Reply
 from bot.assistant.buttons import ButtonData
-from bot.assistant.i18n import money_text, t
+from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, money_text, t
 from bot.assistant.router import CancelData
 from storage.plans import ACTIVE, LIVE_STATES, PlanStore
 from wallet.plans import Catalogue, Plan
@@ -51,12 +54,20 @@ def subscriptions(ctx: Context) -> Subscriptions:
 
 
 def find_plan(catalogue: Catalogue, name: str) -> Plan | None:
-    """The plan `name` names: its whole name, else the plan whose name is among its words."""
+    """The plan `name` names: its whole name or an alias, else the plan whose name or
+    alias is among its words."""
     plan = catalogue.find(name)
     if plan is not None or not name:
         return plan
     words = f" {name.casefold()} "
-    return next((p for p in catalogue.plans if f" {p.name.casefold()} " in words), None)
+    return next(
+        (
+            p
+            for p in catalogue.plans
+            if any(f" {n.casefold()} " in words for n in (p.name, *p.aliases))
+        ),
+        None,
+    )
 
 
 def listing(ctx: Context) -> Reply:
@@ -68,8 +79,18 @@ def listing(ctx: Context) -> Reply:
     lines = [t(ctx.lang, "plans_list_header", surcharge=_surcharge(subs))]
     for plan in subs.catalogue.plans:
         lines.append(_plan_line(ctx, subs, plan, current=plan.name == current))
-    lines.append(t(ctx.lang, "plans_list_footer", example=subs.catalogue.plans[0].name))
+    lines.append(t(ctx.lang, "plans_list_footer"))
+    if current is None:
+        lines.append(t(ctx.lang, "plans_list_how", example=subs.catalogue.plans[0].name))
+    else:
+        lines.append(t(ctx.lang, "plans_list_how_switch", plan=current))
     return Reply("\n".join(lines), lang=ctx.lang)
+
+
+def ask_which(ctx: Context) -> Reply:
+    """ "subscribe" without a plan's name: which plan, the plans named."""
+    subs = subscriptions(ctx)
+    return ctx.say("plans_which", names=_names(subs.catalogue))
 
 
 def ask_subscribe(ctx: Context, name: str) -> Reply:
@@ -79,6 +100,9 @@ def ask_subscribe(ctx: Context, name: str) -> Reply:
     subs = subscriptions(ctx)
     plan = find_plan(subs.catalogue, name)
     if plan is None:
+        guess = _close_plan(subs.catalogue, name)
+        if guess is not None:
+            raise Refusal("plans_did_you_mean", name=name, plan=guess.name)
         raise Refusal("plans_unknown", name=name or "?", names=_names(subs.catalogue))
     sub = subs.store.subscription(ctx.account.id)
     index = subs.catalogue.plans.index(plan)
@@ -147,12 +171,15 @@ def usage(ctx: Context) -> Reply:
     sub = store.subscription(ctx.account.id)
     used = store.usage(period)
     lines = [t(ctx.lang, "plans_usage_header", plan=period.plan)]
-    for group, included in sorted(used.included.items()):
+    plan = ctx.services.billing.catalogue.find(period.plan)
+    order = list(plan.minutes) if plan is not None else []
+    ranked = sorted(used.included.items(), key=lambda i: (_rank(order, i[0]), i[0]))
+    for group, included in ranked:
         lines.append(
             t(
                 ctx.lang,
                 "plans_usage_line",
-                group=_group(group),
+                group=_group(ctx, group),
                 left=_duration(ctx.lang, used.left(group)),
                 included=_duration(ctx.lang, included),
             )
@@ -164,9 +191,12 @@ def usage(ctx: Context) -> Reply:
         subs = subscriptions(ctx)
         following = subs.catalogue.find(sub.next_plan or sub.plan)
         price = _price(ctx, subs, following) if following else "?"
-        lines.append(
-            t(ctx.lang, "plans_usage_renews", end=end, plan=sub.next_plan or sub.plan, price=price)
+        key = (
+            "plans_usage_switches"
+            if sub.next_plan not in (None, sub.plan)
+            else "plans_usage_renews"
         )
+        lines.append(t(ctx.lang, key, end=end, plan=sub.next_plan or sub.plan, price=price))
     else:
         lines.append(t(ctx.lang, "plans_usage_ends", end=end))
     return Reply("\n".join(lines), lang=ctx.lang)
@@ -194,8 +224,30 @@ def _surcharge(subs: Subscriptions) -> str:
     return f"{float(percent):g}"
 
 
-def _group(name: str) -> str:
-    return name.replace("_", " ")
+def _group(ctx: Context, name: str) -> str:
+    return ctx.services.billing.catalogue.label(name, ctx.lang)
+
+
+def counted(lang: str, key: str, count: int) -> str:
+    """The message `key` + "_" + the CLDR plural form of `count` in `lang` ("1 direct
+    number", "2 numéros directs", "5 прямых номеров"); every language has the four keys
+    one, few, many and other (those its plural rules do not use repeat `_other`)."""
+    locale = Locale.parse(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    return t(lang, f"{key}_{locale.plural_form(count)}", count=count)
+
+
+def _rank(order: list[str], group: str) -> int:
+    """A group's place in the plan file's order (groups it no longer lists last)."""
+    return order.index(group) if group in order else len(order)
+
+
+def _close_plan(catalogue: Catalogue, name: str) -> Plan | None:
+    """The one plan whose name or alias is a near spelling of `name` (difflib ratio at
+    least 0.8: "Busines" -> Business), None when none or several are."""
+    spellings = {n.casefold(): p for p in catalogue.plans for n in (p.name, *p.aliases)}
+    close = difflib.get_close_matches(name.strip().casefold(), spellings, n=3, cutoff=0.8)
+    plans = {spellings[c].name: spellings[c] for c in close}
+    return next(iter(plans.values())) if len(plans) == 1 else None
 
 
 def _names(catalogue: Catalogue) -> str:
@@ -211,7 +263,7 @@ def _duration(lang: str, seconds: int) -> str:
 
 def _minutes(ctx: Context, plan: Plan) -> str:
     parts = [
-        t(ctx.lang, "plans_minutes_part", minutes=minutes, group=_group(group))
+        t(ctx.lang, "plans_minutes_part", minutes=minutes, group=_group(ctx, group))
         for group, minutes in plan.minutes.items()
         if minutes
     ]
@@ -221,11 +273,11 @@ def _minutes(ctx: Context, plan: Plan) -> str:
 def _plan_line(ctx: Context, subs: Subscriptions, plan: Plan, *, current: bool) -> str:
     extras = []
     if plan.dids:
-        extras.append(t(ctx.lang, "plans_dids", count=plan.dids))
+        extras.append(counted(ctx.lang, "plans_dids", plan.dids))
     if plan.ivr:
         extras.append(t(ctx.lang, "plans_ivr"))
     if plan.tracking_numbers:
-        extras.append(t(ctx.lang, "plans_tracking", count=plan.tracking_numbers))
+        extras.append(counted(ctx.lang, "plans_tracking", plan.tracking_numbers))
     if plan.voicemail:
         extras.append(t(ctx.lang, "plans_voicemail"))
     return t(

@@ -13,6 +13,8 @@ router = Router("plans")
 @router.intent(Plans)
 def plans(ctx: Context, cmd: Plans) -> list[Reply]:
     """ "plans" / "subscribe to Business" / "cancel my plan" / "how many minutes are left"."""
+    if cmd.action == "subscribe" and not cmd.name:
+        return [desk.ask_which(ctx)]
     if cmd.action == "subscribe":
         return [desk.ask_subscribe(ctx, cmd.name or "")]
     if cmd.action == "cancel":
