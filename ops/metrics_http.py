@@ -8,11 +8,8 @@ it); the database is read in a worker thread, so a scrape never holds the loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 
-import uvicorn
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
@@ -20,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from ops.asgi import serve_asgi
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +34,6 @@ def metrics_app(registry: CollectorRegistry) -> Starlette:
     return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # the service handles SIGINT/SIGTERM and sets `stop`
-
-
 async def serve_metrics(
     registry: CollectorRegistry,
     host: str,
@@ -51,29 +44,13 @@ async def serve_metrics(
 ) -> None:
     """Serve `/metrics` on host:port until `stop` is set. OSError when the address cannot
     be bound. `started` is set once it listens."""
-    config = uvicorn.Config(
-        metrics_app(registry),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        server_header=False,
-        timeout_graceful_shutdown=2,
-    )
-    server = _Server(config)
-    serving = asyncio.create_task(server.serve(), name="metrics server")
-    while not server.started and not serving.done():
-        await asyncio.sleep(0.02)
-    if serving.done():  # uvicorn logs why and exits when it cannot bind
-        with contextlib.suppress(SystemExit):
-            serving.result()
-        raise OSError(f"/metrics cannot listen on {host}:{port}")
-    log.info("metrics at http://%s:%d/metrics", host, port)
-    if started is not None:
-        started.set()
-    waiting = asyncio.create_task(stop.wait())
-    await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
-    waiting.cancel()
-    await serving
+
+    def listening() -> None:
+        log.info("metrics at http://%s:%d/metrics", host, port)
+        if started is not None:
+            started.set()
+
+    await serve_asgi(
+        metrics_app(registry), host, port, stop, name="/metrics", listening=listening,
+        grace_seconds=2,
+    )  # fmt: skip
