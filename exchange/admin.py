@@ -38,7 +38,7 @@ from domain.numbers import is_e164, normalize
 from exchange.config import ExchangeConfig, kamailio_command, rtpengine_command, write
 from exchange.softphones import SoftphoneCredentials, Softphones
 from settings import Settings, SettingsError, load_settings
-from storage import open_database
+from storage import NoDatabase, open_existing_database
 from storage.accounts import AccountStore
 from storage.dids import DidError, DidStore
 
@@ -155,7 +155,11 @@ def main(argv: list[str]) -> int:
     except IdentityError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    engine = open_database(args.database or settings.DATABASE_URL)
+    try:
+        engine = open_existing_database(args.database or settings.DATABASE_URL)
+    except NoDatabase as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         accounts = AccountStore(engine)
         account = accounts.resolve(
@@ -190,7 +194,11 @@ def _did(args: argparse.Namespace, settings: Settings) -> int:
     pool = settings.did_pool
     number = _e164(args.number) if "number" in args else ""
     identity = parse_identity(args.identity) if "identity" in args else None
-    engine = open_database(args.database or settings.DATABASE_URL)
+    try:
+        engine = open_existing_database(args.database or settings.DATABASE_URL)
+    except NoDatabase as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         dids, accounts = DidStore(engine), AccountStore(engine)
         dids.sync_pool(pool)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ops.report import DEFAULT_TOP, MonthError, as_json, as_text, build, chart, parse_month
 from settings import SettingsError, load_settings
-from storage import open_database
+from storage import NoDatabase, open_existing_database
 from wallet.tariffs import TariffError, Tariffs
 
 
@@ -58,7 +58,11 @@ def main(argv: list[str]) -> int:
     if png is not None and not png.parent.is_dir():
         print(f"error: --png: no directory {png.parent}", file=sys.stderr)
         return 2
-    engine = open_database(args.database or settings.DATABASE_URL)
+    try:
+        engine = open_existing_database(args.database or settings.DATABASE_URL)
+    except NoDatabase as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         report = build(engine, tariffs, month, top=args.top)
     finally:

@@ -142,6 +142,23 @@ def test_admin_help_lists_every_admin_command_and_each_has_its_own_help():
         assert run.returncode == 0 and "usage" in run.stdout.lower(), command
 
 
+@pytest.mark.parametrize(
+    "command", [["accounts"], ["report", "--month", "2026-11"], ["poll", "list"], ["did", "list"]]
+)
+def test_an_admin_command_on_a_missing_sqlite_file_says_so_and_creates_nothing(tmp_path, command):
+    missing = tmp_path / "typo.sqlite"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "admin", "--database", f"sqlite:///{missing}"]
+        + command,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"no database at {missing}" in run.stderr and not missing.exists()
+
+
 def test_migrate_creates_the_default_sqlite_database(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     run = subprocess.run(

@@ -37,7 +37,7 @@ from domain.books import UNATTRIBUTED as UNATTRIBUTED_BOOK
 from domain.clock import utcnow
 from domain.money import ASSETS, format_amount, to_units
 from settings import Settings, SettingsError, load_settings
-from storage import open_database
+from storage import NoDatabase, open_existing_database
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from storage.deposits import ASSIGNED, UNATTRIBUTED, DepositStore
@@ -120,7 +120,11 @@ def main(argv: list[str]) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    engine = open_database(args.database or settings.DATABASE_URL)
+    try:
+        engine = open_existing_database(args.database or settings.DATABASE_URL)
+    except NoDatabase as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         command = COMMANDS[args.command]
         return command(engine, args, settings)

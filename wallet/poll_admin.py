@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from domain.clock import utcnow
 from settings import Settings, SettingsError, load_settings
-from storage import open_database
+from storage import NoDatabase, open_existing_database
 from storage.models import Poll
 from storage.polls import closed_at, is_closed, options_of
 from wallet.polls import NodeReader, PollError, Polls, Results, parse_closing, units_text
@@ -89,7 +89,11 @@ def main(argv: list[str]) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    engine = open_database(args.database or settings.DATABASE_URL)
+    try:
+        engine = open_existing_database(args.database or settings.DATABASE_URL)
+    except NoDatabase as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         return _run(engine, args, settings)
     except (PollError, NodeUnavailable) as error:
