@@ -678,6 +678,34 @@ def test_a_lapse_notice_that_could_not_be_delivered_is_sent_again(engine):
     assert attempts == [LAPSED, LAPSED]
 
 
+def test_a_notice_that_reached_no_chat_is_tried_again(engine):
+    from bot.assistant.outbox import Outbox
+    from bot.features.plans.notices import plan_notifier
+    from storage.accounts import AccountStore
+
+    account = new_account(engine)
+    fund(engine, account, "25")
+    plans = subscriptions(engine)
+    plans.subscribe(account, "Business", now=at(10))
+    outbox = Outbox(AccountStore(engine))  # an API-only instance: no chat network runs
+    renewal = PlanRenewal(plans, plan_notifier(AccountStore(engine), plans, outbox))
+    sub = plans.store.due(at(10, 2, hour=12))[0]
+    assert plans.renew(sub, at(10, 2, hour=12)) == "lapsed"
+
+    async def round_at(moment: datetime) -> list[bool]:
+        return [await renewal.deliver(n) for n in renewal.run_once(moment)]
+
+    assert asyncio.run(round_at(at(10, 2, hour=12))) == [False]  # nobody told: kept
+    told: list[str] = []
+
+    async def send(external_id: str, reply) -> None:
+        told.append(reply.text)
+
+    outbox.register("console", send)  # new_account's identity is on the console
+    assert asyncio.run(round_at(at(10, 2, hour=13))) == [True]
+    assert len(told) == 1 and "Business" in told[0]
+
+
 def test_the_same_call_settled_twice_at_once_uses_its_minutes_once(db_url, tmp_path):
     plan_file = tmp_path / "plans.toml"
     plan_file.write_text(PLAN_FILE)

@@ -41,7 +41,8 @@ class PlanNoticeDue:
     price: int
 
 
-Notify = Callable[[PlanNoticeDue], Awaitable[None]]
+# Sends a notice; False when it reached no chat (then it is tried again after the lease).
+Notify = Callable[[PlanNoticeDue], Awaitable[bool | None]]
 
 
 class PlanRenewal:
@@ -88,13 +89,17 @@ class PlanRenewal:
 
     async def deliver(self, notice: PlanNoticeDue) -> bool:
         """Hand `notice` to `notify` and record it delivered; False (logged) when sending
-        failed: it is claimed again after NOTICE_LEASE."""
+        failed or reached no chat (`notify` answered False): it is claimed again after
+        NOTICE_LEASE."""
         if self.notify is None:
             return False
         try:
-            await self.notify(notice)
+            reached = await self.notify(notice)
         except Exception:
             log.exception("plan notice to account %s failed", notice.account_id)
+            return False
+        if reached is False:  # no chat of the account is reachable from this instance
+            log.info("plan notice to account %s reached no chat: later", notice.account_id)
             return False
         await asyncio.to_thread(self.delivered, notice)
         return True

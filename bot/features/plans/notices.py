@@ -31,13 +31,16 @@ def notice_reply(accounts: AccountStore, subs: Subscriptions, notice: PlanNotice
 
 
 def plan_notifier(accounts: AccountStore, subs: Subscriptions, outbox: Outbox) -> Notify:
-    """The duty's `notify(notice)`: the notice's message to every chat of the account."""
+    """The duty's `notify(notice)`: the notice's message to every chat of the account;
+    False when none could be reached (an API-only instance, every chat down): the duty
+    tries again later."""
 
-    async def notify(notice: PlanNoticeDue) -> None:
+    async def notify(notice: PlanNoticeDue) -> bool:
         reply = await asyncio.to_thread(notice_reply, accounts, subs, notice)
         delivered = await outbox.notify(notice.account_id, reply)
         log.info(
             "plan notice %s to account %s: %d chats", notice.kind, notice.account_id, delivered
         )
+        return delivered > 0
 
     return notify
