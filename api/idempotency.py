@@ -83,34 +83,51 @@ class IdempotencyMiddleware:
 
     async def _first(self, request: Request, key: str, send: Send) -> None:
         """Run the request that reserved `key` and keep its answer (or free the key when
-        the answer changed nothing)."""
+        the answer changed nothing) before the client gets it: a retry sent the moment
+        the first answer arrives finds it kept, never "still running"."""
         account_id = getattr(request.state, "idempotency_account", None)
         body = await request.body()
-        status = 500
-        headers: dict[str, str] = {}
+        start: Message | None = None
         chunks: list[bytes] = []
+        settled = False
 
         async def replay_body() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def keep(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal start, settled
+            if account_id is None:
+                return await send(message)
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
-            elif message["type"] == "http.response.body":
+                start = message  # held until the answer is kept
+            elif message["type"] == "http.response.body" and start is not None:
                 chunks.append(message.get("body", b""))
-            await send(message)
+                if message.get("more_body", False):
+                    return
+                await self._settle(store, account_id, key, start, b"".join(chunks))
+                settled = True
+                await send(start)
+                await send({"type": "http.response.body", "body": b"".join(chunks)})
+            else:
+                await send(message)
 
         store: IdempotencyStore = request.app.state.idempotency
         try:
             await self.app(request.scope, replay_body, keep)
         except BaseException:
-            if account_id is not None:
+            if account_id is not None and not settled:
                 await run_in_threadpool(store.release, account_id, key)
             raise
-        if account_id is None:
-            return
+        if account_id is not None and not settled:  # no complete answer was sent
+            await run_in_threadpool(store.release, account_id, key)
+
+    @staticmethod
+    async def _settle(
+        store: IdempotencyStore, account_id: int, key: str, start: Message, content: bytes
+    ) -> None:
+        """Keep the answer for retries, or free the key when it changed nothing."""
+        status = start["status"]
+        headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
         # An answer marked no-store holds a secret shown once (a new SIP password): it is not
         # kept, and a retry makes a new one (the earlier stops working).
         no_store = "no-store" in headers.get("cache-control", "")
@@ -118,5 +135,6 @@ class IdempotencyMiddleware:
             await run_in_threadpool(store.release, account_id, key)
             return
         kept = {name: headers[name] for name in REPLAYED_HEADERS if name in headers}
-        content = b"".join(chunks).decode()
-        await run_in_threadpool(store.store, account_id, key, status, content, json.dumps(kept))
+        await run_in_threadpool(
+            store.store, account_id, key, status, content.decode(), json.dumps(kept)
+        )

@@ -120,6 +120,48 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_request
     assert "idempotent-replayed" not in theirs.headers
 
 
+def test_the_first_answer_is_kept_before_the_client_gets_it(api_env: ApiEnv) -> None:
+    # A CRM that retries the moment the first answer arrives must get the replay, never
+    # "still running": the answer is kept before its first byte is sent.
+    import asyncio
+    import json
+
+    from storage.idempotency import Pending, fingerprint
+
+    holder = api_env.account(**VERIFIED)
+    fund(api_env.services.engine, holder.account_id, "10")
+    body = json.dumps({"to": "+12125550123", "quote_only": True}).encode()
+    headers = [
+        (b"host", b"testserver"),
+        (b"authorization", f"Bearer {holder.token}".encode()),
+        (b"idempotency-key", b"order-at-once"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/callbacks", "raw_path": b"/v1/callbacks",
+        "query_string": b"", "root_path": "", "headers": headers,
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+    store = api_env.app.state.idempotency
+    seen: list[object] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            print_ = fingerprint("POST", "/v1/callbacks", body)
+            seen.append(store.reserve(holder.account_id, "order-at-once", print_))
+            seen.append(message["status"])
+
+    asyncio.run(api_env.app(scope, receive, send))
+    found, status = seen
+    assert status == 200 and found is not None and not isinstance(found, Pending)
+    assert found.status == 200
+
+
 def test_past_the_keys_rate_the_answer_is_429_with_retry_after(db_url: str) -> None:
     env = ApiEnv(db_url, API_RATE_LIMIT="3/minute")
     try:
