@@ -408,18 +408,7 @@ class PlanStore:
             )
             if seconds == 0:
                 return 0
-            conn.execute(
-                _usage.insert().values(
-                    period_id=period.id,
-                    account_id=account_id,
-                    call_id=call_id,
-                    leg=leg,
-                    dest_group=group,
-                    seconds=seconds,
-                    reserved=False,
-                    created_at=utcnow(),
-                )
-            )
+            _add_usage(conn, period.id, account_id, call_id, leg, group, seconds, reserved=False)
         return seconds
 
     def reserve_included(
@@ -471,21 +460,36 @@ class PlanStore:
             if seconds <= 0:
                 return 0
             for leg, group in legs.items():
-                conn.execute(
-                    _usage.insert().values(
-                        period_id=period.id,
-                        account_id=account_id,
-                        call_id=call_id,
-                        leg=leg,
-                        dest_group=group,
-                        seconds=seconds,
-                        reserved=True,
-                        created_at=utcnow(),
-                    )
-                )
+                _add_usage(conn, period.id, account_id, call_id, leg, group, seconds, reserved=True)
         return seconds
 
     def release_reserved(self, call_id: str) -> None:
         """Drop what a call reserved and did not use (it ended or was never placed)."""
         with self.engine.begin() as conn:
             conn.execute(delete(_usage).where(_usage.c.call_id == call_id, _usage.c.reserved))
+
+
+def _add_usage(
+    conn: Connection,
+    period_id: int,
+    account_id: int,
+    call_id: str,
+    leg: str,
+    group: str,
+    seconds: int,
+    *,
+    reserved: bool,
+) -> None:
+    """One row of included seconds a call's leg used (or, `reserved`, may use)."""
+    conn.execute(
+        _usage.insert().values(
+            period_id=period_id,
+            account_id=account_id,
+            call_id=call_id,
+            leg=leg,
+            dest_group=group,
+            seconds=seconds,
+            reserved=reserved,
+            created_at=utcnow(),
+        )
+    )

@@ -34,11 +34,11 @@ from domain.clock import utcnow
 from storage.ledger_store import InsufficientFunds, LedgerStore
 from storage.models import PlanSubscription
 from storage.plans import CANCELLED, ENDED, LAPSED, LIVE_STATES, PENDING, PlanStore
+from wallet.billing import PAYING_ORDER
 from wallet.plans import Catalogue, Plan
 from wallet.rates import Rates
 
 log = logging.getLogger(__name__)
-PAYING_ORDER = ("ETT", "WAVES")  # as for calls (wallet/billing.py): ETT is the discount
 
 
 class PlanRefused(Exception):
