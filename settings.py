@@ -151,6 +151,15 @@ class Settings(BaseSettings):
     WEBHOOK_RETRY_HOURS: float = Field(default=24, gt=0, le=24 * 7)
     WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10, gt=0, le=60)
     WEBHOOK_ALLOW_PRIVATE: bool = False
+    # Calendars (an iCalendar feed's URL or a CalDAV account, given in the chat): read every
+    # CALENDAR_INTERVAL_SECONDS, each answer at most CALENDAR_MAX_BYTES and
+    # CALENDAR_TIMEOUT_SECONDS. Any URL a user gives (a calendar, a file's link on XMPP) on
+    # a loopback or private network is refused unless FETCH_ALLOW_PRIVATE (tests, a
+    # calendar server on the same network).
+    CALENDAR_INTERVAL_SECONDS: int = Field(default=300, ge=10, le=24 * 3600)
+    CALENDAR_MAX_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    CALENDAR_TIMEOUT_SECONDS: float = Field(default=15, gt=0, le=120)
+    FETCH_ALLOW_PRIVATE: bool = False
     # Second factor by voice call (POST /verify): the price of one verification (ETT), how
     # long a code lives, how many checks it allows, how many verifications a number (and
     # a key) may be sent in an hour.

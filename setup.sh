@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 EXCHANGE_PACKAGES=(kamailio kamailio-tls-modules kamailio-extra-modules kamailio-utils-modules
   rtpengine-daemon)
 # The other real peers the tests start.
-TEST_PACKAGES=(baresip prosody espeak-ng sox openssl postgresql-client)
+TEST_PACKAGES=(baresip prosody radicale espeak-ng sox openssl postgresql-client)
 
 missing_packages() {
   for pkg in "$@"; do

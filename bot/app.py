@@ -30,6 +30,7 @@ from bot.assistant import Assistant, Services
 from bot.assistant.background import Background
 from bot.assistant.outbox import Outbox
 from bot.assistant.services import CallPlacer, DepositDesk, WithdrawalDesk
+from bot.features.calendars import calendar_notifier
 from bot.features.calls import runner as call_runner
 from bot.features.calls.exchange_notices import exchange_notifier
 from bot.features.calls.notice import recording_notice
@@ -39,6 +40,7 @@ from bot.features.polls import PollNotices
 from bot.features.recordings import link_notifier, recording_notifier
 from bot.features.reminders.by_call import ReminderCaller
 from bot.features.reminders.scheduler import PlaceCall, Scheduler
+from calendars.sync import CalendarReader, read_limits
 from dialer import Dialer, DialerError, SipConfig
 from domain.clock import sleep_unless_stopped
 from exchange.config import callback_dialer, dialer_name
@@ -50,11 +52,13 @@ from settings import Settings
 from storage import open_database
 from storage.accounts import AccountStore
 from storage.api_keys import ApiKeyStore
+from storage.calendars import CalendarStore
 from storage.calls import CallStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.recordings import RecordingStore
+from storage.reminder_series import SeriesStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
 from storage.updates import SeenUpdates
@@ -110,6 +114,7 @@ def build_services(
             outbox.notify,
             place_call=place_call,
             webhooks=webhooks,
+            series=SeriesStore(engine),
         )
     deposits, withdrawals = (
         _wallet(engine, settings, accounts, ledger, outbox, webhooks)
@@ -119,6 +124,7 @@ def build_services(
             None,
         )
     )
+    calendars = CalendarStore(engine)
     services = Services(
         engine=engine,
         settings=settings,
@@ -127,6 +133,11 @@ def build_services(
         ledger=ledger,
         billing=Billing.from_settings(engine, settings),
         reminders=ReminderStore(engine),
+        series=SeriesStore(engine),
+        calendars=calendars,
+        calendar_reader=CalendarReader(
+            calendars, accounts, read_limits(settings), calendar_notifier(accounts, outbox)
+        ),
         forwarding=ForwardingStore(engine),
         dids=DidStore(engine),
         service_calls=service_calls,
@@ -353,6 +364,8 @@ def _start_duties(
         tasks.append(asyncio.create_task(dispatcher.run(stop), name="webhooks"))
     if services.scheduler is not None:
         tasks.append(asyncio.create_task(services.scheduler.run(stop), name="scheduler"))
+        reader = services.calendar_reader.run(stop)
+        tasks.append(asyncio.create_task(reader, name="calendars"))
     if services.deposits is not None:
         tasks.append(asyncio.create_task(services.deposits.run(stop), name="deposits"))
     tasks.append(asyncio.create_task(call_runner.run(services, stop), name="calls"))

@@ -19,6 +19,8 @@ Channel = Literal["message", "call"]
 ApiKeyAction = Literal["new", "list", "revoke"]
 PlanAction = Literal["list", "subscribe", "cancel", "usage"]
 PollAction = Literal["list", "vote", "results", "export"]
+RemindersAction = Literal["list", "cancel"]
+CalendarAction = Literal["connect", "list", "disconnect", "export", "defaults"]
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,50 @@ class Call(Command):
 
 @dataclass(frozen=True)
 class Remind(Command):
-    """A reminder at `at` (aware; None when no time was understood) by `channel`."""
+    """A reminder at `at` (aware; None when no time was understood) by `channel`.
+
+    `repeat`: an RFC 5545 RECUR value without "RRULE:" ("FREQ=WEEKLY;BYDAY=MO"), read on
+    the user's wall clock from DTSTART = `at` (its first occurrence); None: said once.
+    """
 
     intent: ClassVar[str] = "remind"
     at: datetime | None = None
     channel: Channel = "message"
     text: str = ""
+    repeat: str | None = None
+
+
+@dataclass(frozen=True)
+class Reminders(Command):
+    """The user's reminders: listed (`action` "list"), or cancelled ("cancel"): the one at
+    position `number` of the list, the one(s) whose words match `about` (as written), or
+    every one (`all`); with none of them, the user is asked which."""
+
+    intent: ClassVar[str] = "reminders"
+    action: RemindersAction = "list"
+    number: int | None = None
+    about: str | None = None
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class Calendar(Command):
+    """The user's own calendars: one connected (`action` "connect": its `url` as written,
+    http, https or webcal, with `username` and `password` for a CalDAV account), listed
+    ("list"), disconnected ("disconnect": the one at position `number`, None: ask), the
+    reminders exported as an .ics file ("export"), or the events' default reminder set
+    ("defaults": `minutes` before an event, by `channel`; None: not said).
+
+    `password` and `url` are secrets: never log them."""
+
+    intent: ClassVar[str] = "calendar"
+    action: CalendarAction = "list"
+    url: str | None = None
+    username: str | None = None
+    password: str | None = None
+    minutes: int | None = None
+    channel: Channel | None = None
+    number: int | None = None
 
 
 class FollowTarget(NamedTuple):
@@ -386,6 +426,34 @@ def _poll(lang: str, parsed: dict) -> Command:
     )
 
 
+def _reminders(lang: str, parsed: dict) -> Command:
+    action = parsed.get("action")
+    return Reminders(
+        lang,
+        action="cancel" if action == "cancel" else "list",
+        number=_seconds(parsed.get("number")),
+        about=_text(parsed.get("about")),
+        all=parsed.get("all") is True,
+    )
+
+
+def _calendar(lang: str, parsed: dict) -> Command:
+    action = parsed.get("action")
+    channel = parsed.get("channel")
+    return Calendar(
+        lang,
+        action=action
+        if action in ("connect", "list", "disconnect", "export", "defaults")
+        else "list",
+        url=_text(parsed.get("url")),
+        username=_text(parsed.get("username")),
+        password=_text(parsed.get("password")),
+        minutes=_seconds(parsed.get("minutes")),
+        channel=channel if channel in ("call", "message") else None,
+        number=_seconds(parsed.get("number")),
+    )
+
+
 # Intents of one slot, each read by its function.
 _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "set_number": _set_number,
@@ -398,6 +466,8 @@ _ONE_SLOT: dict[str, Callable[[str, dict], Command]] = {
     "api_key": _api_key,
     "plan": _plan,
     "poll": _poll,
+    "reminders": _reminders,
+    "calendar": _calendar,
 }
 
 
@@ -425,7 +495,13 @@ def command_of(parsed: dict) -> Command:
             channel: Channel = "call" if parsed.get("channel") == "call" else "message"
             raw_text = parsed.get("text")
             text = raw_text if isinstance(raw_text, str) else ""
-            return Remind(lang=lang, at=_moment(parsed.get("at")), channel=channel, text=text)
+            return Remind(
+                lang=lang,
+                at=_moment(parsed.get("at")),
+                channel=channel,
+                text=text,
+                repeat=_text(parsed.get("repeat")),
+            )
         case "forward":
             days = parsed.get("days")
             return Forward(

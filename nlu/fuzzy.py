@@ -26,6 +26,12 @@ _KNOWN = (
         withdraws remote remove removed refund recall recalls recording recorder
         ringing calling caller callers monday friday today sunday stop shop step
         stay store story help held hello helm hemp hold holds herd heard hears
+        mondays tuesdays wednesdays thursdays fridays saturdays sundays weekday workday
+        workdays weekend weekends fortnightly biweekly every each until till calendar
+        calendars agenda agendas calendrier calendriers caldav webcal ical ics export
+        exports exporte exporter reminder remind reminding disconnect unsubscribe
+        утрам вечерам ночам звонком сообщением напоминания напоминание напоминаний
+        календарь календари
         comment commenter appeler appellent appelons rappel rappels rappeler appele appeles
         appelee appelees numeros forgot forgets accounts
         включи включите

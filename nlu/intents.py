@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nlu import api_keys, plans, privacy
+from nlu import api_keys, calendars, plans, privacy, reminders
+from nlu.message import Message
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
@@ -311,6 +312,7 @@ class _Signals(Cues):
     n_phones: int = 0
     has_time: bool = False
     skip: frozenset[str] = frozenset()
+    msg: Message | None = None
     has_digits: bool = field(init=False)
     money: bool = field(init=False)
 
@@ -444,8 +446,27 @@ def _plan(signals: _Signals) -> str | None:
     return None if signals.has(TIME_CUES) and signals.has_time else "plan"
 
 
+def _calendar(signals: _Signals) -> str | None:
+    """The user's calendars (nlu.calendars): connected (a calendar URL alone too), listed,
+    disconnected, the reminders exported, the events' default reminder; not a reminder
+    to set ("remind me to connect my calendar"). One found negated is "unknown"."""
+    if signals.msg is None or calendars.action_of(signals.msg) is None:
+        return None
+    return "unknown" if "calendar" in signals.skip else "calendar"
+
+
+def _reminders(signals: _Signals) -> str | None:
+    """The user's reminders (nlu.reminders): listed or cancelled; not a reminder to set
+    ("remind me to stop the heating"). One found negated is "unknown"."""
+    if reminders.action_of(signals.text) is None:
+        return None
+    return "unknown" if "reminders" in signals.skip else "reminders"
+
+
 # The intent is the first these rules give; "unknown" when none does.
 _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
+    _calendar,  # before "hangup": "disconnect my calendar"; before "call": "connect my calendar"
+    _reminders,  # before "remind": "stop the medicine reminder" names a reminder
     _api_key,  # before forwarding: "send me an api key for calls"; before the recording key
     _plan,  # before "balance": "how many minutes are left"; before "hangup": "stop my plan"
     _forward_or_off,
@@ -468,15 +489,22 @@ _INTENT_RULES: tuple[Callable[[_Signals], str | None], ...] = (
 )
 
 
-def classify(c: str, n_phones: int, has_time: bool, skip: frozenset[str] = frozenset()) -> str:
+def classify(
+    c: str,
+    n_phones: int,
+    has_time: bool,
+    skip: frozenset[str] = frozenset(),
+    msg: Message | None = None,
+) -> str:
     """The intent of canonical text `c` (with `n_phones` masked numbers in it).
 
     `has_time`: a moment was read in a message with `TIME_CUES`. Intents in `skip` (found
-    negated) are passed over.
+    negated) are passed over. `msg`: the message `c` is of (its web addresses and words
+    as written: the calendar intent needs them); without it, no calendar is found.
     """
-    if not c.strip():
+    if not c.strip() and not (msg is not None and msg.url_spans):
         return "unknown"
-    signals = _Signals(c, n_phones, has_time, skip)
+    signals = _Signals(c, n_phones, has_time, skip, msg)
     for rule in _INTENT_RULES:
         intent = rule(signals)
         if intent is not None and intent not in skip:
@@ -495,6 +523,8 @@ NEGATABLE: dict[str, tuple[re.Pattern[str], ...]] = {
     "my_data": (privacy.EXPORT_VERB,),
     "link_wallet": (privacy.LINK_VERB,),
     "api_key": (api_keys.REVOKE, api_keys.NEW),
+    "reminders": (reminders.CANCEL, reminders.STOP_REMINDING),
+    "calendar": (calendars.CONNECT, calendars.DISCONNECT, calendars.EXPORT),
 }
 
 

@@ -122,5 +122,7 @@ FR_WORDS = frozenset(
     son sa ses en y il elle faire telephone compose minutes svp stp aide-moi
     apres-demain dis donne montre affiche oublie oublier penser jusqu'a entre recharger
     rechargez alimenter historique identifiants parametres reglages nouveau passe
-    reinitialise forfait forfaits tarif tarifs abonnement resilie resilier""".split()
+    reinitialise forfait forfaits tarif tarifs abonnement resilie resilier chaque tous
+    toutes rappels agenda agendas calendrier calendriers connecte deconnecte exporte
+    ajoute""".split()
 )

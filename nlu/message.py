@@ -13,6 +13,12 @@ from nlu.phones import Phone, find_extensions, find_forward_extensions, find_pho
 PHONE_MARK = "\x01"
 ADDR_MARK = "\x02"
 KEY_MARK = "\x04"
+URL_MARK = "\x05"
+# A web address as written: http(s), or webcal(s) for calendar subscriptions. Found first
+# and masked, so that its digits ("private-1234567890abcdef/basic.ics", "?token=12345678")
+# are never read as a phone number, a time or an amount.
+_URL = re.compile(r"\b(?:https?|webcals?)://[^\s<>\"']+", re.IGNORECASE)
+_URL_TAIL = ".,;:!?)]}"
 # A Waves address: base58, 35 characters, starting with 3 (accept 26-40 to be lenient).
 _ADDRESS = re.compile(r"(?<![A-Za-z0-9])3[1-9A-HJ-NP-Za-km-z]{25,39}(?![A-Za-z0-9])")
 # A signature or public key (base58, longer than any address: a public key has 43-44
@@ -40,6 +46,12 @@ class Message:
     omap: list[int] | None = None
     words: list[str] = field(default_factory=list)
     blob_spans: list[tuple[int, int]] = field(default_factory=list)
+    url_spans: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        """The web addresses in the message, as written, in order."""
+        return [self.raw[a:b] for a, b in self.url_spans]
 
     @property
     def blobs(self) -> list[str]:
@@ -58,14 +70,30 @@ class Message:
         """The words at `start`:`end` of `c` as the user wrote them (case kept)."""
         return self.raw[self.to_raw(start) : self.to_raw(end)]
 
+    def low_no_urls(self) -> str:
+        """`low` with the web addresses masked (same length)."""
+        return _mask_spans(self.low, self.url_spans, URL_MARK)
+
     def low_no_phones(self) -> str:
-        """`low` with the address and base58 keys masked but phone digits kept (for
-        amounts)."""
-        low = _mask_spans(self.low, self.blob_spans, KEY_MARK)
+        """`low` with the web addresses, the address and base58 keys masked but phone
+        digits kept (for amounts)."""
+        low = _mask_spans(self.low_no_urls(), self.blob_spans, KEY_MARK)
         if self.addr_span is None:
             return low
         a, b = self.addr_span
         return low[:a] + ADDR_MARK * (b - a) + low[b:]
+
+
+def url_spans(raw: str) -> list[tuple[int, int]]:
+    """Where the web addresses of `raw` are (http, https, webcal, webcals), without the
+    punctuation that ends a sentence after them ("see https://x.org/a.ics.")."""
+    spans = []
+    for m in _URL.finditer(raw):
+        end = m.end()
+        while end > m.start() and raw[end - 1] in _URL_TAIL:
+            end -= 1
+        spans.append((m.start(), end))
+    return spans
 
 
 def _blob_spans(raw: str) -> list[tuple[int, int]]:
@@ -95,11 +123,13 @@ def prepare(text: object, region: str | None) -> Message:
     """Build the Message for `text` (never raises on odd input)."""
     raw = clean(text)
     low = fold(raw)
-    blob_spans = _blob_spans(raw) if len(low) == len(raw) else []
-    masked = _mask_spans(low, blob_spans, KEY_MARK)
+    urls = url_spans(raw) if len(low) == len(raw) else []
+    seen = _mask_spans(raw, urls, " ")  # the rest of the message, for keys and addresses
+    blob_spans = _blob_spans(seen) if len(low) == len(raw) else []
+    masked = _mask_spans(_mask_spans(low, urls, URL_MARK), blob_spans, KEY_MARK)
     address = None
     addr_span = None
-    m = _ADDRESS.search(raw)
+    m = _ADDRESS.search(seen)
     if m and any(ch.isdigit() for ch in m.group()) and any(ch.isalpha() for ch in m.group()):
         address = m.group()
         addr_span = m.span()
@@ -141,5 +171,5 @@ def prepare(text: object, region: str | None) -> Message:
         pieces.append(masked[pos:])
         omap.extend(range(pos, len(masked) + 1))
         c = "".join(pieces)
-        return Message(raw, low, c, phones, address, addr_span, omap, words, blob_spans)
-    return Message(raw, low, masked, phones, address, addr_span, None, words, blob_spans)
+        return Message(raw, low, c, phones, address, addr_span, omap, words, blob_spans, urls)
+    return Message(raw, low, masked, phones, address, addr_span, None, words, blob_spans, urls)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nlu import api_keys, plans, privacy, slots
+from nlu import api_keys, calendars, plans, privacy, reminders, slots
 from nlu import intents as cues
 from nlu.fallback import dateparser_time
 from nlu.lang import detect
@@ -17,8 +17,14 @@ from nlu.message import Message, prepare
 from nlu.money import find_amount, find_asset
 from nlu.negation import negated, negated_at
 from nlu.polls import request_of as poll_request
+from nlu.recurrence import find_repeat, first_at
 from nlu.schedule import find_days, find_hours
 from nlu.times import TimeResult, find_time
+
+
+def _mdy(lang: str, tzname: str) -> bool:
+    """Whether "3/4" is March 4th: English in an American zone."""
+    return lang == "en" and tzname.startswith("America/")
 
 
 @lru_cache(maxsize=512)
@@ -57,8 +63,7 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def _when(msg: Message, c: str, now: datetime, lang: str, tzname: str) -> TimeResult:
-    mdy = lang == "en" and tzname.startswith("America/")
-    res = find_time(c, now, lang, mdy, msg.original)
+    res = find_time(c, now, lang, _mdy(lang, tzname), msg.original)
     if res.at is None:
         res = dateparser_time(c, now, lang) or res
     return res
@@ -112,11 +117,22 @@ def _call_slots(req: _Request) -> dict:
 
 def _remind_slots(req: _Request) -> dict:
     msg, c = req.msg, req.msg.c
-    w = req.when()
     channel = "message"
     if (cues.CALL_ME.search(c) or cues.WAKE.search(c)) and not cues.BY_MESSAGE.search(c):
         channel = "call"
-    return {"at": _iso(w.at), "channel": channel, "text": slots.reminder_text(msg, list(w.spans))}
+    mdy = _mdy(req.lang, req.tzname)
+    rep = find_repeat(
+        c, req.moment, lambda t: find_time(t, req.moment, req.lang, mdy, msg.original)
+    )
+    if rep is None:
+        w = req.when()
+        text = slots.reminder_text(msg, list(w.spans))
+        return {"at": _iso(w.at), "channel": channel, "text": text, "repeat": None}
+    # The rule's words are blanked (same length) before the time reader reads the rest.
+    w = _when(msg, rep.blank(c), req.moment, req.lang, req.tzname)
+    at = first_at(rep, w, req.moment)
+    text = slots.reminder_text(msg, [*w.spans, *rep.spans, *((s, e) for s, e, _ in rep.hints)])
+    return {"at": _iso(at), "channel": channel, "text": text, "repeat": rep.rule}
 
 
 def _forward_slots(req: _Request) -> dict:
@@ -198,13 +214,14 @@ def _link_wallet_slots(req: _Request) -> dict:
 
 def _api_key_slots(req: _Request) -> dict:
     msg, c = req.msg, req.msg.c
-    span = api_keys.key_id_span(msg.low)
-    key = msg.low[span[0] : span[1]] if span else None
+    low = msg.low_no_urls()
+    span = api_keys.key_id_span(low)
+    key = low[span[0] : span[1]] if span else None
     action = api_keys.action_of(c, key)
     out: dict = {
         "action": action,
         "scopes": list(api_keys.scopes_of(c)) if action == "new" else None,
-        "name": api_keys.name_of(msg.raw, msg.low) if action == "new" else None,
+        "name": api_keys.name_of(msg.raw, low) if action == "new" else None,
         "key": key,
         "all": action == "revoke" and key is None and api_keys.all_asked(c),
     }
@@ -217,6 +234,33 @@ def _api_key_slots(req: _Request) -> dict:
 def _plan_slots(req: _Request) -> dict:
     action = plans.action_of(req.msg.c)
     return {"action": action, "name": plans.name_of(req.msg.raw) if action == "subscribe" else None}
+
+
+def _reminders_slots(req: _Request) -> dict:
+    c = req.msg.c
+    action = reminders.action_of(c) or "list"
+    if action == "list":
+        return {"action": "list", "number": None, "about": None, "all": False}
+    low = req.msg.low_no_urls()
+    number = reminders.number_of(low)
+    about = reminders.about_of(req.msg, low, number)
+    everything = reminders.all_asked(c, about, number)
+    return {"action": action, "number": number, "about": about, "all": everything}
+
+
+def _calendar_slots(req: _Request) -> dict:
+    msg, c = req.msg, req.msg.c
+    action = calendars.action_of(msg) or "list"
+    user, password = calendars.credentials_of(msg)
+    return {
+        "action": action,
+        "url": calendars.url_of(msg),
+        "username": user,
+        "password": password,
+        "minutes": calendars.minutes_of(c),
+        "channel": calendars.channel_of(c),
+        "number": calendars.number_of(c) if action == "disconnect" else None,
+    }
 
 
 def _unknown_slots(req: _Request) -> dict:
@@ -239,6 +283,8 @@ _SLOTS: dict[str, Callable[[_Request], dict]] = {
     "link_wallet": _link_wallet_slots,
     "api_key": _api_key_slots,
     "plan": _plan_slots,
+    "reminders": _reminders_slots,
+    "calendar": _calendar_slots,
     "unknown": _unknown_slots,
 }
 
@@ -257,11 +303,11 @@ def _intent(req: _Request) -> tuple[str, str | None]:
     c = req.msg.c
     has_time = bool(cues.TIME_CUES.search(c)) and req.when().at is not None
     n_phones = len(req.msg.phones)
-    intent = cues.classify(c, n_phones, has_time)
+    intent = cues.classify(c, n_phones, has_time, msg=req.msg)
     refused: list[str] = []
     while intent in cues.NEGATABLE and negated(c, cues.NEGATABLE[intent]):
         refused.append(intent)
-        intent = cues.classify(c, n_phones, has_time, frozenset(refused))
+        intent = cues.classify(c, n_phones, has_time, frozenset(refused), req.msg)
     return intent, (refused[0] if refused and intent == "unknown" else None)
 
 
@@ -273,7 +319,7 @@ def _parse(text: str, now: datetime | None, tz: str, region: str | None) -> dict
     msg = prepare(text, region)
     lang, _ = detect(msg.raw, msg.words)
     c = msg.c
-    if not msg.words and not msg.phones and not msg.blob_spans:
+    if not msg.words and not msg.phones and not msg.blob_spans and not msg.url_spans:
         return _reply_without_words(c, lang)
     # The votes' words are the chat's commands (bot.features.polls): matched as written.
     if (poll := poll_request(text)) is not None:

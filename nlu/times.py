@@ -76,10 +76,13 @@ DATE_READERS = (
 
 @dataclass
 class TimeResult:
-    """What was read: `at` (aware) or None, and the spans of the time words."""
+    """What was read: `at` (aware) or None, and the spans of the time words; `clock`
+    (hour, minute) and `day` when the words named them (not the 09:00 of a date alone)."""
 
     at: datetime | None = None
     spans: list[tuple[int, int]] = field(default_factory=list)
+    clock: tuple[int, int] | None = None
+    day: date | None = None
 
 
 def find_time(
@@ -109,8 +112,10 @@ def find_time(
         read_first(found, DATE_READERS)
     read_part_of_day(found)  # "tomorrow morning", "ce soir", "вечером"
     result = compose(found)
-    if result.at is not None and now.tzinfo is not None:
-        result.at = result.at.astimezone(now.tzinfo)
+    if result.at is not None:
+        result.clock, result.day = found.clock, found.day
+        if now.tzinfo is not None:
+            result.at = result.at.astimezone(now.tzinfo)
     return result
 
 
@@ -159,7 +164,7 @@ def _moment(found: Findings) -> datetime | None:
         return None
     hour, minute = found.clock or DEFAULT_CLOCK
     if found.day is None:
-        return _next_occurrence(found.now, hour, minute)
+        return next_occurrence(found.now, hour, minute)
     return wall_clock(found.day, hour, minute, zone=zone)
 
 
@@ -187,7 +192,7 @@ def _earlier(at: datetime, seconds: float) -> datetime:
     return elapsed(at, -seconds)
 
 
-def _next_occurrence(now: datetime, hour: int, minute: int) -> datetime:
+def next_occurrence(now: datetime, hour: int, minute: int) -> datetime:
     """`hour`:`minute` today if still to come after `now`, else tomorrow (in now's zone)."""
     candidate = wall_clock(now.date(), hour, minute, zone=now.tzinfo)
     if candidate <= now:

@@ -9,8 +9,10 @@ refusal naming an address):
 - at every level, DEBUG too: the configured secrets (settings.SECRET_FIELDS), anything
   shaped like a Telegram bot token (aiogram's errors quote request URLs), the secret of
   an API key (`ett_<id>_***`: a chat reply logged at DEBUG shows the one made) and the payloads
-  of SASL elements (slixmpp's stanza log; PLAIN carries the password in base64) become
-  `***`.
+  of SASL elements (slixmpp's stanza log; PLAIN carries the password in base64), the
+  path and query of every http(s)/webcal URL (a calendar's "secret address in iCal
+  format" is its only key; httpx logs the URLs it requests at INFO) and the word after
+  "password"/"mot de passe"/"пароль" (a CalDAV account typed in the chat) become `***`.
 
 At DEBUG numbers and addresses are left as they are, to debug calls: `debug_notice()` is
 logged once at start to say so.
@@ -38,6 +40,12 @@ SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*>)[^<]+(</\2>)")
 UPLOAD_HEADER = re.compile(r"(<header\b[^>]*>)[^<]+(</header>)")
 UPLOAD_URL = re.compile(r"(<(?:get|put)\b[^>]*?\burl=)([\"'])[^\"']*\2")
 OOB_URL = re.compile(r"(<url\b[^>]*>)[^<]+(</url>)")
+# A URL's path and query: "https://calendar.example.org/ical/…/private-4f2a/basic.ics".
+URL_PATH = re.compile(r"\b((?:https?|webcals?)://[^/\s\"'<>?#]+)[/?#][^\s\"'<>]*", re.IGNORECASE)
+# A password typed after its name ("user alice password s3cret", "mot de passe …").
+PASSWORD_WORD = re.compile(
+    r"\b(password|passwd|pass|mot\s+de\s+passe|mdp|пароль)(\s*[:=]?\s+)\S+", re.IGNORECASE
+)
 # A Waves address: base58 of 26 bytes, 35 characters, "3" then the network byte's letter
 # ("3P…" mainnet, "3M…"/"3N…" test networks; docs.waves.tech, "Address").
 WAVES_ADDRESS = re.compile(r"(?<![1-9A-Za-z])3[1-9A-HJ-NP-Za-km-z]{34}(?![1-9A-Za-z])")
@@ -127,6 +135,9 @@ class PrivacyFilter(logging.Filter):
         if "ett_" in text:
             text = API_TOKEN.sub(rf"\1{REDACTED}", text)
         text = WORD_RUN.sub(_without_seeds, text)
+        if "://" in text:
+            text = URL_PATH.sub(rf"\1/{REDACTED}", text)
+        text = PASSWORD_WORD.sub(rf"\1\2{REDACTED}", text)
         if "<" in text:
             text = SASL.sub(rf"\1{REDACTED}\3", text)
             text = UPLOAD_HEADER.sub(rf"\1{REDACTED}\2", text)

@@ -34,6 +34,7 @@ REMINDER, RULE, DEPOSIT, WITHDRAWAL = (
 REFUSAL, RECORDING, WALLET_LINK, ATTEMPT = (
     _tables[n] for n in ("fraudrefusal", "recording", "walletlink", "linkattempt")
 )
+SERIES, CALENDAR = _tables["reminderseries"], _tables["calendarsource"]
 API_KEY, IDEMPOTENT, VERIFICATION = (
     _tables[n] for n in ("apikey", "idempotentrequest", "verification")
 )
@@ -108,9 +109,10 @@ def forget_account(conn: Connection, account_id: int, now: datetime) -> ForgetRe
     """Delete everything that names the person behind the account, on `conn` (inside its
     transaction: `PrivacyStore.forget`).
 
-    - deleted: identities, the wrong link codes they wrote, link codes, reminders,
-      forwarding rules, the pending wallet proof, recording rows (returned: the caller
-      removes their files), API keys, idempotent requests, voice verifications, webhook
+    - deleted: identities, the wrong link codes they wrote, link codes, reminders (one-off
+      and repeating), calendars (their addresses, passwords and texts), forwarding rules,
+      the pending wallet proof, recording rows (returned: the caller removes their files),
+      API keys, idempotent requests, voice verifications, webhook
       endpoints with their delivery log;
     - released: direct numbers; scheduled calls end, cancelled;
     - cut (`domain.numbers.cut_number`): every number of the account's call records,
@@ -249,7 +251,7 @@ def _delete_owned(
                 ATTEMPT.c.network == network, ATTEMPT.c.external_id == external_id
             )
         ).rowcount
-    for table in (IDENTITY, LINK_CODE, REMINDER, RULE, WALLET_LINK, RECORDING):
+    for table in (IDENTITY, LINK_CODE, REMINDER, SERIES, CALENDAR, RULE, WALLET_LINK, RECORDING):
         result = conn.execute(delete(table).where(table.c.account_id == account_id))
         deleted[table.name] = result.rowcount
     return deleted | _delete_api(conn, account_id) | _end_plan(conn, account_id)

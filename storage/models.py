@@ -235,7 +235,13 @@ class CallEvent(SQLModel, table=True):
 
 
 class Reminder(SQLModel, table=True):
-    """Something to tell the user at a time, by chat message or by a call."""
+    """Something to tell the user at a time, by chat message or by a call.
+
+    A one-off reminder typed in the chat has no series and no calendar. An occurrence of
+    a repeating reminder has `series_id`, one of a calendar's event alarms `calendar_id`;
+    `occurrence_key` names the occurrence within either (unique there: an occurrence is
+    stored once, so it fires once, whatever the number of instances).
+    """
 
     id: int = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
@@ -245,6 +251,68 @@ class Reminder(SQLModel, table=True):
     state: str = Field(default="pending", max_length=16, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     fired_at: datetime | None = None
+    series_id: int | None = Field(default=None, foreign_key="reminderseries.id", index=True)
+    calendar_id: int | None = Field(default=None, foreign_key="calendarsource.id", index=True)
+    occurrence_key: str | None = Field(default=None, max_length=400)
+    # Occurrences of the series that passed while no service ran, told instead of fired.
+    missed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A calendar event's start (UTC), said in the reminder ("at 10:00").
+    event_at: datetime | None = None
+
+    __table_args__ = (
+        UniqueConstraint("series_id", "occurrence_key"),
+        UniqueConstraint("calendar_id", "occurrence_key"),
+    )
+
+
+class ReminderSeries(SQLModel, table=True):
+    """A repeating reminder: an RFC 5545 rule (RECUR value) from a wall-clock start in the
+    user's zone; each occurrence becomes a `Reminder` row when its time comes."""
+
+    id: int = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    rule: str = Field(max_length=200)
+    # The local wall-clock start in `timezone` (DTSTART;TZID=), ISO "YYYY-MM-DDTHH:MM:SS".
+    dtstart: str = Field(max_length=19)
+    timezone: str = Field(max_length=64)
+    channel: str = Field(default="message", max_length=16)
+    text: str = Field(default="", max_length=1000)
+    # The next occurrence not yet stored as a Reminder (UTC); None once the rule ended.
+    next_at: datetime | None = Field(default=None, index=True)
+    state: str = Field(default="active", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CalendarSource(SQLModel, table=True):
+    """A calendar of the user: an iCalendar feed (its secret URL), a CalDAV account or an
+    imported .ics file, read again every few minutes (files: expanded again) into reminders.
+
+    `body` keeps the last calendar text read (JSON: a list of VCALENDAR texts), so that
+    repeating events keep coming as time passes even while the server answers 304.
+    """
+
+    id: int = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: str = Field(max_length=8)  # feed | caldav | file
+    url: str | None = Field(default=None, max_length=2048)
+    username: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, max_length=500)
+    label: str = Field(default="", max_length=200)
+    body: str | None = Field(default=None, sa_type=Text)
+    file_sha256: str | None = Field(default=None, max_length=64)
+    etag: str | None = Field(default=None, max_length=200)
+    last_modified: str | None = Field(default=None, max_length=64)
+    fingerprint: str | None = Field(default=None, max_length=200)
+    minutes_before: int = Field(default=15)
+    channel: str = Field(default="call", max_length=16)
+    state: str = Field(default="active", max_length=16, index=True)
+    error: str | None = Field(default=None, max_length=32)
+    failures: int = Field(default=0)
+    next_sync_at: datetime = Field(default_factory=utcnow, index=True)
+    synced_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "file_sha256"),)
 
 
 class ForwardingRule(SQLModel, table=True):

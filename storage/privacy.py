@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, Row, Table, func, or_, select
 from sqlmodel import SQLModel
@@ -54,6 +55,7 @@ BALANCE, TRANSFER, ENTRY, HOLD = (
 REMINDER, RULE, DEPOSIT, WITHDRAWAL = (
     _tables[n] for n in ("reminder", "forwardingrule", "deposit", "withdrawal")
 )
+SERIES, CALENDAR = _tables["reminderseries"], _tables["calendarsource"]
 REFUSAL, RECORDING, WALLET_LINK, ATTEMPT = (
     _tables[n] for n in ("fraudrefusal", "recording", "walletlink", "linkattempt")
 )
@@ -71,6 +73,8 @@ ABOUT_ACCOUNTS = {
     "ledgerentry": "ledger.entries",
     "hold": "ledger.holds",
     "reminder": "reminders",
+    "reminderseries": "reminder_series",
+    "calendarsource": "calendars",
     "forwardingrule": "forwarding_rules",
     "deposit": "deposits",
     "withdrawal": "withdrawals",
@@ -147,6 +151,8 @@ class PrivacyStore:
                 "calls": _calls_out(conn, account_id),
                 "ledger": _ledger_out(conn, book),
                 "reminders": _owned(conn, REMINDER, account_id, REMINDER.c.id),
+                "reminder_series": _owned(conn, SERIES, account_id, SERIES.c.id),
+                "calendars": _calendars_out(conn, account_id),
                 "forwarding_rules": _owned(conn, RULE, account_id, RULE.c.id),
                 "deposits": _owned(conn, DEPOSIT, account_id, DEPOSIT.c.id),
                 "withdrawals": _owned(conn, WITHDRAWAL, account_id, WITHDRAWAL.c.id),
@@ -218,6 +224,19 @@ def _rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
 def _owned(conn: Connection, table: Table, account_id: int, *order: Any) -> list[dict[str, Any]]:
     """The rows of `table` whose account_id is the account's, in `order`."""
     return _rows(conn, select(table).where(table.c.account_id == account_id).order_by(*order))
+
+
+def _calendars_out(conn: Connection, account_id: int) -> list[dict[str, Any]]:
+    """The account's calendars (storage.calendars) with the text last read from each; a
+    feed's address only as far as its host (the rest is the secret that reads it), a
+    CalDAV password only as "set"."""
+    rows = _owned(conn, CALENDAR, account_id, CALENDAR.c.id)
+    for row in rows:
+        if row["url"]:
+            parts = urlsplit(row["url"])
+            row["url"] = f"{parts.scheme}://{parts.hostname}/…"
+        row["password"] = "set" if row["password"] else None
+    return rows
 
 
 def _plans_out(conn: Connection, account_id: int) -> dict[str, Any]:

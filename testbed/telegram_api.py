@@ -6,7 +6,7 @@ methods a bot calls (getMe, getUpdates with long polling and offsets, sendMessag
 editMessageText, answerCallbackQuery, setMyCommands, webhooks, …), form, multipart and
 JSON bodies with JSON-string fields, and the `{"ok": false, ...}` error envelope.
 
-Test API: `send_text` / `press_button` inject updates (in a private chat, or in a
+Test API: `send_text` / `send_document` / `press_button` inject updates (in a private chat, or in a
 `group` of type group, supergroup or channel; with an old `date`; as a reply to a bot
 message), `redeliver` delivers an update again (as Telegram does after a late or failed
 webhook answer, or an unconfirmed offset), `messages` / `wait_messages` read what the
@@ -296,6 +296,33 @@ class BotAPIEmulator:
                 message["sender_chat"] = chat
                 return self._add_update({"channel_post": message})
             message["from"] = user
+            return self._add_update({"message": message})
+
+    def send_document(
+        self,
+        user_id: int,
+        name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        language_code: str | None = "en",
+    ) -> int:
+        """A user sends a file to the bot in their private chat (a message with `document`
+        and `caption`, as Telegram's); the bot fetches it with getFile. The update_id."""
+        user = self.user(user_id, language_code)
+        upload = UploadedFile(data, name, None)
+        with self._cond:
+            stored = self._store(upload)
+            chat = self._chats[user_id]
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids[chat["id"]]),
+                "date": int(time.time()),
+                "chat": chat,
+                "from": user,
+                "document": stored.document(),
+            }
+            if caption is not None:
+                message["caption"] = caption
             return self._add_update({"message": message})
 
     def update(self, update_id: int) -> dict:

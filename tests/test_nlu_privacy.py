@@ -555,9 +555,9 @@ def test_a_privacy_request_asked_not_to_be_done_is_negated(text, lang, refused):
     [
         ("call me", "call"),
         ("call me tomorrow at 9", "remind"),
-        ("delete my reminders", "remind"),
-        ("удали напоминания", "remind"),
-        ("мои напоминания", "remind"),
+        ("delete my reminders", "reminders"),
+        ("удали напоминания", "reminders"),
+        ("мои напоминания", "reminders"),
         ("remind me to record my calls", "remind"),
         ("напомни записать звонки", "remind"),
         ("remind me tomorrow at 9 to export my data", "remind"),

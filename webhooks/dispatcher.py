@@ -32,9 +32,10 @@ from functools import partial
 import httpx
 
 from domain.clock import sleep_unless_stopped, utcnow
+from outbound import addresses
 from settings import Settings
 from storage.webhooks import Claimed, WebhookStore, aware
-from webhooks import addresses, signing
+from webhooks import signing
 
 log = logging.getLogger(__name__)
 

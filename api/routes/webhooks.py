@@ -3,7 +3,7 @@
 Changing them needs the `calls` scope (a webhook receives the account's calls, deposits
 and reminders as they happen); reading them needs `read`. The secret that signs the
 events (webhooks.signing) is in the answer of the creation only. A URL must be http(s)
-and resolve to public addresses (webhooks.addresses) unless WEBHOOK_ALLOW_PRIVATE; an
+and resolve to public addresses (outbound.addresses) unless WEBHOOK_ALLOW_PRIVATE; an
 account has at most MAX_ENDPOINTS. Refusals are `validation` problems whose `detail`
 says why and whose `code` member is stable: url-scheme, url-host, url-unresolved,
 url-private, too-many-webhooks, bad-cursor.
@@ -25,9 +25,9 @@ from api.problems import Problem
 from api.schemas import PROBLEMS, Page
 from bot.assistant import Services
 from bot.assistant.i18n import t
+from outbound import addresses
 from storage.models import WebhookEndpoint
 from storage.webhooks import ALL_EVENTS, DeliveryLog, WebhookStore, aware
-from webhooks import addresses
 from webhooks.events import EVENT_TYPES, WebhookEvents
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEMS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import re
 from collections import OrderedDict
@@ -59,7 +60,7 @@ from aiohttp import web
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from bot.assistant.replies import Attachment, AttachmentNotSent
+from bot.assistant.replies import Attachment, AttachmentNotSent, ReceivedFile
 from domain.clock import sleep_unless_stopped
 from privacy.logs import PrivacyFilter
 from settings import Settings
@@ -76,6 +77,7 @@ POLL_TIMEOUT = 30
 DRAIN_SECONDS = 2.0  # at shutdown: how long updates in progress may still finish
 RESTART_DELAY = 5.0
 KEYS_REMEMBERED = 10_000
+MAX_DOWNLOAD = 20 * 1024 * 1024  # bytes: the Bot API's getFile serves no bigger file
 PRIVATE_START = "group"  # the /start payload of the link to a private chat given in groups
 MAX_TEXT = 4096  # characters in one Telegram message
 MAX_CAPTION = 1024  # characters in the caption of a document
@@ -156,6 +158,7 @@ class TelegramAdapter:
         router = Router(name="encryptotel")
         # A coroutine filter: aiogram runs a plain function (as F.text) in a worker thread.
         router.message.register(self._on_message, _has_text)
+        router.message.register(self._on_document, _has_document)
         router.callback_query.register(self._on_button)
         self.dispatcher.include_router(router)
         self.dispatcher.update.outer_middleware(self._track)
@@ -337,6 +340,39 @@ class TelegramAdapter:
         except TelegramAPIError as error:  # e.g. the user blocked the bot meanwhile
             log.warning("could not answer on Telegram: %s", type(error).__name__)
 
+    async def _on_document(self, message: Message) -> None:
+        """A file sent in a private chat (an .ics calendar): fetched with getFile and
+        handed to the assistant; files in groups, and files over the Bot API's download
+        limit, are not fetched."""
+        user, document = message.from_user, message.document
+        if user is None or user.is_bot or document is None:
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            return
+        sender = _sender(user)
+        replies = self.assistant.admit(sender)
+        if replies is None:
+            name = document.file_name or "document"
+            if (document.file_size or 0) > MAX_DOWNLOAD:
+                lang = self.assistant.language_for(sender)
+                replies = [Reply(t(lang, "file_too_big_to_read", name=name), lang=lang)]
+            else:
+                data = await self._download(document.file_id)
+                received = ReceivedFile(name, data, document.mime_type)
+                replies = await self.assistant.handle_file(sender, received, sent=message.date)
+        try:
+            for reply in replies:
+                await self.deliver(message.chat.id, reply)
+        except TelegramAPIError as error:
+            log.warning("could not answer a file on Telegram: %s", type(error).__name__)
+
+    async def _download(self, file_id: str) -> bytes:
+        """A user's file's bytes (getFile, then the file URL)."""
+        found = await self._call(lambda: self.bot.get_file(file_id))
+        buffer = io.BytesIO()
+        await self.bot.download_file(found.file_path or "", destination=buffer)
+        return buffer.getvalue()
+
     async def _on_button(self, query: CallbackQuery) -> None:
         try:
             await query.answer()
@@ -482,6 +518,10 @@ class TelegramAdapter:
 
 async def _has_text(message: Message) -> bool:
     return bool(message.text)  # as F.text
+
+
+async def _has_document(message: Message) -> bool:
+    return message.document is not None  # as F.document
 
 
 def _own_command(text: str, username: str) -> str | None:

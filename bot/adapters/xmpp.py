@@ -24,8 +24,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
+import httpx
 from slixmpp import JID, ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import Message
@@ -33,7 +35,8 @@ from slixmpp.stanza import Message
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.choices import as_text
 from bot.assistant.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from bot.assistant.replies import Attachment, AttachmentNotSent
+from bot.assistant.replies import Attachment, AttachmentNotSent, ReceivedFile
+from outbound.fetch import FetchError, fetch
 from privacy.logs import PrivacyFilter
 from settings import Settings
 
@@ -52,6 +55,7 @@ MAX_RECONNECT_DELAY = 5.0
 DISCONNECT_WAIT = 1.5
 UPLOAD_REQUEST = "urn:xmpp:http:upload:0"  # XEP-0363
 UPLOAD_TIMEOUT = 120.0  # seconds to discover the service, get a slot and PUT a file
+MAX_FILE_BYTES = 20 * 1024 * 1024  # a file a user shares is fetched up to this size
 # The only slot headers XEP-0363 lets a client send with its PUT.
 SLOT_HEADERS = {"authorization", "cookie", "expires"}
 
@@ -236,6 +240,12 @@ class XMPPAdapter:
         if self._waiting_subscriptions and jid.bare in self._waiting_subscriptions:
             self._grant_subscription(jid.bare)
         sent = _delayed_from(message)  # read at the moment it was sent (XEP-0203)
+        shared = _shared_file(message)
+        if shared is not None and self.assistant.takes_file(_url_file_name(shared)):
+            task = asyncio.ensure_future(self._receive_file(jid, sender, shared, sent))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+            return
         replies = self.assistant.answer_now(sender, body, sent=sent)
         if replies is None:
             task = asyncio.ensure_future(self._answer(jid, sender, body, sent))
@@ -246,6 +256,33 @@ class XMPPAdapter:
 
     async def _answer(self, to: Any, sender: Sender, body: str, sent: datetime | None) -> None:
         for reply in await self.assistant.handle(sender, body, sent=sent):
+            await self._deliver(to, reply)
+
+    async def _receive_file(self, to: Any, sender: Sender, url: str, sent: datetime | None) -> None:
+        """A file the user shared (XEP-0363 upload, its link sent as XEP-0066 out-of-band
+        data): fetched as any URL a user gives (outbound.fetch: no private addresses unless
+        FETCH_ALLOW_PRIVATE, size and time limits), then handed to the assistant."""
+        name = _url_file_name(url)
+        try:
+            if self._http_ssl is None:
+                self._http_ssl = ssl.create_default_context(
+                    cafile=self.settings.XMPP_CA_FILE or None
+                )
+            async with httpx.AsyncClient(verify=self._http_ssl) as client:
+                got = await fetch(
+                    url,
+                    allow_private=self.settings.FETCH_ALLOW_PRIVATE,
+                    max_bytes=MAX_FILE_BYTES,
+                    timeout=UPLOAD_TIMEOUT,
+                    client=client,
+                )
+        except FetchError as error:
+            log.warning("a file shared on XMPP could not be fetched: %s", error.code)
+            lang = await asyncio.to_thread(self.assistant.language_for, sender)
+            await self._deliver(to, Reply(t(lang, "file_not_fetched", name=name), lang=lang))
+            return
+        received = ReceivedFile(name, got.body, got.headers.get("content-type"))
+        for reply in await self.assistant.handle_file(sender, received, sent=sent):
             await self._deliver(to, reply)
 
     # -- presence subscriptions ------------------------------------------------------------
@@ -440,6 +477,18 @@ def _a_person_writing(message: Message) -> bool:
     if xml.find(MUC_USER) is not None or xml.find(CONFERENCE) is not None:
         return False
     return bool(message["from"].user)
+
+
+def _shared_file(message: Message) -> str | None:
+    """The link of a file the message shares: out-of-band data (XEP-0066) whose URL is the
+    whole body, as clients send an HTTP upload's (XEP-0363); None for other messages."""
+    url = (message["oob"]["url"] or "").strip()
+    return url if url and url == message["body"].strip() else None
+
+
+def _url_file_name(url: str) -> str:
+    """The file name a link ends with ("…/slot/abc/holidays.ics" → "holidays.ics")."""
+    return unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2]) or "file"
 
 
 def _delayed_from(message: Message) -> datetime | None:

@@ -45,7 +45,7 @@ from bot.assistant.choices import ChoiceMemory
 from bot.assistant.context import Context
 from bot.assistant.flood import SenderLimiter, Verdict
 from bot.assistant.i18n import LANGUAGES, t
-from bot.assistant.replies import Reply, Sender
+from bot.assistant.replies import ReceivedFile, Reply, Sender
 from bot.assistant.router import Dispatcher, Router
 from bot.assistant.services import Services
 from domain.clock import utcnow
@@ -220,6 +220,34 @@ class Assistant:
         """The only answer outside a private chat (a group): write to me privately, at
         `link`. Nothing of the account is read or shown, and none is created."""
         return Reply(t(self.language_for(sender, text), "private_only", link=link))
+
+    def takes_file(self, name: str, mime: str | None = None) -> bool:
+        """Whether a feature handles files of this name or type (adapters fetch only those
+        a user merely links to)."""
+        probe = ReceivedFile(name, b"", mime)
+        return any(route.takes(probe) for route in self.dispatcher.files)
+
+    async def handle_file(
+        self, sender: Sender, file: ReceivedFile, *, sent: datetime | None = None
+    ) -> list[Reply]:
+        """Answer a file the user sent (a calendar to import, …). Never raises."""
+        return await asyncio.to_thread(self.handle_file_sync, sender, file, sent=sent)
+
+    def handle_file_sync(
+        self, sender: Sender, file: ReceivedFile, *, sent: datetime | None = None
+    ) -> list[Reply]:
+        """`handle_file` for callers without an event loop (the console, tests)."""
+        lang = sender.language if sender.language in LANGUAGES else None
+        try:
+            account = self._account(sender)
+            lang = self._language_of(account)  # a file tells no language: the account's
+            now = utcnow()
+            sent = now if sent is None or sent > now else sent
+            context = Context(account, lang, self.services, sender, file.name, sent, now)
+            return self._remember(sender, self.dispatcher.receive(context, file))
+        except Exception:
+            log.exception("failed to handle a file from %s", sender.network)
+            return [Reply(t(lang or self.services.settings.DEFAULT_LANGUAGE, "error"))]
 
     async def press(self, sender: Sender, data: str) -> list[Reply]:
         """Answer a button press (`Button.data`). Never raises: a failure becomes an apology."""

@@ -54,6 +54,16 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class ReceivedFile:
+    """A file a user sent in the chat (a Telegram document, an XMPP upload's link fetched,
+    a path typed in the console): its name as sent, its type when told, its bytes."""
+
+    name: str
+    data: bytes
+    mime: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to show. Replies with the same `key` update one message in place."""
 

@@ -7,7 +7,8 @@ feature. A router holds
   answers may be computed on the event loop, see `Assistant`);
 - chat commands read before the parser ("/tz Europe/Paris", "link 12345678"), with
   their place in the bot's menu;
-- button actions, by the `ButtonData` class their data packs.
+- button actions, by the `ButtonData` class their data packs;
+- files a user sends, by their name's suffix or their type (".ics", "text/calendar").
 A handler returns the replies, or raises `Refusal`, answered as one sentence.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 
 from bot.assistant.buttons import ButtonData, prefix_of
 from bot.assistant.context import Context, Refusal
-from bot.assistant.replies import Reply
+from bot.assistant.replies import ReceivedFile, Reply
 from nlu.commands import Command
 
 C = TypeVar("C", bound=Command)
@@ -67,6 +68,21 @@ class CommandRoute:
 
 
 @dataclass(frozen=True)
+class FileRoute:
+    """The handler of the files whose name ends with one of `suffixes` (lower case) or
+    whose type is one of `mimes`."""
+
+    suffixes: tuple[str, ...]
+    mimes: tuple[str, ...]
+    handler: Handler
+
+    def takes(self, file: ReceivedFile) -> bool:
+        """Whether this route handles `file`."""
+        mime = (file.mime or "").split(";")[0].strip().lower()
+        return file.name.lower().endswith(self.suffixes) or mime in self.mimes
+
+
+@dataclass(frozen=True)
 class CommandMatch:
     """A message recognised as a command: its route, argument ('' when none) and the
     language of its words (None when they tell none, as for "/tz")."""
@@ -84,6 +100,7 @@ class Router:
         self.intents: dict[str, IntentRoute] = {}
         self.commands: list[CommandRoute] = []
         self.actions: dict[str, tuple[type[ButtonData], Handler]] = {}
+        self.files: list[FileRoute] = []
 
     def intent(
         self, command_type: type[C], *, read_only: bool = False, menu: int | None = None
@@ -139,6 +156,18 @@ class Router:
 
         return register
 
+    def file(
+        self, suffixes: tuple[str, ...], mimes: tuple[str, ...] = ()
+    ) -> Callable[[Callable[[Context, ReceivedFile], list[Reply]]], Handler]:
+        """Register the handler of the files a user sends that end with one of `suffixes`
+        or have one of the types `mimes`."""
+
+        def register(handler: Callable[[Context, ReceivedFile], list[Reply]]) -> Handler:
+            self.files.append(FileRoute(suffixes, mimes, handler))
+            return handler
+
+        return register
+
 
 class Dispatcher:
     """Every router's routes, merged; raises ValueError when two routers claim one name."""
@@ -147,6 +176,7 @@ class Dispatcher:
         self.intents: dict[str, IntentRoute] = {}
         self.commands: dict[str, CommandRoute] = {}
         self.patterns: list[CommandRoute] = []
+        self.files: list[FileRoute] = []
         self.actions: dict[str, tuple[type[ButtonData], Handler]] = {
             CancelData.prefix: (CancelData, _cancel)
         }
@@ -170,6 +200,7 @@ class Dispatcher:
                 self.patterns.append(command)
         for prefix, action in router.actions.items():
             _claim(self.actions, prefix, action, router.name)
+        self.files += router.files
 
     def match(self, text: str) -> CommandMatch | None:
         """The command `text` is, or None for a message the parser should read."""
@@ -204,6 +235,14 @@ class Dispatcher:
         if route is None:
             return [ctx.say("unknown")]
         return _guarded(ctx, route.handler, command)
+
+    def receive(self, ctx: Context, file: ReceivedFile) -> list[Reply]:
+        """Answer a file the user sent with the handler of its kind, or say which files
+        are understood."""
+        for route in self.files:
+            if route.takes(file):
+                return _guarded(ctx, route.handler, file)
+        return [ctx.say("file_not_understood", name=file.name)]
 
     def press(self, ctx: Context, data: str) -> list[Reply]:
         """Answer a button press; data of no known shape reads as an expired choice."""

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from bot.assistant.background import Background
 from bot.assistant.outbox import Outbox
+from calendars.sync import CalendarReader
 from dialer import AnnounceResult, CallbackRequest, CallSummary, DialerEvent
 from dialer.dialogs import LegDialog
 from exchange.softphones import SoftphoneCredentials
@@ -26,11 +27,13 @@ from privacy.recordings import RecordingDesk
 from settings import Settings
 from storage.accounts import AccountStore
 from storage.api_keys import ApiKeyStore
+from storage.calendars import CalendarStore
 from storage.calls import CallStore
 from storage.dids import DidStore
 from storage.forwarding import ForwardingStore
 from storage.ledger_store import LedgerStore
 from storage.models import Withdrawal
+from storage.reminder_series import SeriesStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
 from wallet.billing import Billing
@@ -174,6 +177,10 @@ class Services:
     ledger: LedgerStore
     billing: Billing
     reminders: ReminderStore
+    # Repeating reminders, and the users' calendars read into reminders.
+    series: SeriesStore
+    calendars: CalendarStore
+    calendar_reader: CalendarReader
     forwarding: ForwardingStore
     # The direct numbers (DIDs) and who holds each; the operator assigns them.
     dids: DidStore

@@ -12,6 +12,7 @@ from bot.assistant.router import Router
 from bot.features import (
     account,
     api_keys,
+    calendars,
     calls,
     forwarding,
     linking,
@@ -37,6 +38,7 @@ def routers(pending_withdrawals: payments.PendingWithdrawals) -> list[Router]:
         calls.router,
         verification.router,
         reminders.router,
+        calendars.router,
         forwarding.router,
         softphone.router,
         numbers.router,

@@ -17,8 +17,10 @@ from bot.assistant import Reply, Services
 from bot.assistant.i18n import t
 from bot.assistant.outbox import Outbox
 from bot.assistant.services import CallPlacer
+from bot.features.reminders.chat import subject
 from dialer import DialerError, speech
 from dialer.records import CallRecorder
+from domain.clock import utcnow
 from storage.accounts import AccountStore
 from storage.calls import CallStore
 from storage.models import Account, Reminder
@@ -55,7 +57,7 @@ async def place_reminder_call(services: ReminderCaller | Services, reminder: Rem
         log.warning("reminder %s belongs to no account any more", reminder.id)
         return True
     lang = account.language
-    text = reminder.text or t(lang, "reminder_no_text")
+    text = subject(account, reminder, utcnow())
     if not account.phone_number or not account.phone_verified:
         return await _message(services, account, "reminder_fire_unverified", text)
     number = account.phone_number

@@ -1,22 +1,30 @@
-"""Reminders in the chat: storing what the user asked for, and the message that fires."""
+"""Reminders in the chat: storing what the user asked for (once, or repeating), listing
+and stopping them, and the words of a reminder whose time has come."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.assistant import Context, Refusal, Reply, Router
-from bot.assistant.i18n import t
-from nlu.commands import Remind
+from bot.assistant.i18n import catalogue, t
+from bot.features.reminders import listing
+from bot.features.reminders.series import first_after, start_of
+from domain import recurrence
+from nlu.commands import Remind, Reminders
 from storage.models import Account, Reminder
 from storage.reminders import CHANNELS, MAX_TEXT
 
 router = Router("reminders")
+# A reminder delivered this long after its time says when it was due (the service was
+# not running, or the network not reachable).
+LATE_AFTER = timedelta(minutes=2)
 
 
 @router.intent(Remind)
 def schedule(ctx: Context, cmd: Remind) -> list[Reply]:
-    """Store the reminder of a parsed `remind` command and confirm it."""
+    """Store the reminder of a parsed `remind` command (a series when it repeats) and
+    confirm it."""
     if cmd.at is None:
         return [ctx.say("remind_need_time")]
     channel = cmd.channel if cmd.channel in CHANNELS else "message"
@@ -31,21 +39,67 @@ def schedule(ctx: Context, cmd: Remind) -> list[Reply]:
         )
         return [understood, ctx.say("scheduler_not_configured")]
     fire_at = ctx.in_user_zone(cmd.at)
-    check(ctx.account, fire_at, text, ctx.now)
-    ctx.services.reminders.add(ctx.account.id, fire_at, channel, text)
-    replies = [
-        ctx.say(
-            "remind_saved",
-            at=ctx.local_time(fire_at),
-            channel=t(ctx.lang, f"channel_{channel}"),
-            text=text or t(ctx.lang, "reminder_no_text"),
-        )
-    ]
+    if cmd.repeat:
+        replies = [_repeat(ctx, cmd.repeat, fire_at, channel, text)]
+    else:
+        check(ctx.account, fire_at, text, ctx.now)
+        ctx.services.reminders.add(ctx.account.id, fire_at, channel, text)
+        replies = [
+            ctx.say(
+                "remind_saved",
+                at=ctx.local_time(fire_at),
+                channel=t(ctx.lang, f"channel_{channel}"),
+                text=text or t(ctx.lang, "reminder_no_text"),
+            )
+        ]
     if channel == "call" and not scheduler.can_call:
         replies.append(ctx.say("remind_call_as_message"))
     elif channel == "call" and not (ctx.account.phone_number and ctx.account.phone_verified):
         replies.append(ctx.say("remind_call_needs_number"))
     return replies
+
+
+def _repeat(ctx: Context, rule: str, first: datetime, channel: str, text: str) -> Reply:
+    """Store a repeating reminder from its first occurrence `first` (aware)."""
+    zone = ctx.account.timezone
+    try:
+        rule = recurrence.validate(rule)
+        dtstart = start_of(first, zone)
+        next_at = first_after(rule, dtstart, zone, ctx.now - timedelta(seconds=1))
+    except recurrence.RecurrenceError as error:
+        key = f"remind_repeat_{error.code}"
+        raise Refusal(key if key in catalogue("en") else "remind_repeat_syntax") from None
+    if next_at is None:
+        raise Refusal("remind_repeat_ended")
+    check(ctx.account, next_at, text, ctx.now)
+    ctx.services.series.add(ctx.account.id, rule, dtstart, zone, channel, text, next_at)
+    return ctx.say(
+        "remind_repeat_saved",
+        when=recurrence.describe(rule, dtstart, ctx.lang, zone),
+        first=ctx.local_time(next_at),
+        channel=t(ctx.lang, f"channel_{channel}"),
+        text=text or t(ctx.lang, "reminder_no_text"),
+    )
+
+
+@router.intent(Reminders)
+def reminders(ctx: Context, cmd: Reminders) -> list[Reply]:
+    """List the account's reminders still to come ("my reminders"), or stop one (by its
+    number in that list, or by words of its text or its days) or all of them."""
+    items = listing.of_account(ctx.services, ctx.account, ctx.now)
+    if cmd.action != "cancel":
+        return [listing.render(ctx, items)]
+    if not items:
+        return [ctx.say("reminders_none")]
+    chosen = items if cmd.all else listing.choose(items, cmd.number, cmd.about, ctx.lang)
+    if chosen is None:
+        return [ctx.say("reminders_which"), listing.render(ctx, items)]
+    stopped = [item for item in chosen if listing.stop(ctx.services, ctx.account, item)]
+    if not stopped:
+        return [ctx.say("reminders_already_gone")]
+    if len(stopped) == 1:
+        return [ctx.say("reminders_stopped_one", what=listing.line(ctx, stopped[0]))]
+    return [ctx.say("reminders_stopped_many", count=len(stopped))]
 
 
 def check(account: Account, fire_at: datetime, text: str, now: datetime) -> None:
@@ -59,8 +113,30 @@ def check(account: Account, fire_at: datetime, text: str, now: datetime) -> None
         raise Refusal("remind_too_long", limit=MAX_TEXT)
 
 
-def fire_message(account: Account | None, reminder: Reminder, *, instead_of_call: bool) -> str:
+def subject(account: Account | None, reminder: Reminder, now: datetime) -> str:
+    """What a reminder says when its time comes, in the account's language: its text, a
+    calendar event's start, and when it comes late why (missed occurrences of a
+    repeating reminder, or the service was not running at its time)."""
+    lang = account.language if account else "en"
+    zone = ZoneInfo(account.timezone if account else "UTC")
+    text = reminder.text or t(lang, "reminder_no_text")
+    if reminder.event_at is not None:
+        start = reminder.event_at.astimezone(zone)
+        same_day = start.date() == now.astimezone(zone).date()
+        text = t(lang, "reminder_event", text=text, at=start.strftime(
+            "%H:%M" if same_day else "%Y-%m-%d %H:%M"))  # fmt: skip
+    due = reminder.fire_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if reminder.missed:
+        text += "\n" + t(lang, "reminder_missed", at=due, count=reminder.missed)
+    elif now - reminder.fire_at > LATE_AFTER:
+        text += "\n" + t(lang, "reminder_late", at=due)
+    return text
+
+
+def fire_message(
+    account: Account | None, reminder: Reminder, *, instead_of_call: bool, now: datetime
+) -> str:
     """The chat message of a reminder whose time has come, in the account's language."""
     lang = account.language if account else "en"
-    text = reminder.text or t(lang, "reminder_no_text")
+    text = subject(account, reminder, now)
     return t(lang, "reminder_fire_call" if instead_of_call else "reminder_fire", text=text)

@@ -1,8 +1,9 @@
 """The reminder scheduler: fires due reminders, once each, even across service instances.
 
 Every tick (about once a second, and at once on start so reminders missed while the
-service was down fire as soon as it is back) it claims the due reminders in the
-database and delivers them. A delivery that reaches nobody (the user's network is
+service was down fire as soon as it is back) it stores the due occurrence of each
+repeating reminder (`series`), then claims the due reminders in the database and
+delivers them. A delivery that reaches nobody (the user's network is
 not connected yet) is retried for a while, then recorded as failed.
 """
 
@@ -16,9 +17,11 @@ from datetime import datetime, timedelta
 
 from bot.assistant import Reply
 from bot.features.reminders.chat import fire_message
-from domain.clock import sleep_unless_stopped
+from bot.features.reminders.series import store_due_occurrences
+from domain.clock import sleep_unless_stopped, utcnow
 from storage.accounts import AccountStore
 from storage.models import Reminder
+from storage.reminder_series import SeriesStore
 from storage.reminders import ReminderStore
 from webhooks.events import WebhookEvents
 
@@ -45,8 +48,10 @@ class Scheduler:
         give_up_after: float = 3600.0,
         stale_claim: timedelta = timedelta(minutes=10),
         webhooks: WebhookEvents | None = None,
+        series: SeriesStore | None = None,
     ) -> None:
         self.accounts = accounts
+        self.series = series  # repeating reminders: their due occurrences are stored first
         self.deliver = deliver
         self.place_call = place_call
         self.interval = interval
@@ -79,6 +84,8 @@ class Scheduler:
 
     async def tick(self, now: datetime | None = None) -> int:
         """Claim and deliver the reminders due at `now`; how many were delivered."""
+        if self.series is not None:
+            await asyncio.to_thread(store_due_occurrences, self.series, now)
         due = await asyncio.to_thread(self.reminders.due, now)
         clock = time.monotonic()
         claimed = []
@@ -120,7 +127,8 @@ class Scheduler:
     async def call_reminder_as_message(self, reminder: Reminder) -> int | None:
         """Deliver a reminder as a chat message (also a call reminder without a dialer)."""
         account = await asyncio.to_thread(self.accounts.get, reminder.account_id)
-        text = fire_message(account, reminder, instead_of_call=reminder.channel == "call")
+        instead_of_call = reminder.channel == "call"
+        text = fire_message(account, reminder, instead_of_call=instead_of_call, now=utcnow())
         return await self.deliver(
             reminder.account_id, Reply(text, lang=account.language if account else None)
         )

@@ -1,11 +1,13 @@
-"""Which webhook URLs the service may call: http(s) to public addresses only.
+"""Which URLs given by users the service may call (webhooks, calendars, shared files):
+http(s) to public addresses only.
 
 A URL naming (or resolving to) a loopback, private, link-local, multicast, reserved or
 otherwise non-global address (Python's `ipaddress.is_global`, after the IANA special
-registries) is refused unless WEBHOOK_ALLOW_PRIVATE: a webhook must not reach the
-service's own network (SSRF). The check is made when the endpoint is created and again at
-each send (the name may resolve elsewhere by then: DNS rebinding); the dispatcher then
-connects to the address it checked.
+registries) is refused unless the operator allows private addresses (WEBHOOK_ALLOW_PRIVATE,
+FETCH_ALLOW_PRIVATE): a user's URL must not reach the service's own network (SSRF). The
+check is made when the URL is given and again at each request (the name may resolve
+elsewhere by then: DNS rebinding); the caller then connects to the address it checked
+(webhooks.dispatcher, outbound.fetch).
 """
 
 from __future__ import annotations

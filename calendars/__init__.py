@@ -1,0 +1,1 @@
+"""Calendars of users: iCalendar feeds, CalDAV accounts and imported files."""
