@@ -21,6 +21,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -28,6 +29,7 @@ DOMAIN = "pbx.test"
 ROOMS = f"rooms.{DOMAIN}"  # the lab's multi-user chat service (XEP-0045)
 UPLOAD = f"upload.{DOMAIN}"  # the lab's HTTP file upload service (XEP-0363)
 OOB = "jabber:x:oob"  # XEP-0066: a file's URL attached to a message
+UPLOAD_NS = "urn:xmpp:http:upload:0"  # XEP-0363
 UPLOAD_LIMIT = 16 * 1024 * 1024  # bytes in one uploaded file
 MUC = "http://jabber.org/protocol/muc"
 MUC_USER = "http://jabber.org/protocol/muc#user"
@@ -304,6 +306,48 @@ class XMPPUser:
             message.send()
 
         self._loop.call_soon_threadsafe(send)
+
+    def share_file(
+        self,
+        to: str,
+        name: str,
+        data: bytes,
+        mime: str = "application/octet-stream",
+        timeout: float = 30,
+    ) -> str:
+        """Share a file as clients do: upload it to the lab's upload service (XEP-0363: a
+        slot, then an HTTPS PUT), then send its link as the whole body with the same URL as
+        out-of-band data (XEP-0066). The link."""
+        from xml.etree import ElementTree
+
+        async def slot() -> tuple[str, str, dict[str, str]]:
+            iq = self._client.make_iq_get(ito=f"upload.{self.lab.domain}")
+            request = ElementTree.Element(
+                f"{{{UPLOAD_NS}}}request", filename=name, size=str(len(data))
+            )
+            request.set("content-type", mime)
+            iq.xml.append(request)
+            answer = await iq.send(timeout=timeout)
+            found = answer.xml.find(f"{{{UPLOAD_NS}}}slot")
+            put, get = found.find(f"{{{UPLOAD_NS}}}put"), found.find(f"{{{UPLOAD_NS}}}get")
+            headers = {h.get("name"): h.text or "" for h in put.findall(f"{{{UPLOAD_NS}}}header")}
+            return put.get("url"), get.get("url"), headers
+
+        assert self._loop is not None
+        put_url, get_url, headers = asyncio.run_coroutine_threadsafe(slot(), self._loop).result(
+            timeout
+        )
+        upload = urllib.request.Request(
+            put_url, data=data, method="PUT", headers={"Content-Type": mime, **headers}
+        )
+        context = ssl.create_default_context(cafile=str(self.lab.cert_file))
+        urllib.request.urlopen(upload, timeout=timeout, context=context).close()
+        link = escape(get_url)
+        self.send_xml(
+            f"<message to='{to}' type='chat'><body>{link}</body>"
+            f"<x xmlns='{OOB}'><url>{link}</url></x></message>"
+        )
+        return get_url
 
     def send_xml(self, stanza: str) -> None:
         """Send a stanza written as XML text (in the stream's namespace, jabber:client)."""

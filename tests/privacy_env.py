@@ -8,7 +8,7 @@ account that calls it, whose own data must survive its forgetting.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, String, func, select
@@ -19,6 +19,7 @@ from domain.books import DEPOSITS, REVENUE, WITHDRAWALS, deposit_key, hold_key
 from domain.clock import utcnow
 from storage.accounts import AccountStore
 from storage.api_keys import ApiKeyStore
+from storage.calendars import CalendarStore
 from storage.calls import CallStore
 from storage.db import transaction
 from storage.deposits import DepositStore
@@ -41,6 +42,7 @@ from storage.models import (
 from storage.plans import PlanStore
 from storage.polls import OPEN, PollStore
 from storage.recordings import RecordingStore
+from storage.reminder_series import SeriesStore
 from storage.reminders import ReminderStore
 from storage.service_calls import ServiceCallStore
 from storage.withdrawals import WithdrawalStore
@@ -52,6 +54,9 @@ DID_NUMBER = "+33199000100"
 FREE_DID = "+33199000101"
 ADDRESS = "3PAbCdEfGhJkLmNoPqRsTuVwXyZ12345678"  # Ann's wallet (withdrawals, deposits, proof)
 REMINDER_TEXT = "ring the notary about the flat"
+SERIES_TEXT = "water the fig tree"
+CALENDAR_URL = "https://cal.example.org/dav/ann-7f3e9c/"
+CALENDAR_PASSWORD = "fig-tree-pass-31"
 FOLLOW_ME = "+447700900456"
 CALLEE = "+442079460123"
 OTHER_PHONE = "+4915123456789"  # Bob's own number
@@ -77,6 +82,9 @@ def ann_needles() -> dict[str, str]:
         "phone (no +)": PHONE[1:],
         "wallet address": ADDRESS,
         "reminder text": REMINDER_TEXT,
+        "repeating reminder text": SERIES_TEXT,
+        "calendar address": CALENDAR_URL,
+        "calendar password": CALENDAR_PASSWORD,
     }
 
 
@@ -102,6 +110,11 @@ def build(engine: Engine, recordings: Path) -> Env:
     dids.sync_pool([DID_NUMBER, FREE_DID])
     dids.assign(DID_NUMBER, ann.id)
     ReminderStore(engine).add(ann.id, utcnow() + timedelta(days=2), "message", REMINDER_TEXT)
+    SeriesStore(engine).add(ann.id, "FREQ=WEEKLY;BYDAY=MO", datetime(2026, 12, 7, 9, 0),
+                            "Europe/Paris", "call", SERIES_TEXT,
+                            datetime(2026, 12, 7, 8, 0, tzinfo=UTC))  # fmt: skip
+    CalendarStore(engine).add(ann.id, "caldav", label="ann@cal.example.org", url=CALENDAR_URL,
+                              username="ann", password=CALENDAR_PASSWORD)  # fmt: skip
     ForwardingStore(engine).set_rule(
         ann.id, PHONE, ring_seconds=20, follow_me=[Target(FOLLOW_ME, None)], caller=CALLEE
     )

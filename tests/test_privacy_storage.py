@@ -128,6 +128,8 @@ def test_export_has_each_row_naming_the_account_once(engine, env):
         "linkcode": exported["link_codes"],
         "callrecord": exported["calls"],
         "reminder": exported["reminders"],
+        "reminderseries": exported["reminder_series"],
+        "calendarsource": exported["calendars"],
         "forwardingrule": exported["forwarding_rules"],
         "deposit": exported["deposits"],
         "withdrawal": exported["withdrawals"],
@@ -153,6 +155,9 @@ def test_export_has_each_row_naming_the_account_once(engine, env):
     api = exported["api"]
     assert "token_hash" not in api["keys"][0] and "secret" not in api["webhooks"][0]
     assert "code_hash" not in api["verifications"][0]
+    # A calendar's address (its path is the key to it) and password: only host and "set".
+    (calendar,) = exported["calendars"]
+    assert (calendar["url"], calendar["password"]) == ("https://cal.example.org/…", "set")
     assert "body" not in api["idempotent_requests"][0]
 
 

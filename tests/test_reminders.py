@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import build_assistant, build_services
 from bot.assistant import Assistant, Reply, Sender, Services
+from bot.assistant.i18n import t
 from bot.features.reminders.scheduler import Scheduler
 from domain.clock import utcnow
 from storage.accounts import AccountStore
@@ -182,7 +183,9 @@ def test_missed_reminder_fires_at_start(db_url):
 
     asyncio.run(_run_until(scheduler, lambda: inbox.received))
 
-    assert inbox.received == [("me", Reply("⏰ Reminder: stretch", lang="en"))]
+    due = missed.fire_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")  # the account's zone
+    late = t("en", "reminder_late", at=due)
+    assert inbox.received == [("me", Reply(f"⏰ Reminder: stretch\n{late}", lang="en"))]
     assert store.get(missed.id).state == "fired"
     assert store.get(future.id).state == "pending"
     services.engine.dispose()

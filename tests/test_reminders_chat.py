@@ -1,0 +1,179 @@
+"""Repeating reminders and calendars from the chat, in English, French and Russian: on the
+assistant, then end to end on Telegram (the Bot API emulator: an .ics document sent by
+the user, the export received as a document) and XMPP (prosody: a file shared by HTTP
+upload and out-of-band link)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+
+from bot.app import build_assistant, build_services
+from bot.assistant import Sender
+from bot.assistant.i18n import t
+from domain.clock import utcnow
+from storage import open_database
+from tests.conftest_chat import service_settings, telegram_settings, xmpp_settings
+
+PARIS = ZoneInfo("Europe/Paris")
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+FORMS = [
+    ("en", "remind me every monday at 9 to call mom", "call mom", "FREQ=WEEKLY;BYDAY=MO",
+     (0, 9, 0), "my reminders", "stop the mom reminder"),
+    ("fr", "rappelle-moi chaque jour à 8h de prendre mes médicaments",
+     "prendre mes médicaments", "FREQ=DAILY", (None, 8, 0), "mes rappels",
+     "supprime le rappel des médicaments"),
+    ("ru", "напоминай по будням в 8:30 сделать зарядку", "сделать зарядку",
+     "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", (None, 8, 30), "мои напоминания",
+     "удали напоминание про зарядку"),
+]  # fmt: skip
+
+
+def _chat(db_url: str, lang: str):
+    settings = service_settings(db_url)
+    services = build_services(settings, engine=open_database(db_url, migrate=False), scheduler=True)
+    sender = Sender("console", f"user-{lang}", lang)
+    account = services.accounts.resolve("console", sender.external_id, language=lang)
+    services.accounts.update(account.id, timezone="Europe/Paris")
+    return services, build_assistant(services), sender, account.id
+
+
+def _text(replies) -> str:
+    return "\n".join(reply.text for reply in replies)
+
+
+@pytest.mark.parametrize(("lang", "ask", "what", "rule", "at", "listing", "stop"), FORMS)
+def test_a_repeating_reminder_is_stored_listed_and_stopped(
+    db_url, lang, ask, what, rule, at, listing, stop
+):
+    services, assistant, me, account_id = _chat(db_url, lang)
+    once = {"en": "remind me tomorrow at 10 to buy bread",
+            "fr": "rappelle-moi demain à 10h d'acheter du pain",
+            "ru": "напомни завтра в 10 купить хлеб"}[lang]  # fmt: skip
+    assistant.handle_sync(me, once)
+
+    answer = _text(assistant.handle_sync(me, ask))
+
+    (series,) = services.series.active(account_id)
+    assert (series.rule, series.text, series.timezone) == (rule, what, "Europe/Paris")
+    weekday, hour, minute = at
+    first = series.next_at.astimezone(PARIS)
+    assert (first.hour, first.minute) == (hour, minute) and first > utcnow()
+    if weekday is not None:
+        assert first.weekday() == weekday
+    assert what in answer and first.strftime("%Y-%m-%d %H:%M") in answer
+
+    listed = _text(assistant.handle_sync(me, listing))
+    assert listed.startswith(t(lang, "reminders_header"))
+    lines = listed.splitlines()[1:-1]
+    assert len(lines) == 2 and any(what in line for line in lines)
+
+    stopped = _text(assistant.handle_sync(me, stop))
+    assert stopped.startswith(t(lang, "reminders_stopped_one", what="").rstrip())
+    assert what in stopped
+    assert services.series.active(account_id) == []
+    assert len(services.reminders.pending(account_id)) == 1  # the one-off one stays
+
+    # By number: the only one left is number 1.
+    number = {"en": "cancel reminder 1", "fr": "annule le rappel 1",
+              "ru": "отмени напоминание 1"}[lang]  # fmt: skip
+    assistant.handle_sync(me, number)
+    assert services.reminders.pending(account_id) == []
+    assert _text(assistant.handle_sync(me, listing)) == t(lang, "reminders_none")
+    services.engine.dispose()
+
+
+def test_a_name_that_fits_two_reminders_asks_which(db_url):
+    services, assistant, me, account_id = _chat(db_url, "en")
+    assistant.handle_sync(me, "remind me every monday at 9 to call mom")
+    assistant.handle_sync(me, "remind me every friday at 18 to call mom back")
+    answer = _text(assistant.handle_sync(me, "stop the mom reminder"))
+    assert answer.startswith(t("en", "reminders_which"))
+    assert len(services.series.active(account_id)) == 2
+    assert "stop" in _text(assistant.handle_sync(me, "stop the monday reminder")).lower()
+    ((left),) = services.series.active(account_id)
+    assert left.rule == "FREQ=WEEKLY;BYDAY=FR"
+    services.engine.dispose()
+
+
+def test_too_often_and_ended_rules_are_refused_in_the_users_language(db_url):
+    services, assistant, me, account_id = _chat(db_url, "fr")
+    answer = _text(assistant.handle_sync(me, "rappelle-moi toutes les 2 minutes de respirer"))
+    assert answer == t("fr", "remind_repeat_too_often")
+    assert services.series.active(account_id) == []
+    services.engine.dispose()
+
+
+def _ics(day: date) -> bytes:
+    start = datetime.combine(day, time(15)).strftime("%Y%m%dT%H%M%S")
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:dentist-1\r\nDTSTAMP:20261201T000000Z\r\n"
+        f"DTSTART:{start}\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+
+
+@sqlite_only
+def test_telegram_repeats_imports_an_ics_document_once_and_exports(
+    db_url, telegram_api, start_service
+):
+    user = 7017
+    service = start_service(**telegram_settings(db_url, telegram_api))
+    telegram_api.send_text(user, "/tz Europe/Paris")
+    telegram_api.wait_messages(user, 1)
+    telegram_api.send_text(user, "remind me every monday at 9 to call mom")
+    saved = telegram_api.wait_messages(user, 2)[1].text
+    assert "call mom" in saved and "Monday" in saved
+
+    day = (utcnow().astimezone(PARIS) + timedelta(days=2)).date()
+    telegram_api.send_document(user, "dentist.ics", _ics(day))
+    imported = telegram_api.wait_messages(user, 5)[2:5]
+    assert imported[0].text.startswith("📅") and "dentist.ics" in imported[0].text
+    fire = datetime.combine(day, time(14, 45)).strftime("%Y-%m-%d %H:%M")  # 15 min before
+    assert fire in imported[1].text and "Dentist" in imported[1].text
+    telegram_api.send_document(user, "dentist.ics", _ics(day))
+    again = telegram_api.wait_messages(user, 6)[5].text
+    assert again.startswith(t("en", "calendar_file_already", label="dentist.ics", at="")[:30])
+
+    telegram_api.send_text(user, "my reminders")
+    listed = telegram_api.wait_messages(user, 7)[6].text
+    assert "call mom" in listed and "Dentist" in listed
+
+    telegram_api.send_text(user, "export my reminders")
+    exported = telegram_api.wait_messages(user, 8)[7]
+    assert exported.document["file_name"].endswith(".ics")
+    calendar = Calendar.from_ical(telegram_api.file_bytes(exported.document["file_id"]))
+    (event,) = calendar.walk("VEVENT")  # the calendar's own events are not exported back
+    assert str(event["SUMMARY"]) == "call mom"
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;BYDAY=MO"
+    services = service.assistant.services
+    account = services.accounts.find_by_identity("telegram", str(user))
+    assert len(services.calendars.of_account(account.id)) == 1
+
+
+@pytest.mark.xmpp
+@sqlite_only
+def test_xmpp_repeats_and_imports_a_shared_ics_file(db_url, prosody, start_service, xmpp_user):
+    jid, password = prosody.register()
+    service = start_service(**xmpp_settings(prosody, jid, password, FETCH_ALLOW_PRIVATE=True))
+    service.wait_ready("xmpp")
+    ann = xmpp_user(prosody)
+    ann.ask(jid, "/tz Europe/Paris")
+    saved = ann.ask(jid, "напоминай каждый понедельник в 9 позвонить маме")
+    assert "позвонить маме" in saved and "понедельник" in saved
+
+    day = (utcnow().astimezone(PARIS) + timedelta(days=2)).date()
+    ann.share_file(jid, "врач.ics", _ics(day), "text/calendar")
+    replies = ann.wait_messages(5)[2:5]
+    assert replies[0].startswith("📅") and "врач.ics" in replies[0]
+    assert "Dentist" in replies[1]
+    listed = ann.ask(jid, "мои напоминания")
+    assert "позвонить маме" in listed and "Dentist" in listed
+    services = service.assistant.services
+    account = services.accounts.find_by_identity("xmpp", ann.jid)
+    (calendar,) = services.calendars.of_account(account.id)
+    assert calendar.kind == "file" and calendar.label == "врач.ics"
