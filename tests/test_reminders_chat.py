@@ -5,12 +5,15 @@ upload and out-of-band link)."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 
+from bot.adapters.console import run_console
 from bot.app import build_assistant, build_services
 from bot.assistant import Sender
 from bot.assistant.i18n import t
@@ -177,3 +180,22 @@ def test_xmpp_repeats_and_imports_a_shared_ics_file(db_url, prosody, start_servi
     account = services.accounts.find_by_identity("xmpp", ann.jid)
     (calendar,) = services.calendars.of_account(account.id)
     assert calendar.kind == "file" and calendar.label == "врач.ics"
+
+
+def test_the_console_sends_a_file_with_slash_file(db_url, tmp_path):
+    services, assistant, me, account_id = _chat(db_url, "en")
+    day = (utcnow().astimezone(PARIS) + timedelta(days=2)).date()
+    path = tmp_path / "dentist.ics"
+    path.write_bytes(_ics(day))
+    stdin = io.StringIO(f"/file {path}\n/file {path}\n/file {tmp_path / 'missing.ics'}\n")
+    stdout = io.StringIO()
+
+    asyncio.run(run_console(assistant, me.external_id, asyncio.Event(), stdin, stdout, tmp_path))
+
+    out = stdout.getvalue()
+    assert out.startswith("📅") and "dentist.ics" in out
+    assert out.count("📅") == 1  # the same file again is recognised, not imported twice
+    assert t("en", "calendar_file_already", label="dentist.ics", at="")[:40] in out
+    assert "missing.ics: No such file or directory" in out
+    assert len(services.calendars.of_account(account_id)) == 1
+    services.engine.dispose()

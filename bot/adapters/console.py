@@ -1,7 +1,8 @@
 """The console chat: the terminal (or a pipe) talks to the assistant as one local account.
 
 A reply's file is written to a private file (mode 0600) under `files_dir`, or, when it is
-already a file on disk, named where it is: "file saved: PATH" under the reply's text.
+already a file on disk, named where it is: "file saved: PATH" under the reply's text. The
+user sends a file with "/file PATH" (an .ics calendar to import).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import TextIO
 
 from bot.assistant import Assistant, Reply, Sender
 from bot.assistant.choices import words
-from bot.assistant.replies import Attachment, AttachmentNotSent
+from bot.assistant.replies import Attachment, AttachmentNotSent, ReceivedFile
 
 NETWORK = "console"
+SEND_FILE = "/file "  # "/file PATH": send a file of this machine to the assistant
 FILES_DIR = Path("data/console-files")  # relative to the working directory, as data/*.db
 
 
@@ -103,9 +105,24 @@ async def run_console(
             return
         if not line.strip():
             continue
-        for reply in await assistant.handle(sender, line.strip()):
+        if line.strip().startswith(SEND_FILE):
+            replies = await _send_file(assistant, sender, line.strip()[len(SEND_FILE) :].strip())
+        else:
+            replies = await assistant.handle(sender, line.strip())
+        for reply in replies:
             stdout.write((await shown(reply, files_dir))[0] + "\n")
         stdout.flush()
+
+
+async def _send_file(assistant: Assistant, sender: Sender, path: str) -> list[Reply]:
+    """"/file PATH": the console's user sends a file of this machine (an .ics calendar),
+    as a Telegram user sends a document."""
+    file = Path(path).expanduser()
+    try:
+        data = await asyncio.to_thread(file.read_bytes)
+    except OSError as error:
+        return [Reply(f"{path}: {error.strerror or error}")]
+    return await assistant.handle_file(sender, ReceivedFile(file.name, data))
 
 
 class ConsoleAdapter:
