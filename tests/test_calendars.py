@@ -284,3 +284,25 @@ def test_export_gives_an_ics_file_with_the_repeating_rules(db_url):
     assert str(start.tzinfo) == "Europe/Paris"
     assert events["pay the rent"].decoded("DTSTART").astimezone(UTC) > utcnow()
     services.engine.dispose()
+
+
+def test_changing_when_calendars_remind_applies_at_once(db_url, feed):
+    services, assistant = _service(db_url)
+    day = _day(1)
+    feed.serve("/cal.ics", _feed_v1(day).encode())
+    _say(assistant, f"connect my calendar {feed.url('/cal.ics')}")
+    assert _reminders(services)["gym"].fire_at == datetime.combine(day, time(17, 45), PARIS)
+
+    answer = _say(assistant, "calendar reminders 30 minutes before by message")
+
+    assert answer.startswith(
+        t("en", "calendar_settings_set", minutes=30, channel=t("en", "channel_message"))
+    )
+    gym = _reminders(services)["gym"]
+    assert (gym.fire_at, gym.channel) == (datetime.combine(day, time(17, 30), PARIS), "message")
+    dentist = _reminders(services)["dentist"]  # its own alarm (1 h before) is kept
+    assert dentist.fire_at == datetime.combine(day, time(14), PARIS)
+    listed = _say(assistant, "my reminders")
+    assert f"{day:%Y-%m-%d} 17:30 — Gym" in listed  # when it reminds, then the start
+    assert f"{day:%Y-%m-%d} 18:00" in listed
+    services.engine.dispose()

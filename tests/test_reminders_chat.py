@@ -94,12 +94,19 @@ def test_a_name_that_fits_two_reminders_asks_which(db_url):
     services, assistant, me, account_id = _chat(db_url, "en")
     assistant.handle_sync(me, "remind me every monday at 9 to call mom")
     assistant.handle_sync(me, "remind me every friday at 18 to call mom back")
+    assistant.handle_sync(me, "remind me every weekday at 7 to stretch")
     answer = _text(assistant.handle_sync(me, "stop the mom reminder"))
-    assert answer.startswith(t("en", "reminders_which"))
-    assert len(services.series.active(account_id)) == 2
-    assert "stop" in _text(assistant.handle_sync(me, "stop the monday reminder")).lower()
-    ((left),) = services.series.active(account_id)
-    assert left.rule == "FREQ=WEEKLY;BYDAY=FR"
+    assert answer.startswith(t("en", "reminders_several", about="mom"))
+    assert len(services.series.active(account_id)) == 3
+    answer = _text(assistant.handle_sync(me, "stop reminder 9"))
+    assert answer.startswith(t("en", "reminders_no_number", number=9))
+    # Monday: the every-weekday one falls on Mondays too, but only one is on Mondays alone.
+    answer = _text(assistant.handle_sync(me, "stop the monday reminder"))
+    assert "call mom" in answer and "back" not in answer
+    rules = sorted(s.rule for s in services.series.active(account_id))
+    assert rules == ["FREQ=WEEKLY;BYDAY=FR", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"]
+    answer = _text(assistant.handle_sync(me, "stop the dentist reminder"))
+    assert answer.startswith(t("en", "reminders_no_match", about="dentist"))
     services.engine.dispose()
 
 

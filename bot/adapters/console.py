@@ -115,7 +115,7 @@ async def run_console(
 
 
 async def _send_file(assistant: Assistant, sender: Sender, path: str) -> list[Reply]:
-    """"/file PATH": the console's user sends a file of this machine (an .ics calendar),
+    """ "/file PATH": the console's user sends a file of this machine (an .ics calendar),
     as a Telegram user sends a document."""
     file = Path(path).expanduser()
     try:

@@ -136,8 +136,10 @@ def _first_read(ctx: Context, source: CalendarSource, key: str) -> list[Reply]:
     return replies
 
 
-def _settings_line(ctx: Context, minutes: int, channel: str) -> Reply:
-    line = ctx.say("calendar_settings", minutes=minutes, channel=t(ctx.lang, f"channel_{channel}"))
+def _settings_line(
+    ctx: Context, minutes: int, channel: str, key: str = "calendar_settings"
+) -> Reply:
+    line = ctx.say(key, minutes=minutes, channel=t(ctx.lang, f"channel_{channel}"))
     if channel == "call" and not (ctx.account.phone_number and ctx.account.phone_verified):
         return Reply(line.text + "\n" + t(ctx.lang, "remind_call_needs_number"), lang=ctx.lang)
     return line
@@ -189,12 +191,19 @@ def disconnect(ctx: Context, number: int | None) -> list[Reply]:
 
 def defaults(ctx: Context, cmd: Calendar) -> list[Reply]:
     """Set how long before an event (without an alarm of its own) and how the account's
-    calendars remind."""
+    calendars remind; they are read again at once, so their reminders follow now (one
+    that cannot be read now follows at its next reading)."""
     minutes, channel = _when(cmd)
     count = ctx.services.calendars.set_defaults(ctx.account.id, minutes, channel)
     if not count:
         return [ctx.say("calendar_none")]
-    return [_settings_line(ctx, minutes, channel)]
+    reader = ctx.services.calendar_reader
+    for source in ctx.services.calendars.of_account(ctx.account.id):
+        try:
+            _run(reader.read(source, ctx.now))
+        except CalendarUnreadable:
+            pass  # recorded on the calendar ("my calendars" says why); read again later
+    return [_settings_line(ctx, minutes, channel, "calendar_settings_set")]
 
 
 def export(ctx: Context) -> Reply:

@@ -73,13 +73,26 @@ def _repeat(ctx: Context, rule: str, first: datetime, channel: str, text: str) -
         raise Refusal("remind_repeat_ended")
     check(ctx.account, next_at, text, ctx.now)
     ctx.services.series.add(ctx.account.id, rule, dtstart, zone, channel, text, next_at)
-    return ctx.say(
+    saved = ctx.say(
         "remind_repeat_saved",
         when=recurrence.describe(rule, dtstart, ctx.lang, zone),
         first=ctx.local_time(next_at),
         channel=t(ctx.lang, f"channel_{channel}"),
         text=text or t(ctx.lang, "reminder_no_text"),
     )
+    if _skips_short_months(rule):
+        return Reply(saved.text + "\n" + t(ctx.lang, "remind_repeat_short_months"), lang=ctx.lang)
+    return saved
+
+
+def _skips_short_months(rule: str) -> bool:
+    """Whether a rule names a day some months lack (the 29th to 31st): RFC 5545 skips
+    those months (3.3.10: invalid dates are ignored), which the user should know."""
+    for part in rule.split(";"):
+        name, _, value = part.partition("=")
+        if name == "BYMONTHDAY" and any(29 <= int(day) <= 31 for day in value.split(",")):
+            return True
+    return False
 
 
 @router.intent(Reminders)
@@ -91,15 +104,26 @@ def reminders(ctx: Context, cmd: Reminders) -> list[Reply]:
         return [listing.render(ctx, items)]
     if not items:
         return [ctx.say("reminders_none")]
-    chosen = items if cmd.all else listing.choose(items, cmd.number, cmd.about, ctx.lang)
-    if chosen is None:
-        return [ctx.say("reminders_which"), listing.render(ctx, items)]
-    stopped = [item for item in chosen if listing.stop(ctx.services, ctx.account, item)]
+    own = [item for item in items if item.kind != listing.CALENDAR]
+    if cmd.all:
+        # A calendar's reminders come from the calendar: "disconnect my calendar" ends them.
+        if not own:
+            return [ctx.say("reminders_only_calendar")]
+        chosen = listing.Choice(tuple(own))
+    else:
+        chosen = listing.choose(items, cmd.number, cmd.about)
+    if chosen.reason is not None:
+        return [ctx.say(f"reminders_{chosen.reason}", number=cmd.number, about=cmd.about),
+                listing.render(ctx, items)]  # fmt: skip
+    stopped = [item for item in chosen.items if listing.stop(ctx.services, ctx.account, item)]
     if not stopped:
         return [ctx.say("reminders_already_gone")]
     if len(stopped) == 1:
         return [ctx.say("reminders_stopped_one", what=listing.line(ctx, stopped[0]))]
-    return [ctx.say("reminders_stopped_many", count=len(stopped))]
+    replies = [ctx.say("reminders_stopped_many", count=len(stopped))]
+    if cmd.all and len(own) < len(items):
+        replies.append(ctx.say("reminders_calendar_kept"))
+    return replies
 
 
 def check(account: Account, fire_at: datetime, text: str, now: datetime) -> None:

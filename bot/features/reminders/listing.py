@@ -41,6 +41,7 @@ class Item:
     dtstart: datetime | None = None
     zone: str = "UTC"
     calendar: str | None = None
+    start: datetime | None = None  # a calendar event's start (`at` is when it reminds)
 
 
 def of_account(services: Services, account: Account, now: datetime) -> list[Item]:
@@ -58,8 +59,8 @@ def of_account(services: Services, account: Account, now: datetime) -> list[Item
     for r in services.calendars.upcoming(account.id, limit=CALENDAR_SHOWN):
         if r.state == PENDING:
             label = labels.get(r.calendar_id or 0, "")
-            items.append(Item(CALENDAR, r.id, r.event_at or r.fire_at, r.text, r.channel,
-                              calendar=label))  # fmt: skip
+            items.append(Item(CALENDAR, r.id, r.fire_at, r.text, r.channel, calendar=label,
+                              start=r.event_at or r.fire_at))  # fmt: skip
     return sorted(items, key=lambda item: (item.at, item.kind, item.id))
 
 
@@ -72,8 +73,9 @@ def line(ctx: Context, item: Item) -> str:
         return t(ctx.lang, "reminders_line_series", next=ctx.local_time(item.at), when=when,
                  text=text, channel=channel)  # fmt: skip
     if item.kind == CALENDAR:
+        start = ctx.local_time(item.start or item.at)
         return t(ctx.lang, "reminders_line_calendar", at=ctx.local_time(item.at), text=text,
-                 calendar=item.calendar or "", channel=channel)  # fmt: skip
+                 calendar=item.calendar or "", channel=channel, start=start)  # fmt: skip
     return t(ctx.lang, "reminders_line_once", at=ctx.local_time(item.at), text=text,
              channel=channel)  # fmt: skip
 
@@ -88,25 +90,35 @@ def render(ctx: Context, items: list[Item]) -> Reply:
     return Reply("\n".join(lines), lang=ctx.lang)
 
 
-def choose(
-    items: list[Item], number: int | None, about: str | None, lang: str
-) -> list[Item] | None:
+@dataclass(frozen=True)
+class Choice:
+    """The reminders a user named, or why none is chosen: `reason` "no_number" (no such
+    number in the list), "several" (the words fit more than one), "none" (they fit none)."""
+
+    items: tuple[Item, ...] = ()
+    reason: str | None = None
+
+
+def choose(items: list[Item], number: int | None, about: str | None) -> Choice:
     """The reminders a user names: by number in the list, else the only one whose text
     holds every word of `about` (accents, case and endings aside: `_same_word`) or, for
-    day names, whose rule falls on those days. None: none or several."""
+    day names, whose rule falls on those days — on exactly those days when several fall
+    on them ("the monday reminder" beside an every-weekday one)."""
     if number is not None:
-        return [items[number - 1]] if 1 <= number <= len(items) else None
+        if 1 <= number <= len(items):
+            return Choice((items[number - 1],))
+        return Choice(reason="no_number")
     if not about:
-        return items if len(items) == 1 else None
+        return Choice(tuple(items)) if len(items) == 1 else Choice(reason="several")
     days = [_BYDAY[d] for d in find_days(fold(about)) or []]
     words = [w for w in _words(about) if len(w) > 2]
     matches = [i for i in items if _names(i, words, days)]
+    if len(matches) > 1 and days:
+        exact = [i for i in matches if i.rule is not None and _days_of(i) == set(days)]
+        matches = exact or matches
     if len(matches) == 1:
-        return matches
-    if days and words:  # "the monday reminder": the day alone may be what names it
-        only_days = [i for i in items if _names(i, [], days)]
-        return only_days if len(only_days) == 1 else None
-    return None
+        return Choice((matches[0],))
+    return Choice(reason="several" if matches else "no_match")
 
 
 def _names(item: Item, words: list[str], days: list[str]) -> bool:
