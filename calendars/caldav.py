@@ -108,11 +108,13 @@ async def read_calendars(
 
     `max_bytes` bounds each answer, `timeout` (seconds) the whole reading. Raises
     CalDavError ("auth", "not_caldav") or outbound.fetch.FetchError (any of its codes:
-    a host refused, too big, timeout, a server error…). Credentials are sent to the
-    hosts the server's hrefs name (a calendar home may live on another host).
+    a host refused, too big, timeout, a server error…). Credentials are sent only to the
+    origin (scheme, host, port) of `url`: a server whose hrefs name another host gets
+    none there (a man in the middle of a plain-http answer cannot send them elsewhere).
     """
-    session = _Session((username, password), allow_private, max_bytes, timeout)
-    calendars = await _discover(session, normalize(url))
+    start = normalize(url)
+    session = _Session((username, password), allow_private, max_bytes, timeout, _origin(start))
+    calendars = await _discover(session, start)
     ics: list[bytes] = []
     tags: list[tuple[str, str]] = []
     for calendar in calendars:
@@ -126,9 +128,15 @@ class _Session:
     """The credentials and limits shared by one reading's requests."""
 
     def __init__(
-        self, auth: tuple[str, str], allow_private: bool, max_bytes: int, timeout: float
+        self,
+        auth: tuple[str, str],
+        allow_private: bool,
+        max_bytes: int,
+        timeout: float,
+        origin: tuple[str, str, int | None],
     ) -> None:
         self.auth = auth
+        self.origin = origin  # the only origin the credentials go to
         self.allow_private = allow_private
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -151,7 +159,7 @@ class _Session:
                 allow_private=self.allow_private,
                 max_bytes=self.max_bytes,
                 timeout=left,
-                auth=self.auth,
+                auth=self.auth if _origin(url) == self.origin else None,
             )
         except FetchError as error:
             if error.code == "status" and error.status in (401, 403):
@@ -166,6 +174,14 @@ class _Session:
 
 
 _NOT_CALDAV = "this is not a CalDAV server"
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL (RFC 6454's origin), the port as written or the
+    scheme's default."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 async def _discover(session: _Session, url: str) -> list[CalDavCalendar]:

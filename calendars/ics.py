@@ -299,19 +299,51 @@ def alarms(
         raise ValueError("start and end must be timezone-aware")
     tz = _zone(zone)
     calendar = parse(ics)
-    late, early = _margins(calendar, default_before)
-    lo = (start - late - MARGIN).astimezone(UTC)
-    hi = (end + early + MARGIN).astimezone(UTC)
-    result = []
-    recurring = _recurring_uids(calendar)
-    for component, occ_start, occ_end in _expand(calendar, lo, hi, max_events):
-        if _cancelled(component):
-            continue
-        occurrence = _occurrence(component, occ_start, occ_end, tz, recurring)
-        result.extend(_alarms_of(occurrence, tz, default_before))
-    result.extend(_absolute_alarms(x_wr_timezone.to_standard(calendar), tz, recurring))
+    _drop_unusable(calendar)
+    try:
+        late, early = _margins(calendar, default_before)
+        lo = (start - late - MARGIN).astimezone(UTC)
+        hi = (end + early + MARGIN).astimezone(UTC)
+        result = []
+        recurring = _recurring_uids(calendar)
+        for component, occ_start, occ_end in _expand(calendar, lo, hi, max_events):
+            if _cancelled(component):
+                continue
+            occurrence = _occurrence(component, occ_start, occ_end, tz, recurring)
+            result.extend(_alarms_of(occurrence, tz, default_before))
+        result.extend(_absolute_alarms(x_wr_timezone.to_standard(calendar), tz, recurring))
+    except CalendarError:
+        raise
+    except Exception as exc:  # what a hostile or broken file makes the libraries raise
+        raise CalendarError("not_ical", f"unusable calendar: {type(exc).__name__}") from None
     due = [alarm for alarm in result if start <= alarm.fire_at < end]
     return sorted(due, key=lambda alarm: (alarm.fire_at, alarm.key))
+
+
+def _drop_unusable(calendar: Calendar) -> None:
+    """Take out the events that cannot be expanded safely, one by one (the others still
+    remind): no DTSTART, or an RRULE that `domain.recurrence.validate` refuses — one that
+    never occurs, repeats more often than every 5 minutes or has INTERVAL=0 would make
+    dateutil search for years or for ever."""
+    for holder in [calendar, *calendar.subcomponents]:
+        kept = []
+        for component in holder.subcomponents:
+            if component.name == "VEVENT" and not _usable(component):
+                continue
+            kept.append(component)
+        holder.subcomponents[:] = kept
+
+
+def _usable(event: Component) -> bool:
+    if event.get("DTSTART") is None:
+        return False
+    rules = event.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        try:
+            validate(rule.to_ical().decode())
+        except Exception:
+            return False
+    return True
 
 
 def _export_rule(rule: str, zone: ZoneInfo) -> vRecur:

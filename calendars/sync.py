@@ -109,11 +109,16 @@ class CalendarReader:
                 log.exception("reading calendars failed")
             await sleep_unless_stopped(stop, tick)
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a reader keeps a calendar it claimed (its reading sets the real next
+        time): longer than any reading."""
+        return self.limits.interval + timedelta(seconds=2 * self.limits.timeout)
+
     async def read_due(self, now: datetime | None = None) -> int:
         """Claim and read every calendar due; how many were read without error."""
         now = now or utcnow()
-        lease = self.limits.interval + timedelta(seconds=2 * self.limits.timeout)
-        claimed = await asyncio.to_thread(self.store.claim_due, lease, now)
+        claimed = await asyncio.to_thread(self.store.claim_due, self.lease, now)
         results = await asyncio.gather(*(self._read_claimed(s, now) for s in claimed))
         return sum(results)
 

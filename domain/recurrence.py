@@ -289,6 +289,8 @@ def between(
     limit: int = 1000,
 ) -> list[datetime]:
     """Occurrences in (start, end], aware UTC, sorted, at most `limit` (the earliest).
+    Each instant once: two wall-clock times that the spring-forward gap sends to one
+    instant (02:00 and 03:00 of an hourly rule) are one occurrence.
 
     Same arguments and errors as `next_after`; `start` and `end` are aware instants.
     """
@@ -305,7 +307,7 @@ def between(
             found.append(instant)
             if enough_at is None and len(found) >= limit:
                 enough_at = wall + 2 * DST_SLACK
-    return sorted(found)[:limit]
+    return sorted(set(found))[:limit]
 
 
 # describe(): short texts. Russian needs cases Babel does not give (accusative,

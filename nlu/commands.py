@@ -109,6 +109,9 @@ class Remind(Command):
 
     `repeat`: an RFC 5545 RECUR value without "RRULE:" ("FREQ=WEEKLY;BYDAY=MO"), read on
     the user's wall clock from DTSTART = `at` (its first occurrence); None: said once.
+    `error`: why no time could be read ("no such time"), `repeat_error`: the code of a
+    repeat no rule can state ("zero", "too_often", "no_such_day", "no_such_time"; see
+    nlu/SCHEMA.md); then `at` and `repeat` are None and the user is asked again.
     """
 
     intent: ClassVar[str] = "remind"
@@ -116,6 +119,8 @@ class Remind(Command):
     channel: Channel = "message"
     text: str = ""
     repeat: str | None = None
+    error: str | None = None
+    repeat_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -501,6 +506,8 @@ def command_of(parsed: dict) -> Command:
                 channel=channel,
                 text=text,
                 repeat=_text(parsed.get("repeat")),
+                error=_text(parsed.get("error")),
+                repeat_error=_text(parsed.get("repeat_error")),
             )
         case "forward":
             days = parsed.get("days")

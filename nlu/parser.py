@@ -17,7 +17,7 @@ from nlu.message import Message, prepare
 from nlu.money import find_amount, find_asset
 from nlu.negation import negated, negated_at
 from nlu.polls import request_of as poll_request
-from nlu.recurrence import find_repeat, first_at
+from nlu.recurrence import ERRORS, NO_SUCH_TIME, find_repeat, first_at, impossible_time
 from nlu.schedule import find_days, find_hours
 from nlu.times import TimeResult, find_time
 
@@ -126,13 +126,31 @@ def _remind_slots(req: _Request) -> dict:
     )
     if rep is None:
         w = req.when()
-        text = slots.reminder_text(msg, list(w.spans))
+        bad = impossible_time(_blanked(c, w.spans))
+        text = slots.reminder_text(msg, [*w.spans, *([bad] if bad else [])])
+        if bad is not None:  # "tomorrow at 25:00": asked again, never stored at 09:00
+            out = {"at": None, "channel": channel, "text": text, "repeat": None}
+            return {**out, "error": ERRORS[NO_SUCH_TIME]}
         return {"at": _iso(w.at), "channel": channel, "text": text, "repeat": None}
     # The rule's words are blanked (same length) before the time reader reads the rest.
     w = _when(msg, rep.blank(c), req.moment, req.lang, req.tzname)
+    if rep.error is None and (bad := impossible_time(_blanked(rep.blank(c), w.spans))):
+        rep.error = NO_SUCH_TIME
+        rep.spans.append(bad)
+    spans = [*w.spans, *rep.spans, *((s, e) for s, e, _ in rep.hints)]
+    text = slots.reminder_text(msg, spans)
+    if rep.error is not None:
+        out = {"at": None, "channel": channel, "text": text, "repeat": None}
+        return {**out, "error": ERRORS[rep.error], "repeat_error": rep.error}
     at = first_at(rep, w, req.moment)
-    text = slots.reminder_text(msg, [*w.spans, *rep.spans, *((s, e) for s, e, _ in rep.hints)])
     return {"at": _iso(at), "channel": channel, "text": text, "repeat": rep.rule}
+
+
+def _blanked(c: str, spans: list[tuple[int, int]]) -> str:
+    """`c` with the `spans` blanked (same length)."""
+    for s, e in spans:
+        c = c[:s] + " " * (e - s) + c[e:]
+    return c
 
 
 def _forward_slots(req: _Request) -> dict:

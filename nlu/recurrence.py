@@ -8,16 +8,24 @@ value (section 3.3.10) without the "RRULE:" prefix, read on the user's wall cloc
 feature stores DTSTART = the first occurrence, in the user's zone.
 
 A repeat needs a unit or a day after its "every" word ("every plant" is none); "until"
-words ("jusqu'à", "до") in a repeat end it and are never the reminder's time.
+words ("jusqu'à", "до") in a repeat end it and are never the reminder's time; a span
+("for 3 days", "pendant 3 jours", "в течение 3 дней") gives COUNT or UNTIL.
+
+A repeat that no rule can state gets `Repeat.error`, one of the codes of `ERRORS`
+("every 0 days", "every 30 seconds", "the 32nd of every month", "every february 30",
+"every day at 25:00"); its words are still cut from the reminder text.
 """
 
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+
+from dateutil.relativedelta import relativedelta
 
 from nlu.lexicon import DAYS, MONTH_FORMS, NUMBER_WORDS, WEEKDAY_FORMS
 from nlu.times import DEFAULT_CLOCK, TimeResult, elapsed, find_time, next_occurrence, wall_clock
@@ -34,8 +42,23 @@ _RFC_DAYS = {
 _WORKDAYS = ("mon", "tue", "wed", "thu", "fri")
 _WEEKEND = ("sat", "sun")
 _SECONDS = {"HOURLY": 3600, "MINUTELY": 60}
-# How far ahead the first occurrence of a rule with days is looked for (a 31st: months).
-_SEARCH_DAYS = 800
+# How far ahead the first occurrence of a rule with days is looked for (a 31st: months; a
+# 29 February: up to 4 years).
+_SEARCH_DAYS = 1500
+
+# The codes of `Repeat.error` (the `repeat_error` slot) and their `error` text.
+ZERO = "zero"  # "every 0 days": no interval
+TOO_OFTEN = "too_often"  # "every 30 seconds": seconds are too often for a reminder
+NO_SUCH_DAY = "no_such_day"  # "the 32nd of every month", "every february 30"
+NO_SUCH_TIME = "no_such_time"  # "every day at 25:00"
+ERRORS = {
+    ZERO: "zero interval",
+    TOO_OFTEN: "seconds are too often",
+    NO_SUCH_DAY: "no such day",
+    NO_SUCH_TIME: "no such time",
+}
+# Days in each month, a leap year's February included (RFC 5545 skips the years without).
+_MONTH_DAYS = {m: monthrange(2024, m)[1] for m in range(1, 13)}
 
 # Whole numbers written as words ("every two days", "toutes les deux semaines", "каждые
 # две недели"); vague ones ("a few", "plusieurs") are no interval.
@@ -48,6 +71,7 @@ _NUMBERS = {
 _NUM = "|".join(sorted(_NUMBERS, key=len, reverse=True))
 
 _UNITS = {
+    "SECONDLY": r"seconds?|secs?|secondes?|секунд[уы]?|сек",
     "MINUTELY": r"minutes?|mins?|mn|минут[уы]?|мин",
     "HOURLY": r"hours?|hrs?|h|heures?|часа|часов|час",
     "DAILY": r"days?|jours?|journees?|дня|дней|день|сутки|суток",
@@ -74,7 +98,7 @@ _AGAIN = r"(?:(?:every|each|on|the|le|les|chaque|tous\s+les|кажд\w+|в|во|
 _DAY_LIST = rf"{_DAY}\b(?:{_AND}{_AGAIN}{_DAY}\b)*"
 _PLURAL_LIST = rf"{_DAY_PLURAL}\b(?:{_AND}{_AGAIN}{_DAY_PLURAL}\b)*"
 _MONTH = "(?:" + "|".join(f for forms in MONTH_FORMS for f in forms if len(f) > 2) + ")"
-_OTHER = r"(?P<other>other|second|2nd|autre)"
+_OTHER = r"(?P<other>other|seconds?|2nd|autre)"  # "second" is read "seconds" (fuzzy)
 _COUNT = rf"(?P<n>\d{{1,3}}|{_NUM})"
 
 
@@ -142,17 +166,68 @@ _DOM_AFTER = _rx(
     r"^\s*,?\s*(?:(?:on\s+)?(?:the\s+)?(?P<d1>\d{1,2})(?:st|nd|rd|th)(?:\s+day)?\b"
     r"|on\s+(?:the\s+)?(?P<d2>\d{1,2})\b(?!\s*(?:h\b|:|am\b|pm\b))"
     r"|(?:le|au)\s+(?P<d3>\d{1,2})(?:er|e|eme)?\b(?!\s*(?:h\b|heures?\b|:))"
-    r"|(?P<d4>\d{1,2})(?:-?(?:го|е|ое))?\s+числ\w*|(?P<d5>\d{1,2})-(?:го|е)\b)"
+    r"|(?P<d4>\d{1,2})(?:-?(?:го|е|ое))?\s+числ\w*|(?P<d5>\d{1,2})-(?:го|е)\b"
+    r"|(?P<last>(?:on\s+)?(?:the\s+)?last\s+day\b|(?:le\s+)?dernier\s+jour\b"
+    r"|(?:в\s+)?последн\w+\s+(?:день|числ\w*)))"
 )
 _DOM_BEFORE = _rx(
     r"(?:(?:on\s+)?(?:the\s+)?(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?:day\s+)?of\s+(?:the\s+)?"
     r"|(?:le\s+)(?P<d2>\d{1,2})(?:er|e|eme)?\s+(?:de\s+|d')"
-    r"|(?P<d3>\d{1,2})(?:-?(?:го|е|ое))?\s+числа\s+)$"
+    r"|(?P<d3>\d{1,2})(?:-?(?:го|е|ое))?\s+числа\s+"
+    r"|(?P<last>(?:on\s+)?(?:the\s+)?last\s+day\s+of\s+(?:the\s+)?"
+    r"|(?:le\s+)?dernier\s+jour\s+(?:de\s+|d')|(?:в\s+)?последн\w+\s+(?:день|числа)\s+))$"
+)
+# "every last day of the month", "chaque dernier jour du mois", "каждый последний день месяца"
+_LAST_DAY = _rx(
+    r"(?P<last>\b(?:every|each)\s+last\s+day\s+of\s+(?:the\s+)?month\b"
+    r"|\bchaque\s+dernier\s+jour\s+du\s+mois\b"
+    r"|\bкажд\w+\s+последн\w+\s+(?:день|число)(?:\s+(?:месяца|в\s+месяце))?)"
 )
 # "every week on monday and thursday", "toutes les deux semaines le lundi"
 _DAYS_AFTER = _rx(rf"^\s*,?\s*(?:(?:on|le|les|в|во|по)\s+)?(?P<list>{_DAY_LIST})")
 # "every March 5", "chaque 5 mars": yearly, the date read by the time reader
 _EVERY_DATE = _rx(rf"\b{_EVERY}\s+(?=(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|er)?\s+)?{_MONTH}\b)")
+# The date of a yearly rule, read here when the time reader cannot ("29 february" is in
+# no year ahead but a leap one; "february 30" in none).
+_YEAR = r"(?:,?\s+(?:19|20)\d{2}\b)?"
+_DATE_DM = _rx(
+    r"(?:\b(?:on|le|the|du|au|в)\s+)?(?:the\s+)?(?<![\d.,:])(?P<d>\d{1,2})"
+    rf"(?:st|nd|rd|th|er|eme|-?го|-?е)?\s+(?:of\s+)?(?P<m>{_MONTH})\b\.?{_YEAR}"
+)
+_DATE_MD = _rx(
+    rf"(?:\bon\s+)?\b(?P<m>{_MONTH})\.?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b"
+    rf"(?!\s*(?::|h\b|am\b|pm\b)){_YEAR}"
+)
+_MONTH_RES = [
+    (i + 1, re.compile(rf"^(?:{'|'.join(forms)})$")) for i, forms in enumerate(MONTH_FORMS)
+]
+
+# A span of a repeat: "for 3 days", "for the next 2 weeks", "pendant 3 jours", "в течение
+# 3 дней", "в течение недели", "на 3 дня".
+_ONE = r"an?|one|une?|один|одну|одного|одной"
+_SPAN_UNIT = "|".join(forms for f, forms in _UNITS.items() if f != "SECONDLY")
+_UNIT_RES = [(f, re.compile(rf"^(?:{forms})$")) for f, forms in _UNITS.items()]
+_SPAN = _rx(
+    rf"\b(?:for|during|pendant|durant)\s+(?:the\s+(?:next\s+)?|les\s+)?(?P<n>\d{{1,3}}|{_NUM}"
+    rf"|{_ONE})\s+(?:next\s+|prochaine?s\s+)?(?P<u>{_SPAN_UNIT})\b"
+    rf"|\b(?:в\s+течени[еи]|на\s+протяжении)\s+(?:(?P<n2>\d{{1,3}}|{_NUM}|{_ONE})\s+)?"
+    rf"(?:следующ\w+\s+)?(?P<u2>{_SPAN_UNIT})\b"
+    rf"|\bна\s+(?P<n3>\d{{1,3}}|{_NUM})\s+(?P<u3>{_SPAN_UNIT})\b"
+)
+_RANK = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+
+# A time of day that does not exist ("at 25:00", "9:75", "à 25h", "в 25 часов", "at 25"),
+# with the word before it; the time readers leave it unread.
+_AT_WORD = r"(?:\b(?:at|a|vers|в|во|к)\s+)?"
+_BAD_HM = _rx(rf"{_AT_WORD}(?<![\d.,:/])(?P<h>\d{{1,2}})\s*(?::|h)\s*(?P<m>\d{{2}})(?![\d:/])")
+_BAD_HU = _rx(
+    rf"{_AT_WORD}(?<![\d.,:/])(?P<h>\d{{1,2}})\s*(?P<u>am|pm|h|heures?|ч|часов|часа"
+    r"|o'?clock)(?!\w)"
+)
+_BAD_AT = _rx(
+    rf"\bat\s+(?P<h>\d{{1,2}})(?![\d:.,/%€$])(?!\s*(?:{_UNIT}|{_MONTH}|st|nd|rd|th"
+    r"|percent|euros?|dollars?)\b)"
+)
 
 # The end of a repeat ("until 18:00", "jusqu'à vendredi", "до 18:00") and its start for
 # hourly ones ("from 9", "à partir de 9h", "с 9", "between 9 and 18").
@@ -195,13 +270,20 @@ class Repeat:
     place for the time reader ("every evening" -> "evening"); `start`: the first hour of
     an hourly rule (hour, minute) when said ("from 9"); `until`: the aware end, if said;
     `until_clock`: an end said as an hour alone ("until 18:00"), that hour on the day of
-    the first occurrence (set by `first_at`).
+    the first occurrence (set by `first_at`); `bymonth`, `bymonthday` (-1: the last day):
+    the date of the rule when said as parts; `span`: (number, unit as a FREQ value) of a
+    "for 3 days", turned into `count` or `until` by `first_at`; `error`: a code of
+    `ERRORS` when no rule can be stated (then `rule` means nothing).
     """
 
     freq: str
     interval: int = 1
     byday: tuple[str, ...] = ()
+    bymonth: int | None = None
     bymonthday: int | None = None
+    count: int | None = None
+    span: tuple[int, str] | None = None
+    error: str | None = None
     until: datetime | None = None
     until_clock: tuple[int, int] | None = None
     start: tuple[int, int] | None = None
@@ -211,16 +293,21 @@ class Repeat:
     @property
     def rule(self) -> str:
         """The RECUR value (RFC 5545 3.3.10), parts in the order FREQ, INTERVAL (when > 1),
-        BYDAY, BYMONTHDAY, UNTIL (UTC, "YYYYMMDDTHHMMSSZ")."""
+        BYDAY, BYMONTH, BYMONTHDAY, then UNTIL (UTC, "YYYYMMDDTHHMMSSZ") or COUNT (never
+        both: RFC 5545 3.3.10)."""
         parts = [f"FREQ={self.freq}"]
         if self.interval > 1:
             parts.append(f"INTERVAL={self.interval}")
         if self.byday:
             parts.append("BYDAY=" + ",".join(_RFC_DAYS[d] for d in DAYS if d in self.byday))
+        if self.bymonth is not None:
+            parts.append(f"BYMONTH={self.bymonth}")
         if self.bymonthday is not None:
             parts.append(f"BYMONTHDAY={self.bymonthday}")
         if self.until is not None:
             parts.append("UNTIL=" + self.until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+        elif self.count is not None:
+            parts.append(f"COUNT={self.count}")
         return ";".join(parts)
 
     def blank(self, c: str) -> str:
@@ -233,14 +320,15 @@ class Repeat:
 
 
 def _count(m: re.Match[str]) -> int | None:
-    """The interval of a match with groups `other` and `n`; None when it is no number."""
+    """The interval of a match with groups `other` and `n` (0 for "every 0 days"); None
+    when it is no number."""
     if m.groupdict().get("other"):
         return 2
     n = m.groupdict().get("n")
     if not n:
         return 1
     value = int(n) if n.isdigit() else _NUMBERS.get(n)
-    return value if value is not None and 1 <= value <= 999 else None
+    return value if value is not None and 0 <= value <= 999 else None
 
 
 def _freq(m: re.Match[str]) -> str:
@@ -264,8 +352,23 @@ def _day_range(a: str, b: str) -> tuple[str, ...]:
 
 
 def _month_day(m: re.Match[str]) -> int | None:
-    d = next((int(v) for k, v in m.groupdict().items() if k.startswith("d") and v), None)
-    return d if d is not None and 1 <= d <= 31 else None
+    """The day of the month a match names (groups `d…`; -1 for `last`), valid or not."""
+    if m.groupdict().get("last"):
+        return -1
+    return next((int(v) for k, v in m.groupdict().items() if k.startswith("d") and v), None)
+
+
+def _set_month_day(rep: Repeat, d: int) -> None:
+    """BYMONTHDAY = `d` (-1 or 1 to 31), else the rule is in error (no such day)."""
+    if d == -1 or 1 <= d <= 31:
+        rep.bymonthday = d
+    else:
+        rep.error = NO_SUCH_DAY
+
+
+def _month_of(word: str) -> int:
+    word = word.rstrip(".")
+    return next((i for i, rx in _MONTH_RES if rx.match(word)), 0)
 
 
 def _unit_repeat(c: str) -> Repeat | None:
@@ -281,6 +384,8 @@ def _unit_repeat(c: str) -> Repeat | None:
         if n is None or (rx is _ONCE_PER and _TIMES.search(c[: m.start()])):
             continue
         freq = _freq(m)
+        if n == 0 or freq == "SECONDLY":
+            return Repeat(freq, max(n, 1), spans=[m.span()], error=ZERO if n == 0 else TOO_OFTEN)
         if freq == "DAILY" and n == 15 and re.search(r"jours|journees", m.group()):
             return Repeat("WEEKLY", 2, spans=[m.span()])  # "tous les quinze jours"
         return Repeat(freq, n, spans=[m.span()])
@@ -326,32 +431,55 @@ def _with_details(c: str, rep: Repeat) -> Repeat:
     if rep.freq == "MONTHLY":
         after = _DOM_AFTER.search(c[e:])
         before = _DOM_BEFORE.search(c[max(0, s - 30) : s])
-        if after and (d := _month_day(after)):
-            rep.bymonthday = d
+        if after and (d := _month_day(after)) is not None:
+            _set_month_day(rep, d)
             rep.spans.append((e, e + after.end()))
-        elif before and (d := _month_day(before)):
-            rep.bymonthday = d
+        elif before and (d := _month_day(before)) is not None:
+            _set_month_day(rep, d)
             rep.spans.append((s - len(before.group()), s))
+    return rep
+
+
+def _with_date(c: str, rep: Repeat) -> Repeat:
+    """The date of a yearly rule when the time reader cannot read it: 29 February (BYMONTH
+    and BYMONTHDAY, so that only leap years have it) or a day no month has (an error)."""
+    if rep.freq != "YEARLY" or rep.error:
+        return rep
+    rest = rep.blank(c)
+    m = _DATE_DM.search(rest) or _DATE_MD.search(rest)
+    month = _month_of(m.group("m")) if m else 0
+    if m is None or not month:
+        return rep
+    d = int(m.group("d"))
+    if not 1 <= d <= _MONTH_DAYS[month]:
+        rep.error = NO_SUCH_DAY
+    elif (month, d) == (2, 29):
+        rep.bymonth, rep.bymonthday = 2, 29
+    else:
+        return rep  # a date of every year: the time reader reads it, `at` carries it
+    rep.spans.append(m.span())
     return rep
 
 
 def _rule_of(c: str) -> Repeat | None:
     """The repeat rule of canonical text `c` (no end, no first time yet), or None."""
-    for rx in (_RU_MONTH_DAY, _EN_MONTH_DAY):
+    for rx in (_RU_MONTH_DAY, _EN_MONTH_DAY, _LAST_DAY):
         m = rx.search(c)
-        if m and (d := _month_day(m)):
-            return Repeat("MONTHLY", bymonthday=d, spans=[m.span()])
+        if m and (d := _month_day(m)) is not None:
+            rep = Repeat("MONTHLY", spans=[m.span()])
+            _set_month_day(rep, d)
+            return rep
     m = _PARTS.search(c)
     if m:
         part = next(g for g in ("en", "fr", "ru", "ru2") if m.group(g))
         word = _PART_WORD.get(m.group(part), m.group(part))
         return Repeat("DAILY", hints=[(*m.span(), word)])
-    rep = _day_repeat(c) or _unit_repeat(c)
-    if rep is not None:
-        return _with_details(c, rep)
+    found = _day_repeat(c) or _unit_repeat(c)
+    if found is not None:
+        return _with_date(c, _with_details(c, found))
     m = _EVERY_DATE.search(c)
     if m:
-        return Repeat("YEARLY", spans=[m.span()])
+        return _with_date(c, Repeat("YEARLY", spans=[m.span()]))
     return None
 
 
@@ -441,7 +569,46 @@ def find_repeat(
     _until(rest, rep, reader, now)
     if rep.freq in _SECONDS:
         _start(rep.blank(c), rep, reader, now)
+    _span(rep.blank(c), rep)
     return rep
+
+
+def _span(c: str, rep: Repeat) -> None:
+    """Read how long `rep` lasts ("for 3 days"); a span shorter than the rule's unit ("every
+    day ... for 2 hours") is the reminder's words, not the rule's."""
+    for m in _SPAN.finditer(c):
+        n_word = m.group("n") or m.group("n2") or m.group("n3")
+        unit_word = m.group("u") or m.group("u2") or m.group("u3")
+        unit = next(f for f, rx in _UNIT_RES if rx.match(unit_word))
+        if _RANK.index(unit) < _RANK.index(rep.freq):
+            continue
+        n = 1 if not n_word or re.fullmatch(_ONE, n_word) else None
+        n = n or (int(n_word) if n_word.isdigit() else _NUMBERS.get(n_word))
+        if n is None:
+            continue
+        if n == 0:
+            rep.error = rep.error or ZERO
+        rep.span = (n, unit)
+        rep.spans.append(m.span())
+        return
+
+
+def impossible_time(c: str) -> tuple[int, int] | None:
+    """The span of a time of day that does not exist in canonical text `c` ("at 25:00",
+    "9:75", "à 25h", "в 25 часов", "at 25"), with the word before it, or None.
+    Run on the text the time reader left: a time it read is never one."""
+    for rx in (_BAD_HM, _BAD_HU, _BAD_AT):
+        for m in rx.finditer(c):
+            h = int(m.group("h"))
+            mi = int(m.groupdict().get("m") or 0)
+            unit = m.groupdict().get("u")
+            if unit in ("am", "pm"):
+                bad = not 1 <= h <= 12
+            else:
+                bad = h > 24 or mi > 59 or (h == 24 and mi > 0)
+            if bad:
+                return m.span()
+    return None
 
 
 def first_at(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
@@ -457,7 +624,32 @@ def first_at(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
     at = _first(rep, when, now)
     if rep.until_clock is not None:
         rep.until = next_occurrence(at, *rep.until_clock)
+    if rep.span is not None and rep.until is None:
+        _end_of_span(rep, at, now)
     return at
+
+
+def _end_of_span(rep: Repeat, at: datetime, now: datetime) -> None:
+    """COUNT or UNTIL for a span ("for 3 days"): COUNT when the span is in the rule's own
+    unit with one occurrence a unit (no INTERVAL, at most one weekday); else UNTIL: for
+    hours or minutes, the message's moment plus the span (real time); for days and
+    longer, the end (23:59:59 local) of the span's last day, counted from `at`'s day."""
+    if rep.span is None:
+        return
+    n, unit = rep.span
+    if unit == rep.freq and rep.interval == 1 and len(rep.byday) <= 1:
+        rep.count = n
+    elif unit in _SECONDS:
+        rep.until = elapsed(now, n * _SECONDS[unit])
+    else:
+        length = {
+            "DAILY": relativedelta(days=n),
+            "WEEKLY": relativedelta(weeks=n),
+            "MONTHLY": relativedelta(months=n),
+            "YEARLY": relativedelta(years=n),
+        }[unit]
+        last = at.date() + length - timedelta(days=1)
+        rep.until = wall_clock(last, 23, 59, 59, zone=now.tzinfo)
 
 
 def _first(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
@@ -469,7 +661,7 @@ def _first(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
             return when.at
         return elapsed(now, rep.interval * _SECONDS[rep.freq]).replace(second=0)
     clock = when.clock or ((when.at.hour, when.at.minute) if when.at else DEFAULT_CLOCK)
-    if not rep.byday and rep.bymonthday is None:
+    if not rep.byday and rep.bymonthday is None and rep.bymonth is None:
         return when.at if when.at is not None else next_occurrence(now, *clock)
     day = when.day or now.date()
     for k in range(_SEARCH_DAYS):
@@ -484,4 +676,8 @@ def _first(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
 def _matches(rep: Repeat, d: date) -> bool:
     if rep.byday and DAYS[d.weekday()] not in rep.byday:
         return False
+    if rep.bymonth is not None and d.month != rep.bymonth:
+        return False
+    if rep.bymonthday == -1:
+        return (d + timedelta(days=1)).day == 1
     return rep.bymonthday is None or d.day == rep.bymonthday

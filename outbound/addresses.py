@@ -55,11 +55,32 @@ def parse(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, which is what is reached:
+# NAT64's well-known prefix (RFC 6052) and IPv4-compatible addresses (RFC 4291 2.5.5.1).
+_CARRY_IPV4 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+# Never public although Python may call them global: NAT64 for local use (RFC 8215) and
+# the IETF protocol assignments (RFC 6890: 192.0.0.0/24, e.g. 192.0.0.8 the dummy address).
+_NOT_PUBLIC = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("192.0.0.0/24"))
+
+
 def is_public(address: str) -> bool:
-    """True for a global unicast address (an IPv4-mapped IPv6 address is judged as IPv4)."""
+    """True for a global unicast address. An IPv6 address that carries an IPv4 one
+    (IPv4-mapped, NAT64, IPv4-compatible, 6to4, Teredo's client) is judged by that IPv4
+    address: a NAT64 gateway would take `64:ff9b::a00:1` to 10.0.0.1."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _NOT_PUBLIC):
+            return False
+        if ip.ipv4_mapped is not None:
+            return is_public(str(ip.ipv4_mapped))
+        if ip.sixtofour is not None:
+            return is_public(str(ip.sixtofour))
+        if ip.teredo is not None:
+            return is_public(str(ip.teredo[1]))
+        if any(ip in network for network in _CARRY_IPV4) and int(ip) > 1:
+            return is_public(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    elif any(ip in network for network in _NOT_PUBLIC):
+        return False
     return ip.is_global and not ip.is_multicast
 
 

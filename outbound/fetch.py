@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -115,6 +116,7 @@ async def fetch(
     auth: tuple[str, str] | None = None,
     client: httpx.AsyncClient | None = None,
     allow_address: Callable[[str], bool] | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> Fetched:
     """Send `method` to `url` (normalized) and read the answer; raises FetchError.
 
@@ -129,12 +131,14 @@ async def fetch(
     host; pooled connections are keyed by address, so don't share one across hosts.
     `allow_address(address) -> True` admits a non-public address although
     `allow_private` is false (tests make a loopback address stand for a public one).
+    `verify`: how the clients made here check TLS certificates (httpx's `verify`: the
+    system's CAs by default, or an SSLContext trusting a server's own CA).
     """
     start = _checked_url(normalize(url))
     where = [origin_of(str(start))]
     try:
         async with asyncio.timeout(timeout), contextlib.AsyncExitStack() as stack:
-            clients = _Clients(stack, client, timeout)
+            clients = _Clients(stack, client, timeout, verify)
             request = _Hop(method.upper(), start, _base_headers(headers), body, auth)
             policy = _Policy(allow_private, allow_address)
             return await _follow(request, clients, where, max_redirects, max_bytes, policy)
@@ -162,11 +166,16 @@ class _Clients:
     must not carry a request for another name served from the same address)."""
 
     def __init__(
-        self, stack: contextlib.AsyncExitStack, given: httpx.AsyncClient | None, timeout: float
+        self,
+        stack: contextlib.AsyncExitStack,
+        given: httpx.AsyncClient | None,
+        timeout: float,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.stack = stack
         self.given = given
         self.timeout = timeout
+        self.verify = verify
         self.own: dict[str, httpx.AsyncClient] = {}
 
     async def for_host(self, host: str) -> httpx.AsyncClient:
@@ -174,7 +183,7 @@ class _Clients:
             return self.given
         if host not in self.own:
             client = httpx.AsyncClient(
-                timeout=self.timeout, follow_redirects=False, trust_env=False
+                timeout=self.timeout, follow_redirects=False, trust_env=False, verify=self.verify
             )
             self.own[host] = await self.stack.enter_async_context(client)
         return self.own[host]

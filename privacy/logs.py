@@ -42,9 +42,13 @@ UPLOAD_URL = re.compile(r"(<(?:get|put)\b[^>]*?\burl=)([\"'])[^\"']*\2")
 OOB_URL = re.compile(r"(<url\b[^>]*>)[^<]+(</url>)")
 # A URL's path and query: "https://calendar.example.org/ical/…/private-4f2a/basic.ics".
 URL_PATH = re.compile(r"\b((?:https?|webcals?)://[^/\s\"'<>?#]+)[/?#][^\s\"'<>]*", re.IGNORECASE)
-# A password typed after its name ("user alice password s3cret", "mot de passe …").
+# A URL's user information: "https://alice:s3cret@dav.example.org".
+URL_USERINFO = re.compile(r"(://)[^/\s\"'<>@]+@")
+# A password typed after its name, as the parser reads CalDAV accounts (nlu.calendars):
+# "password s3cret", "password: s3cret", "passwd=s3cret", "pwd s3cret", "mot de passe …".
 PASSWORD_WORD = re.compile(
-    r"\b(password|passwd|pass|mot\s+de\s+passe|mdp|пароль)(\s*[:=]?\s+)\S+", re.IGNORECASE
+    r"\b(password|passwd|pass|pwd|mot\s+de\s+passe|mdp|пароль)(\s*[:=]\s*|\s+)\S+",
+    re.IGNORECASE,
 )
 # A Waves address: base58 of 26 bytes, 35 characters, "3" then the network byte's letter
 # ("3P…" mainnet, "3M…"/"3N…" test networks; docs.waves.tech, "Address").
@@ -136,6 +140,7 @@ class PrivacyFilter(logging.Filter):
             text = API_TOKEN.sub(rf"\1{REDACTED}", text)
         text = WORD_RUN.sub(_without_seeds, text)
         if "://" in text:
+            text = URL_USERINFO.sub(rf"\1{REDACTED}@", text)
             text = URL_PATH.sub(rf"\1/{REDACTED}", text)
         text = PASSWORD_WORD.sub(rf"\1\2{REDACTED}", text)
         if "<" in text:

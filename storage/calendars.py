@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from domain.clock import utcnow
 from storage.db import transaction
 from storage.models import CalendarSource, Reminder
-from storage.reminders import CANCELLED, CHANNELS, FIRING, MAX_TEXT, PENDING
+from storage.reminders import CANCELLED, CHANNELS, FAILED, FIRED, FIRING, MAX_TEXT, PENDING
 
 FEED, CALDAV, FILE = "feed", "caldav", "file"
 # A calendar reminder whose event is gone from the calendar (deleted, cancelled, an
@@ -190,21 +190,26 @@ class CalendarStore:
                     .limit(limit)
                 )
             )
-        claimed = []
-        for source in due:
-            with transaction(self.engine) as session:
-                taken = session.exec(
-                    update(CalendarSource)
-                    .where(
-                        col(CalendarSource.id) == source.id,
-                        col(CalendarSource.next_sync_at) == source.next_sync_at,
-                        col(CalendarSource.state) == ACTIVE,
-                    )
-                    .values(next_sync_at=now + lease)
-                ).rowcount
-            if taken == 1:
-                claimed.append(source)
-        return claimed
+        return [claimed for source in due if (claimed := self.claim(source, lease, now))]
+
+    def claim(
+        self, source: CalendarSource, lease: timedelta, now: datetime | None = None
+    ) -> CalendarSource | None:
+        """Claim one due calendar for `lease` (as read: its `next_sync_at` unchanged since);
+        the calendar as claimed, or None when another reader took it first."""
+        now = now or utcnow()
+        with transaction(self.engine) as session:
+            taken = session.exec(
+                update(CalendarSource)
+                .where(
+                    col(CalendarSource.id) == source.id,
+                    col(CalendarSource.next_sync_at) == source.next_sync_at,
+                    col(CalendarSource.next_sync_at) <= now,
+                    col(CalendarSource.state) == ACTIVE,
+                )
+                .values(next_sync_at=now + lease)
+            ).rowcount
+        return source if taken == 1 else None
 
     def record_read(
         self,
@@ -246,53 +251,46 @@ class CalendarStore:
     ) -> Applied:
         """Make the calendar's pending reminders what `alarms` say (all alarms from `now -
         grace` to the reading horizon): new keys added (unless already past), pending
-        ones moved, pending ones whose key is gone cancelled. Fired, failed and firing
-        reminders are never touched nor stored again; one the user stopped stays stopped."""
+        ones moved, pending ones in that window whose key is gone marked GONE (an older
+        one is due and still being delivered: left to the scheduler). Fired, failed and
+        firing reminders are never touched nor stored again; one the user stopped stays
+        stopped. An event moved after its reminder fired reminds again at its new time
+        (a row keyed by the alarm's key and the new start, `moved_key`)."""
         now = now or utcnow()
-        wanted = {alarm.key: alarm for alarm in alarms}
         added = moved = cancelled = 0
         with transaction(self.engine) as session:
-            current = session.get(CalendarSource, source.id)
+            # Locked: a calendar disconnected meanwhile gets no reminder after its removal.
+            current = session.get(CalendarSource, source.id, with_for_update=True)
             if current is None or current.state != ACTIVE:
                 return Applied(0, 0, 0)
             stored = {
                 row.occurrence_key: row
                 for row in session.exec(select(Reminder).where(Reminder.calendar_id == source.id))
             }
+            wanted = _wanted(alarms, stored, now)
             for key, alarm in wanted.items():
+                row = stored.get(key)
                 text = alarm.text[:MAX_TEXT]
                 fire_at, event_at = alarm.fire_at.astimezone(UTC), alarm.event_at.astimezone(UTC)
-                row = stored.get(key)
                 if row is None:
-                    if fire_at < now - grace:
-                        continue  # already past when first seen: never fire old alarms
-                    session.add(
-                        Reminder(
-                            account_id=source.account_id,
-                            fire_at=fire_at,
-                            channel=alarm.channel,
-                            text=text,
-                            calendar_id=source.id,
-                            occurrence_key=key,
-                            event_at=event_at,
-                        )
-                    )
-                    added += 1
-                elif row.state == PENDING and (
-                    row.fire_at != fire_at
-                    or row.text != text
-                    or row.event_at != event_at
-                    or row.channel != alarm.channel
-                ):
-                    moved += _update(session, row.id, PENDING, fire_at=fire_at, text=text,
-                                     event_at=event_at, channel=alarm.channel)  # fmt: skip
+                    if fire_at >= now - grace:  # one already past when first seen: never
+                        session.add(Reminder(account_id=source.account_id, fire_at=fire_at,
+                                             channel=alarm.channel, text=text,
+                                             calendar_id=source.id, occurrence_key=key,
+                                             event_at=event_at))  # fmt: skip
+                        added += 1
+                    continue
+                values = {"fire_at": fire_at, "text": text, "event_at": event_at,
+                          "channel": alarm.channel}  # fmt: skip
+                same = (row.fire_at, row.text, row.event_at, row.channel) == tuple(values.values())
+                if row.state == PENDING and not same:
+                    moved += _update(session, row.id, PENDING, **values)
                 elif row.state == GONE and fire_at >= now:
                     # The event came back (un-cancelled, or the EXDATE removed).
-                    values = dict(fire_at=fire_at, text=text, event_at=event_at,
-                                  channel=alarm.channel)  # fmt: skip
                     moved += _update(session, row.id, GONE, state=PENDING, **values)
             for row in stored.values():
-                if row.occurrence_key not in wanted and row.state == PENDING:
+                gone = row.occurrence_key not in wanted and row.state == PENDING
+                if gone and row.fire_at >= now - grace:
                     cancelled += _update(session, row.id, PENDING, state=GONE)
         return Applied(added, moved, cancelled)
 
@@ -311,6 +309,28 @@ class CalendarStore:
                     .limit(limit)
                 )
             )
+
+
+def _wanted(
+    alarms: Sequence[AlarmRow], stored: dict[str | None, Reminder], now: datetime
+) -> dict[str, AlarmRow]:
+    """The alarms by the key their reminder has: their own, or `moved_key` for an event
+    that moved after its reminder was given (to a time after that)."""
+    wanted: dict[str, AlarmRow] = {}
+    for alarm in alarms:
+        key, first = alarm.key, stored.get(alarm.key)
+        if first is not None and first.state in (FIRING, FIRED, FAILED):
+            event_at = alarm.event_at.astimezone(UTC)
+            if first.event_at != event_at and alarm.fire_at > (first.fired_at or now):
+                key = moved_key(key, event_at)
+        wanted[key] = alarm
+    return wanted
+
+
+def moved_key(key: str, event_at: datetime) -> str:
+    """The key of an alarm whose event moved after its reminder was given: the alarm's own
+    key and the event's new start (UTC), so that each new time is told once."""
+    return f"{key}@{event_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def _update(session: object, reminder_id: int, current: str, **values: object) -> int:

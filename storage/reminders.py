@@ -66,10 +66,25 @@ class ReminderStore:
                 )
             )
 
-    def claim(self, reminder_id: int) -> bool:
-        """Move a reminder from pending to firing; False if another claimed it first."""
+    def claim(self, reminder_id: int, now: datetime | None = None) -> Reminder | None:
+        """Move a reminder from pending to firing if it is still due at `now`; the row as
+        claimed (its time and text may have changed since it was read: a calendar's event
+        moved), or None if another claimed it first or it is no longer due."""
+        now = now or utcnow()
         # fired_at holds the claim time while firing, so a stale claim can be released.
-        return self._move(reminder_id, PENDING, FIRING, fired_at=utcnow())
+        statement = (
+            update(Reminder)
+            .where(
+                col(Reminder.id) == reminder_id,
+                col(Reminder.state) == PENDING,
+                col(Reminder.fire_at) <= now,
+            )
+            .values(state=FIRING, fired_at=utcnow())
+        )
+        with transaction(self.engine) as session:
+            if session.exec(statement).rowcount != 1:
+                return None
+            return session.get(Reminder, reminder_id)
 
     def release(self, reminder_id: int) -> bool:
         """Give a claimed reminder back (delivery reached nobody); it is due again."""

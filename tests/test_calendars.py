@@ -16,11 +16,15 @@ from sqlmodel import Session, select
 from bot.app import build_assistant, build_services
 from bot.assistant import Sender
 from bot.assistant.i18n import t
+from bot.assistant.replies import ReceivedFile
 from bot.features.calendars.notices import reason
 from bot.features.reminders.scheduler import Scheduler
 from domain.clock import utcnow
 from storage import open_database
+from storage.accounts import AccountStore
+from storage.calendars import AlarmRow, CalendarStore
 from storage.models import Reminder
+from storage.reminders import ReminderStore
 from testbed.http_lab import HttpLab
 from testbed.radicale_lab import running_radicale
 from tests.conftest_chat import service_settings
@@ -306,3 +310,74 @@ def test_changing_when_calendars_remind_applies_at_once(db_url, feed):
     assert f"{day:%Y-%m-%d} 17:30 — Gym" in listed  # when it reminds, then the start
     assert f"{day:%Y-%m-%d} 18:00" in listed
     services.engine.dispose()
+
+
+def test_the_reading_limits_come_from_the_settings(db_url, feed):
+    services, assistant = _service(
+        db_url, CALENDAR_INTERVAL_SECONDS=60, CALENDAR_MAX_BYTES=2048, CALENDAR_TIMEOUT_SECONDS=1
+    )
+    small = _calendar([("one", f"DTSTART:{utcnow() + timedelta(days=1):%Y%m%dT%H%M%SZ}\r\n")])
+    feed.serve("/cal.ics", small.encode())
+    now = utcnow()
+    assert "📅" in _say(assistant, f"connect my calendar {feed.url('/cal.ics')}")
+    seen = len(feed.seen("/cal.ics"))
+    assert asyncio.run(services.calendar_reader.read_due(now + timedelta(seconds=50))) == 0
+    assert asyncio.run(services.calendar_reader.read_due(now + timedelta(seconds=70))) == 1
+    assert len(feed.seen("/cal.ics")) == seen + 1  # read again after CALENDAR_INTERVAL_SECONDS
+
+    feed.serve(
+        "/big.ics",
+        _calendar([(f"e{n}", "DTSTART:20261205T100000Z\r\n") for n in range(40)]).encode(),
+    )
+    answer = _say(assistant, f"connect my calendar {feed.url('/big.ics')}")
+    assert reason("en", "too_big") in answer  # over CALENDAR_MAX_BYTES
+    feed.silent("/slow.ics")
+    answer = _say(assistant, f"connect my calendar {feed.url('/slow.ics')}")
+    assert reason("en", "timeout") in answer  # over CALENDAR_TIMEOUT_SECONDS
+    big_file = _calendar([(f"f{n}", "DTSTART:20261205T100000Z\r\n") for n in range(40)]).encode()
+    (reply,) = assistant.handle_file_sync(ME, ReceivedFile("big.ics", big_file))
+    assert reply.text == t("en", "calendar_file_too_big", megabytes=0.0)
+    services.engine.dispose()
+
+
+def test_alarms_kept_moved_after_firing_and_never_dropped_while_due(db_url):
+    engine = open_database(db_url, migrate=False)
+    account = AccountStore(engine).resolve("console", "me")
+    store, reminders = CalendarStore(engine), ReminderStore(engine)
+    source, _ = store.add(account.id, "file", label="x.ics", body="[]")
+    now = utcnow().replace(microsecond=0)
+    meeting = now + timedelta(hours=1)
+
+    def alarm(start: datetime, key: str = "meet/once/d") -> AlarmRow:
+        return AlarmRow(key, start - timedelta(minutes=15), start, "Meeting", "message")
+
+    store.apply_alarms(source, [alarm(meeting)], now=now)
+    (first,) = _all_rows_of(engine)
+    # Its time comes; the delivery reaches nobody yet (released, retried by the scheduler).
+    due_at = first.fire_at + timedelta(seconds=1)
+    assert reminders.claim(first.id, due_at) and reminders.release(first.id)
+    # A read five minutes later, the event gone from the window: the due one is kept.
+    later = due_at + timedelta(minutes=5)
+    assert store.apply_alarms(source, [], now=later).cancelled == 0
+    assert reminders.get(first.id).state == "pending"
+    assert reminders.claim(first.id, later) and reminders.mark_fired(first.id)
+
+    # Moved to the afternoon after its reminder was given: it reminds again, once.
+    afternoon = meeting + timedelta(hours=5)
+    applied = store.apply_alarms(source, [alarm(afternoon)], now=later)
+    assert applied.added == 1
+    assert store.apply_alarms(source, [alarm(afternoon)], now=later).added == 0
+    rows = {r.occurrence_key: r for r in _all_rows_of(engine)}
+    again = rows[f"meet/once/d@{afternoon.astimezone(UTC):%Y%m%dT%H%M%SZ}"]
+    assert (again.state, again.fire_at) == ("pending", afternoon - timedelta(minutes=15))
+    assert rows["meet/once/d"].state == "fired"
+    # Moved back to the morning's time: told already, so nothing; the afternoon one goes.
+    applied = store.apply_alarms(source, [alarm(meeting)], now=later)
+    assert (applied.added, applied.cancelled) == (0, 1)
+    assert reminders.get(again.id).state == "gone"
+    engine.dispose()
+
+
+def _all_rows_of(engine) -> list[Reminder]:
+    with Session(engine) as session:
+        return list(session.exec(select(Reminder)))

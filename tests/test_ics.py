@@ -165,9 +165,39 @@ def test_absolute_trigger_far_from_its_event():
 
 
 def test_too_many_occurrences_refused():
-    with pytest.raises(CalendarError) as caught:
-        read("minutely.ics", start=utc(2026, 10, 1), end=utc(2026, 10, 8))
+    with pytest.raises(CalendarError) as caught:  # every 5 minutes for a week: 2,016
+        read("minutely.ics", start=utc(2026, 10, 1), end=utc(2026, 10, 8), max_events=1000)
     assert caught.value.code == "too_many"
+
+
+HOSTILE = [
+    "RRULE:FREQ=DAILY;INTERVAL=0",  # dateutil would loop for ever
+    "RRULE:FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",  # never: searched for years
+    "RRULE:FREQ=SECONDLY",
+    "RRULE:FREQ=MINUTELY",  # more often than every 5 minutes
+]
+
+
+@pytest.mark.parametrize("rule", HOSTILE)
+def test_an_event_that_cannot_be_expanded_safely_is_left_out_alone(rule):
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+        "BEGIN:VEVENT\r\nUID:ok\r\nDTSTART:20261005T100000Z\r\nSUMMARY:ok\r\nEND:VEVENT\r\n"
+        f"BEGIN:VEVENT\r\nUID:bad\r\nDTSTART:20261005T100000Z\r\n{rule}\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:no-start\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    found = alarms(ics, zone=PARIS, start=OCTOBER, end=DECEMBER, default_before=FIFTEEN)
+    assert [a.key for a in found] == ["ok/once/d"]
+
+
+def test_what_the_libraries_refuse_is_not_ical():
+    broken = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:ok\r\n"
+        "DTSTART:20261005T100000Z\r\nDURATION:-P1000000D\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    with pytest.raises(CalendarError) as caught:
+        alarms(broken, zone=PARIS, start=OCTOBER, end=DECEMBER, default_before=FIFTEEN)
+    assert caught.value.code == "not_ical"
     with pytest.raises(CalendarError) as caught:
         read("paris_weekly_v1.ics", max_events=3)
     assert caught.value.code == "too_many"

@@ -507,3 +507,211 @@ def test_the_repeat_is_a_valid_rrule_for_dateutil():
     assert [d.strftime("%a %d") for d in dates] == [
         "Mon 30", "Thu 03", "Mon 07", "Thu 10", "Mon 14", "Thu 17", "Mon 21", "Thu 24"
     ]  # fmt: skip
+
+
+# ---- rules no RECUR value can state, and the rarer parts (read at 2026-12-01 09:07, a
+# Tuesday, in Paris: the user test's moment)
+USER_NOW = "2026-12-01T09:07:00"
+
+
+def dec_(day: int, hm: str, month: int = 12, year: int = 2026) -> str:
+    return f"{year}-{month:02d}-{day:02d}T{hm}:00+01:00"
+
+
+LAST = "FREQ=MONTHLY;BYMONTHDAY=-1"
+LEAP = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"
+
+
+@pytest.mark.parametrize(
+    ("text", "repeat", "at", "words"),
+    [
+        # the last day of the month: BYMONTHDAY=-1 (RFC 5545 3.3.10), never a garbled text
+        ("remind me on the last day of every month to pay", LAST, dec_(31, "09:00"), "pay"),
+        ("remind me every month on the last day to pay", LAST, dec_(31, "09:00"), "pay"),
+        ("remind me every last day of the month to pay", LAST, dec_(31, "09:00"), "pay"),
+        ("rappelle-moi le dernier jour de chaque mois de payer", LAST, dec_(31, "09:00"), "payer"),
+        ("rappelle-moi chaque mois le dernier jour de payer", LAST, dec_(31, "09:00"), "payer"),
+        ("напомни в последний день каждого месяца заплатить", LAST, dec_(31, "09:00"), "заплатить"),
+        ("напоминай каждый последний день месяца платить", LAST, dec_(31, "09:00"), "платить"),
+        # 29 February: only leap years have it, so it is stated; `at` is the next one
+        (
+            "remind me every year on 29 february at 9 to celebrate",
+            LEAP,
+            dec_(29, "09:00", 2, 2028),
+            "celebrate",
+        ),
+        ("remind me every february 29 to celebrate", LEAP, dec_(29, "09:00", 2, 2028), "celebrate"),
+        (
+            "rappelle-moi chaque année le 29 février à 9h de fêter",
+            LEAP,
+            dec_(29, "09:00", 2, 2028),
+            "fêter",
+        ),
+        (
+            "напоминай каждый год 29 февраля в 9 праздновать",
+            LEAP,
+            dec_(29, "09:00", 2, 2028),
+            "праздновать",
+        ),
+        # any other date of every year is still the time reader's (`at` carries it)
+        (
+            "remind me every year on 14 february to buy flowers",
+            "FREQ=YEARLY",
+            dec_(14, "09:00", 2, 2027),
+            "buy flowers",
+        ),
+        # a span in the rule's own unit: COUNT (after the other parts)
+        (
+            "remind me every day at 8 for 3 days to walk",
+            "FREQ=DAILY;COUNT=3",
+            dec_(2, "08:00"),
+            "walk",
+        ),
+        (
+            "rappelle-moi tous les jours à 8h pendant 3 jours de marcher",
+            "FREQ=DAILY;COUNT=3",
+            dec_(2, "08:00"),
+            "marcher",
+        ),
+        (
+            "напоминай каждый день в 8 в течение 3 дней гулять",
+            "FREQ=DAILY;COUNT=3",
+            dec_(2, "08:00"),
+            "гулять",
+        ),
+        ("remind me every monday for 3 weeks to run", f"{MO};COUNT=3", dec_(7, "09:00"), "run"),
+        (
+            "remind me every month on the 15th for 6 months to pay",
+            "FREQ=MONTHLY;BYMONTHDAY=15;COUNT=6",
+            dec_(15, "09:00"),
+            "pay",
+        ),
+        # ... else UNTIL: the end of the span's last day (from the day of `at`), in UTC
+        (
+            "remind me every day at 8 for 2 weeks to walk",
+            "FREQ=DAILY;UNTIL=20261215T225959Z",
+            dec_(2, "08:00"),
+            "walk",
+        ),
+        (
+            "remind me every monday and thursday for 2 weeks to run",
+            "FREQ=WEEKLY;BYDAY=MO,TH;UNTIL=20261216T225959Z",
+            dec_(3, "09:00"),
+            "run",
+        ),
+        (
+            "напоминай каждый день в течение недели тянуться",
+            "FREQ=DAILY;UNTIL=20261208T225959Z",
+            dec_(2, "09:00"),
+            "тянуться",
+        ),
+        (
+            "rappelle-moi chaque jour pendant une semaine de m'étirer",
+            "FREQ=DAILY;UNTIL=20261208T225959Z",
+            dec_(2, "09:00"),
+            "m'étirer",
+        ),
+        # hours: the message's moment plus the span (09:07 + 2 h = 10:07 at +01:00)
+        (
+            "remind me every 30 minutes for 2 hours to drink",
+            "FREQ=MINUTELY;INTERVAL=30;UNTIL=20261201T100700Z",
+            dec_(1, "09:37"),
+            "drink",
+        ),
+        # a span shorter than the rule's unit is the reminder's words
+        (
+            "remind me every day to study for 2 hours",
+            "FREQ=DAILY",
+            dec_(2, "09:00"),
+            "study for 2 hours",
+        ),
+        # "second" is "other" before a unit or a day, and one minute stays a rule
+        (
+            "remind me every second monday to x",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+            dec_(7, "09:00"),
+            "x",
+        ),
+        ("remind me every 1 minute to blink", "FREQ=MINUTELY", dec_(1, "09:08"), "blink"),
+    ],
+)
+def test_last_days_leap_days_and_spans(text, repeat, at, words):
+    got = parse(text, USER_NOW, PAR)
+    assert got["intent"] == "remind", got
+    assert (got["repeat"], got["at"], got["text"]) == (repeat, at, words), got
+    assert "error" not in got and "repeat_error" not in got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "words"),
+    [
+        # no day 32 (or 0) in a month
+        ("remind me on the 32nd of every month to pay", "no_such_day", "pay"),
+        ("remind me every 32nd to pay", "no_such_day", "pay"),
+        ("remind me every month on the 0th to pay", "no_such_day", "pay"),
+        ("rappelle-moi le 32 de chaque mois de payer", "no_such_day", "payer"),
+        ("напоминай каждое 32 число платить", "no_such_day", "платить"),
+        # no 30 February, no 31 April, in any year
+        ("remind me every february 30 to party", "no_such_day", "party"),
+        ("remind me every year on april 31 to plant", "no_such_day", "plant"),
+        ("rappelle-moi chaque 30 février de faire la fête", "no_such_day", "faire la fête"),
+        ("напоминай каждый год 30 февраля праздновать", "no_such_day", "праздновать"),
+        # no 25:00
+        ("remind me every day at 25:00 to sleep", "no_such_time", "sleep"),
+        ("remind me every day at 9:75 to stretch", "no_such_time", "stretch"),
+        ("remind me every monday at 25 to run", "no_such_time", "run"),
+        ("rappelle-moi tous les jours à 25h de dormir", "no_such_time", "dormir"),
+        ("напоминай каждый день в 25:00 спать", "no_such_time", "спать"),
+        # a zero interval
+        ("remind me every 0 days to breathe", "zero", "breathe"),
+        ("remind me every 0 minutes to breathe", "zero", "breathe"),
+        ("remind me every day for 0 days to breathe", "zero", "breathe"),
+        ("rappelle-moi toutes les 0 heures de boire", "zero", "boire"),
+        ("напоминай каждые 0 дней дышать", "zero", "дышать"),
+        # seconds
+        ("remind me every 30 seconds to blink", "too_often", "blink"),
+        ("remind me every second to blink", "too_often", "blink"),
+        ("rappelle-moi toutes les 30 secondes de cligner", "too_often", "cligner"),
+        ("напоминай каждые 30 секунд моргать", "too_often", "моргать"),
+        ("напоминай каждую секунду моргать", "too_often", "моргать"),
+    ],
+)
+def test_a_rule_that_cannot_be_is_an_error_with_a_code(text, code, words):
+    got = parse(text, USER_NOW, PAR)
+    assert got["intent"] == "remind", got
+    assert (got["at"], got["repeat"]) == (None, None), got
+    assert got["repeat_error"] == code, got
+    assert (
+        got["error"]
+        == {
+            "zero": "zero interval",
+            "too_often": "seconds are too often",
+            "no_such_day": "no such day",
+            "no_such_time": "no such time",
+        }[code]
+    ), got
+    assert got["text"] == words, got  # none of the unread date or time words are kept
+    cmd = command_of(got)
+    assert isinstance(cmd, Remind) and (cmd.repeat_error, cmd.at) == (code, None)
+
+
+def test_a_time_that_does_not_exist_said_once_is_asked_again():
+    got = parse("remind me tomorrow at 25:00 to sleep", USER_NOW, PAR)
+    assert (got["at"], got["repeat"], got["text"]) == (None, None, "sleep"), got
+    assert got["error"] == "no such time" and "repeat_error" not in got, got
+
+
+def test_a_count_and_a_leap_day_are_valid_rrules_for_dateutil():
+    from dateutil.rrule import rrulestr
+
+    got = parse("remind me every day at 8 for 3 days to walk", USER_NOW, PAR)
+    start = datetime.fromisoformat(got["at"]).replace(tzinfo=None)
+    assert [d.day for d in rrulestr(got["repeat"], dtstart=start)] == [2, 3, 4]
+    got = parse("remind me every year on 29 february at 9 to celebrate", USER_NOW, PAR)
+    start = datetime.fromisoformat(got["at"]).replace(tzinfo=None)
+    years = [d.year for d in list(rrulestr(got["repeat"], dtstart=start, cache=False)[:3])]
+    assert years == [2028, 2032, 2036]
+    got = parse("remind me on the last day of every month to pay", USER_NOW, PAR)
+    start = datetime.fromisoformat(got["at"]).replace(tzinfo=None)
+    days = [d.strftime("%m-%d") for d in rrulestr(got["repeat"], dtstart=start)[:3]]
+    assert days == ["12-31", "01-31", "02-28"]

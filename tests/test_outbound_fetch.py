@@ -324,3 +324,26 @@ def test_messages_hold_no_path_query_or_credentials(lab, other):
         for secret in ("s3cr3t", "t0ken", "pa55word", "alice"):
             assert secret not in text, (error.code, text)
         assert error.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+        ("64:ff9b::808:808", True),  # NAT64 to a public IPv4 address
+        ("2002:808:808::1", True),  # 6to4 of a public one
+        ("64:ff9b::a00:1", False),  # NAT64 to 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 to 169.254.169.254 (cloud metadata)
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 (RFC 8215)
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("::ffff:10.1.2.3", False),  # IPv4-mapped
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo, client 192.0.2.45
+        ("192.0.0.8", False),  # IETF protocol assignments
+    ],
+)
+def test_addresses_that_carry_a_private_ipv4_address_are_not_public(address, public):
+    from outbound.addresses import is_public
+
+    assert is_public(address) is public

@@ -194,3 +194,28 @@ def test_a_seed_phrase_is_hidden_at_every_level():
         assert seed.split()[3] + " " + seed.split()[4] not in cleaned and "***" in cleaned
     ordinary = "the call to the office ended after a minute and the hold was released in full"
     assert PrivacyFilter().clean(ordinary, logging.DEBUG) == ordinary
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            'GET https://93.184.215.14/calendar/ical/a%40b/private-4f2a/basic.ics "200"',
+            'GET https://93.184.215.14/*** "200"',
+        ),
+        ("webcal://cal.example.org/u/7f3e.ics", "webcal://cal.example.org/***"),
+        ("https://alice:s3cret@dav.example.org/", "https://***@dav.example.org/***"),
+        (
+            "connect my calendar https://d.example/ user alice password s3cr3t!",
+            "connect my calendar https://d.example/*** user alice password ***",
+        ),
+        ("login alice passwd=s3cr3t", "login alice passwd=***"),
+        ("password: s3cr3t pwd hunter2", "password: *** pwd ***"),
+        ("utilisateur alice mot de passe s3cr3t", "utilisateur alice mot de passe ***"),
+        ("логин alice пароль s3cr3t", "логин alice пароль ***"),
+        ("the API listens on http://127.0.0.1:8080", "the API listens on http://127.0.0.1:8080"),
+    ],
+)
+def test_calendar_addresses_and_passwords_are_hidden_at_every_level(text, shown):
+    for level in (logging.DEBUG, logging.INFO):
+        assert PrivacyFilter().clean(text, level) == shown

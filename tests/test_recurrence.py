@@ -304,3 +304,12 @@ def test_describe_unusual_rule_shows_the_rule():
         == "RRULE:FREQ=MONTHLY;BYDAY=1MO at 09:00"
     )
     assert describe("FREQ=WEEKLY", MONDAY_9, "de") == "every Monday at 09:00"
+
+
+def test_an_hourly_rule_across_the_spring_gap_counts_each_instant_once():
+    start = datetime(2026, 3, 29, 0, 0)  # Paris: 02:00 → 03:00 that night
+    found = between("FREQ=HOURLY", start, "Europe/Paris",
+                    datetime(2026, 3, 28, 22, 0, tzinfo=UTC),
+                    datetime(2026, 3, 29, 3, 0, tzinfo=UTC))  # fmt: skip
+    assert found == sorted(set(found))
+    assert [f.hour for f in found] == [23, 0, 1, 2, 3]

@@ -125,9 +125,12 @@ def test_claim_moves_pending_to_firing_once(engine):
     account = AccountStore(engine).resolve("console", "me")
     store = ReminderStore(engine)
     reminder = store.add(account.id, utcnow(), "message", "once")
-    assert store.claim(reminder.id) is True
-    assert store.claim(reminder.id) is False
-    assert store.due(utcnow() + timedelta(days=1)) == []
+    later = store.add(account.id, utcnow() + timedelta(hours=1), "message", "not yet")
+    assert store.claim(later.id) is None  # not due: a calendar may have moved it since read
+    claimed = store.claim(reminder.id)
+    assert (claimed.id, claimed.state, claimed.text) == (reminder.id, "firing", "once")
+    assert store.claim(reminder.id) is None
+    assert [r.id for r in store.due(utcnow() + timedelta(days=1))] == [later.id]
     assert store.mark_fired(reminder.id) is True
     assert store.mark_fired(reminder.id) is False
     fired = store.get(reminder.id)

@@ -110,11 +110,33 @@ def test_a_name_that_fits_two_reminders_asks_which(db_url):
     services.engine.dispose()
 
 
-def test_too_often_and_ended_rules_are_refused_in_the_users_language(db_url):
-    services, assistant, me, account_id = _chat(db_url, "fr")
-    answer = _text(assistant.handle_sync(me, "rappelle-moi toutes les 2 minutes de respirer"))
-    assert answer == t("fr", "remind_repeat_too_often")
+IMPOSSIBLE = [
+    ("fr", "rappelle-moi toutes les 2 minutes de respirer", "remind_repeat_too_often"),
+    ("en", "remind me every 0 days to breathe", "remind_repeat_zero"),
+    ("en", "remind me every 30 seconds to blink", "remind_repeat_too_often"),
+    ("en", "remind me on the 32nd of every month to pay", "remind_repeat_no_such_day"),
+    ("ru", "напоминай каждый день в 25:00 спать", "remind_repeat_no_such_time"),
+    ("en", "remind me tomorrow at 25:00 to sleep", "remind_repeat_no_such_time"),
+]
+
+
+@pytest.mark.parametrize(("lang", "ask", "key"), IMPOSSIBLE)
+def test_impossible_repeats_and_times_are_refused_in_the_users_language(db_url, lang, ask, key):
+    services, assistant, me, account_id = _chat(db_url, lang)
+    assert _text(assistant.handle_sync(me, ask)) == t(lang, key)
     assert services.series.active(account_id) == []
+    assert services.reminders.pending(account_id) == []
+    services.engine.dispose()
+
+
+def test_a_day_some_months_lack_is_said_and_the_last_day_is_offered(db_url):
+    services, assistant, me, account_id = _chat(db_url, "en")
+    answer = _text(assistant.handle_sync(me, "remind me on the 31st of every month to pay"))
+    assert answer.endswith(t("en", "remind_repeat_short_months"))
+    answer = _text(assistant.handle_sync(me, "remind me on the last day of every month to pay"))
+    assert t("en", "remind_repeat_short_months") not in answer
+    rules = sorted(s.rule for s in services.series.active(account_id))
+    assert rules == ["FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY;BYMONTHDAY=31"]
     services.engine.dispose()
 
 

@@ -17,10 +17,12 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -352,19 +354,29 @@ class TelegramAdapter:
         sender = _sender(user)
         replies = self.assistant.admit(sender)
         if replies is None:
-            name = document.file_name or "document"
-            if (document.file_size or 0) > MAX_DOWNLOAD:
-                lang = self.assistant.language_for(sender)
-                replies = [Reply(t(lang, "file_too_big_to_read", name=name), lang=lang)]
-            else:
-                data = await self._download(document.file_id)
-                received = ReceivedFile(name, data, document.mime_type)
-                replies = await self.assistant.handle_file(sender, received, sent=message.date)
+            replies = await self._receive(sender, document, message.date)
         try:
             for reply in replies:
                 await self.deliver(message.chat.id, reply)
         except TelegramAPIError as error:
             log.warning("could not answer a file on Telegram: %s", type(error).__name__)
+
+    async def _receive(self, sender: Sender, document: Any, sent: datetime) -> list[Reply]:
+        """The answer to a document: fetched only when a feature takes its kind, and it is
+        within the Bot API's download limit; a failed download is said."""
+        name, mime = document.file_name or "document", document.mime_type
+        if not self.assistant.takes_file(name, mime):  # "I don't know what to do with it"
+            return await self.assistant.handle_file(sender, ReceivedFile(name, b"", mime))
+        lang = await asyncio.to_thread(self.assistant.language_for, sender)
+        if (document.file_size or 0) > MAX_DOWNLOAD:
+            return [Reply(t(lang, "file_too_big_to_read", name=name), lang=lang)]
+        try:
+            data = await self._download(document.file_id)
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("a document could not be downloaded: %s", type(error).__name__)
+            return [Reply(t(lang, "file_not_fetched", name=name), lang=lang)]
+        received = ReceivedFile(name, data, mime)
+        return await self.assistant.handle_file(sender, received, sent=sent)
 
     async def _download(self, file_id: str) -> bytes:
         """A user's file's bytes (getFile, then the file URL)."""

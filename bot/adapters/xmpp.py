@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
-import httpx
 from slixmpp import JID, ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import Message
@@ -268,14 +267,13 @@ class XMPPAdapter:
                 self._http_ssl = ssl.create_default_context(
                     cafile=self.settings.XMPP_CA_FILE or None
                 )
-            async with httpx.AsyncClient(verify=self._http_ssl) as client:
-                got = await fetch(
-                    url,
-                    allow_private=self.settings.FETCH_ALLOW_PRIVATE,
-                    max_bytes=MAX_FILE_BYTES,
-                    timeout=UPLOAD_TIMEOUT,
-                    client=client,
-                )
+            got = await fetch(
+                url,
+                allow_private=self.settings.FETCH_ALLOW_PRIVATE,
+                max_bytes=MAX_FILE_BYTES,
+                timeout=UPLOAD_TIMEOUT,
+                verify=self._http_ssl,
+            )
         except FetchError as error:
             log.warning("a file shared on XMPP could not be fetched: %s", error.code)
             lang = await asyncio.to_thread(self.assistant.language_for, sender)

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from bot.assistant import Context, Refusal, Reply, Router
@@ -32,6 +33,7 @@ T = TypeVar("T")
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 7 * 24 * 60
 ICS = "text/calendar"
+READ_MARGIN = 30.0  # seconds for expanding and storing a calendar once fetched
 
 
 @router.intent(Calendar)
@@ -63,6 +65,8 @@ def connect(ctx: Context, cmd: Calendar) -> list[Reply]:
     caldav = bool(cmd.username or cmd.password)
     if caldav and not (cmd.username and cmd.password):
         raise Refusal("calendar_need_credentials")
+    if caldav and url.startswith("http:") and not ctx.services.settings.FETCH_ALLOW_PRIVATE:
+        raise Refusal("calendar_needs_https")  # Basic auth in clear: the password goes too
     minutes, channel = _when(cmd)
     reader = ctx.services.calendar_reader
     source, created = _add(
@@ -120,11 +124,12 @@ def _first_read(ctx: Context, source: CalendarSource, key: str) -> list[Reply]:
     be read."""
     reader = ctx.services.calendar_reader
     try:
-        result: ReadResult = _run(reader.read(source, ctx.now))
-    except CalendarUnreadable as error:
+        result: ReadResult = _run(reader.read(source, ctx.now), _read_timeout(ctx))
+    except (CalendarUnreadable, TimeoutError) as error:
         ctx.services.calendars.remove(source.id, ctx.account.id)
+        code = error.code if isinstance(error, CalendarUnreadable) else "timeout"
         return [ctx.say("calendar_unreadable", label=source.label,
-                        reason=reason(ctx.lang, error.code))]  # fmt: skip
+                        reason=reason(ctx.lang, code))]  # fmt: skip
     coming = [alarm for alarm in result.alarms if alarm.fire_at > ctx.now]
     replies = [ctx.say(key, label=source.label, count=len(coming),
                        days=reader.limits.horizon.days)]  # fmt: skip
@@ -197,12 +202,13 @@ def defaults(ctx: Context, cmd: Calendar) -> list[Reply]:
     count = ctx.services.calendars.set_defaults(ctx.account.id, minutes, channel)
     if not count:
         return [ctx.say("calendar_none")]
-    reader = ctx.services.calendar_reader
-    for source in ctx.services.calendars.of_account(ctx.account.id):
-        try:
-            _run(reader.read(source, ctx.now))
-        except CalendarUnreadable:
-            pass  # recorded on the calendar ("my calendars" says why); read again later
+    reader, store = ctx.services.calendar_reader, ctx.services.calendars
+    for source in store.of_account(ctx.account.id):
+        # Claimed like the background reader does: one reading at a time. One it holds
+        # already follows within seconds; one that cannot be read is said in "my calendars".
+        if (claimed := store.claim(source, reader.lease)) is not None:
+            with suppress(CalendarUnreadable, TimeoutError):
+                _run(reader.read(claimed, ctx.now), _read_timeout(ctx))
     return [_settings_line(ctx, minutes, channel, "calendar_settings_set")]
 
 
@@ -218,8 +224,17 @@ def export(ctx: Context) -> Reply:
                  attachment=attachment)  # fmt: skip
 
 
-def _run(coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+def _run(coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
     """Run a coroutine to its end from a handler (a worker thread, or the console's own
-    thread while its loop runs): on a loop of its own, in a thread of its own."""
-    with ThreadPoolExecutor(1, thread_name_prefix="calendar-read") as pool:
+    thread while its loop runs): on a loop of its own, in a thread of its own. TimeoutError
+    after `timeout` seconds (the thread is left to finish alone)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="calendar-read")
+    try:
         return pool.submit(asyncio.run, coroutine).result(timeout)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _read_timeout(ctx: Context) -> float:
+    """How long a handler waits for one calendar reading: its fetch, then the expansion."""
+    return ctx.services.calendar_reader.limits.timeout + READ_MARGIN

@@ -25,6 +25,8 @@ LATE_AFTER = timedelta(minutes=2)
 def schedule(ctx: Context, cmd: Remind) -> list[Reply]:
     """Store the reminder of a parsed `remind` command (a series when it repeats) and
     confirm it."""
+    if (problem := _unreadable(cmd)) is not None:
+        return [ctx.say(problem)]
     if cmd.at is None:
         return [ctx.say("remind_need_time")]
     channel = cmd.channel if cmd.channel in CHANNELS else "message"
@@ -85,14 +87,24 @@ def _repeat(ctx: Context, rule: str, first: datetime, channel: str, text: str) -
     return saved
 
 
+def _unreadable(cmd: Remind) -> str | None:
+    """The message for a time or repetition the parser read as impossible (nlu SCHEMA.md:
+    `repeat_error`, and `error` "no such time"/"no such day" of a one-off reminder)."""
+    code = cmd.repeat_error or {"no such time": "no_such_time", "no such day": "no_such_day"}.get(
+        cmd.error or ""
+    )
+    key = f"remind_repeat_{code}"
+    return key if code and key in catalogue("en") else None
+
+
 def _skips_short_months(rule: str) -> bool:
     """Whether a rule names a day some months lack (the 29th to 31st): RFC 5545 skips
     those months (3.3.10: invalid dates are ignored), which the user should know."""
-    for part in rule.split(";"):
-        name, _, value = part.partition("=")
-        if name == "BYMONTHDAY" and any(29 <= int(day) <= 31 for day in value.split(",")):
-            return True
-    return False
+    parts = dict(part.partition("=")[::2] for part in rule.split(";"))
+    if "BYMONTH" in parts:  # a yearly date ("29 February"): said by the rule's own words
+        return False
+    days = [int(day) for day in parts.get("BYMONTHDAY", "").split(",") if day.lstrip("-").isdigit()]
+    return any(29 <= day <= 31 for day in days)
 
 
 @router.intent(Reminders)

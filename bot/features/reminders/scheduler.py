@@ -84,16 +84,20 @@ class Scheduler:
 
     async def tick(self, now: datetime | None = None) -> int:
         """Claim and deliver the reminders due at `now`; how many were delivered."""
+        now = now or utcnow()
         if self.series is not None:
-            await asyncio.to_thread(store_due_occurrences, self.series, now)
+            try:
+                await asyncio.to_thread(store_due_occurrences, self.series, now)
+            except Exception:  # the one-off and calendar reminders still fire
+                log.exception("storing the due occurrences of repeating reminders failed")
         due = await asyncio.to_thread(self.reminders.due, now)
         clock = time.monotonic()
         claimed = []
         for reminder in due:
             if self._next_try.get(reminder.id, 0.0) > clock:
                 continue
-            if await asyncio.to_thread(self.reminders.claim, reminder.id):
-                claimed.append(reminder)
+            if row := await asyncio.to_thread(self.reminders.claim, reminder.id, now):
+                claimed.append(row)
         results = await asyncio.gather(*(self._fire(r) for r in claimed))
         return sum(results)
 

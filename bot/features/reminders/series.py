@@ -60,11 +60,14 @@ def store_due_occurrences(store: SeriesStore, now: datetime | None = None) -> in
     for series in store.due(now):
         try:
             occurrence, next_at = due_occurrence(series, now)
-        except recurrence.RecurrenceError:
+        except Exception:  # RecurrenceError, an unknown zone, a bad start: not the others'
             # Checked when stored; should a rule become unreadable, it fires once and ends.
             log.exception("repeating reminder %s has a rule that cannot be read", series.id)
             assert series.next_at is not None
             occurrence, next_at = Occurrence(series.next_at, key_of(series.next_at)), None
-        if store.advance(series, occurrence, next_at) is not None:
-            stored += 1
+        try:
+            if store.advance(series, occurrence, next_at) is not None:
+                stored += 1
+        except Exception:
+            log.exception("repeating reminder %s: its occurrence could not be stored", series.id)
     return stored
