@@ -23,7 +23,7 @@ import recurring_ical_events
 import x_wr_timezone
 from icalendar import Calendar, Component, Event, Timezone, vRecur
 
-from domain.recurrence import to_instant, validate
+from domain.recurrence import to_instant, utc_stamp, validate
 
 # An all-day event without VALARM is announced at this local time on its day, not
 # `default_before` its midnight start (15 minutes before midnight wakes nobody usefully).
@@ -106,7 +106,7 @@ def _instant(value: date | datetime, tz: ZoneInfo) -> datetime:
 def _id_text(value: date | datetime, tz: ZoneInfo) -> str:
     """RECURRENCE-ID text of a key: UTC basic format, or YYYYMMDD for a date."""
     if isinstance(value, datetime):
-        return _instant(value, tz).strftime("%Y%m%dT%H%M%SZ")
+        return utc_stamp(_instant(value, tz))
     return value.strftime("%Y%m%d")
 
 
@@ -357,7 +357,7 @@ def _export_rule(rule: str, zone: ZoneInfo) -> vRecur:
             wall = datetime.strptime(until, "%Y%m%d") + timedelta(days=1, seconds=-1)
         else:
             wall = datetime.strptime(until, "%Y%m%dT%H%M%S")
-        parts["UNTIL"] = to_instant(wall, zone).strftime("%Y%m%dT%H%M%SZ")
+        parts["UNTIL"] = utc_stamp(to_instant(wall, zone))
     return vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items()))
 
 

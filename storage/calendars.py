@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from domain.clock import utcnow
+from domain.recurrence import utc_stamp
 from storage.db import transaction
 from storage.models import CalendarSource, Reminder
 from storage.reminders import CANCELLED, CHANNELS, FAILED, FIRED, FIRING, MAX_TEXT, PENDING
@@ -330,7 +331,7 @@ def _wanted(
 def moved_key(key: str, event_at: datetime) -> str:
     """The key of an alarm whose event moved after its reminder was given: the alarm's own
     key and the event's new start (UTC), so that each new time is told once."""
-    return f"{key}@{event_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    return f"{key}@{utc_stamp(event_at)}"
 
 
 def _update(session: object, reminder_id: int, current: str, **values: object) -> int:

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from dateutil.rrule import rrulestr
 
-from domain.recurrence import RecurrenceError, between, describe, next_after, validate
+from bot.features.reminders.wording import describe
+from domain.recurrence import RecurrenceError, between, next_after, validate
 
 PARIS = "Europe/Paris"
 NEW_YORK = "America/New_York"

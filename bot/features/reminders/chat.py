@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from bot.assistant import Context, Refusal, Reply, Router
 from bot.assistant.i18n import catalogue, t
-from bot.features.reminders import listing
-from bot.features.reminders.series import first_after, start_of
+from bot.features.reminders import listing, wording
+from bot.features.reminders.series import start_of
 from domain import recurrence
 from nlu.commands import Remind, Reminders
 from storage.models import Account, Reminder
@@ -67,7 +67,7 @@ def _repeat(ctx: Context, rule: str, first: datetime, channel: str, text: str) -
     try:
         rule = recurrence.validate(rule)
         dtstart = start_of(first, zone)
-        next_at = first_after(rule, dtstart, zone, ctx.now - timedelta(seconds=1))
+        next_at = recurrence.next_after(rule, dtstart, zone, ctx.now - timedelta(seconds=1))
     except recurrence.RecurrenceError as error:
         key = f"remind_repeat_{error.code}"
         raise Refusal(key if key in catalogue("en") else "remind_repeat_syntax") from None
@@ -77,7 +77,7 @@ def _repeat(ctx: Context, rule: str, first: datetime, channel: str, text: str) -
     ctx.services.series.add(ctx.account.id, rule, dtstart, zone, channel, text, next_at)
     saved = ctx.say(
         "remind_repeat_saved",
-        when=recurrence.describe(rule, dtstart, ctx.lang, zone),
+        when=wording.describe(rule, dtstart, ctx.lang, zone),
         first=ctx.local_time(next_at),
         channel=t(ctx.lang, f"channel_{channel}"),
         text=text or t(ctx.lang, "reminder_no_text"),

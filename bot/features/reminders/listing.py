@@ -6,13 +6,12 @@ the one a user names to stop ("stop the medicine reminder", "supprime le rappel 
 from __future__ import annotations
 
 import os
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.assistant import Context, Reply, Services
 from bot.assistant.i18n import t
-from domain import recurrence
+from bot.features.reminders import wording
 from nlu.normalize import fold
 from nlu.schedule import find_days
 from storage.models import Account
@@ -69,7 +68,7 @@ def line(ctx: Context, item: Item) -> str:
     channel = t(ctx.lang, f"channel_{item.channel}")
     text = item.text or t(ctx.lang, "reminder_no_text")
     if item.kind == SERIES and item.rule and item.dtstart:
-        when = recurrence.describe(item.rule, item.dtstart, ctx.lang, item.zone)
+        when = wording.describe(item.rule, item.dtstart, ctx.lang, item.zone)
         return t(ctx.lang, "reminders_line_series", next=ctx.local_time(item.at), when=when,
                  text=text, channel=channel)  # fmt: skip
     if item.kind == CALENDAR:
@@ -149,9 +148,7 @@ def _days_of(item: Item) -> set[str]:
 
 
 def _words(text: str) -> list[str]:
-    bare = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in bare if not unicodedata.combining(ch))
-    return "".join(ch if ch.isalnum() else " " for ch in bare).split()
+    return "".join(ch if ch.isalnum() else " " for ch in fold(text)).split()
 
 
 def stop(services: Services, account: Account, item: Item) -> bool:

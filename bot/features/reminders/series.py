@@ -9,7 +9,7 @@ says how many were missed (`Reminder.missed`).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain import recurrence
@@ -27,15 +27,9 @@ def start_of(first: datetime, zone: str) -> datetime:
     return first.astimezone(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
 
 
-def first_after(rule: str, dtstart: datetime, zone: str, now: datetime) -> datetime | None:
-    """The first occurrence (aware UTC) strictly after `now`, or None when the rule has no
-    occurrence to come. Raises recurrence.RecurrenceError."""
-    return recurrence.next_after(rule, dtstart, zone, now)
-
-
 def key_of(moment: datetime) -> str:
-    """An occurrence's key within its series: its time, ISO 8601 UTC."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """An occurrence's key within its series: its time, an RFC 5545 UTC DATE-TIME."""
+    return recurrence.utc_stamp(moment)
 
 
 def due_occurrence(series: ReminderSeries, now: datetime) -> tuple[Occurrence, datetime | None]:
