@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
@@ -101,6 +102,7 @@ def normalize_parts(parts: dict[str, str]) -> str:
     return ";".join(f"{key}={parts[key]}" for key in KNOWN if key in parts)
 
 
+@lru_cache(maxsize=4096)  # pure; every occurrence computed checks its rule again
 def validate(rule: str) -> str:
     """Check a RECUR value and return it normalized (upper case, no "RRULE:", parts in
     RFC 5545 order: "FREQ=WEEKLY;BYDAY=MO").

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -269,17 +269,17 @@ class CalendarStore:
                 for row in session.exec(select(Reminder).where(Reminder.calendar_id == source.id))
             }
             wanted = _wanted(alarms, stored, now)
+            new: list[dict[str, object]] = []  # inserted at once: a first read adds hundreds
             for key, alarm in wanted.items():
                 row = stored.get(key)
                 text = alarm.text[:MAX_TEXT]
                 fire_at, event_at = alarm.fire_at.astimezone(UTC), alarm.event_at.astimezone(UTC)
                 if row is None:
                     if fire_at >= now - grace:  # one already past when first seen: never
-                        session.add(Reminder(account_id=source.account_id, fire_at=fire_at,
-                                             channel=alarm.channel, text=text,
-                                             calendar_id=source.id, occurrence_key=key,
-                                             event_at=event_at))  # fmt: skip
-                        added += 1
+                        new.append({"account_id": source.account_id, "fire_at": fire_at,
+                                    "channel": alarm.channel, "text": text, "state": PENDING,
+                                    "created_at": now, "calendar_id": source.id,
+                                    "occurrence_key": key, "event_at": event_at})  # fmt: skip
                     continue
                 values = {"fire_at": fire_at, "text": text, "event_at": event_at,
                           "channel": alarm.channel}  # fmt: skip
@@ -289,6 +289,9 @@ class CalendarStore:
                 elif row.state == GONE and fire_at >= now:
                     # The event came back (un-cancelled, or the EXDATE removed).
                     moved += _update(session, row.id, GONE, state=PENDING, **values)
+            if new:
+                session.exec(insert(Reminder), params=new)
+                added = len(new)
             for row in stored.values():
                 gone = row.occurrence_key not in wanted and row.state == PENDING
                 if gone and row.fire_at >= now - grace:

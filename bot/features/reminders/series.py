@@ -47,10 +47,12 @@ def due_occurrence(series: ReminderSeries, now: datetime) -> tuple[Occurrence, d
 
 
 def store_due_occurrences(store: SeriesStore, now: datetime | None = None) -> int:
-    """Store the occurrence of every due series as a pending reminder (once, whatever the
-    number of instances: `SeriesStore.advance`); how many were stored."""
+    """Store the occurrence of every due series (at most a page of them: `SeriesStore.due`)
+    as a pending reminder, once whatever the number of instances (`SeriesStore.advance`),
+    in one transaction; how many were stored. Should that fail (one series' row), each
+    is stored on its own, so that one bad series holds back no other."""
     now = now or utcnow()
-    stored = 0
+    steps = []
     for series in store.due(now):
         try:
             occurrence, next_at = due_occurrence(series, now)
@@ -59,9 +61,15 @@ def store_due_occurrences(store: SeriesStore, now: datetime | None = None) -> in
             log.exception("repeating reminder %s has a rule that cannot be read", series.id)
             assert series.next_at is not None
             occurrence, next_at = Occurrence(series.next_at, key_of(series.next_at)), None
+        steps.append((series, occurrence, next_at))
+    try:
+        return store.advance_many(steps)
+    except Exception:
+        log.exception("storing %d occurrences at once failed; storing them one by one", len(steps))
+    stored = 0
+    for step in steps:
         try:
-            if store.advance(series, occurrence, next_at) is not None:
-                stored += 1
+            stored += store.advance(*step)
         except Exception:
-            log.exception("repeating reminder %s: its occurrence could not be stored", series.id)
+            log.exception("repeating reminder %s: its occurrence could not be stored", step[0].id)
     return stored
