@@ -110,8 +110,8 @@ class Remind(Command):
     `repeat`: an RFC 5545 RECUR value without "RRULE:" ("FREQ=WEEKLY;BYDAY=MO"), read on
     the user's wall clock from DTSTART = `at` (its first occurrence); None: said once.
     `error`: why no time could be read ("no such time"), `repeat_error`: the code of a
-    repeat no rule can state ("zero", "too_often", "no_such_day", "no_such_time"; see
-    nlu/SCHEMA.md); then `at` and `repeat` are None and the user is asked again.
+    repeat no rule can state ("zero", "too_often", "no_such_day", "no_such_time",
+    "ended"; see nlu/SCHEMA.md); then `at` and `repeat` are None and the user is asked again.
     """
 
     intent: ClassVar[str] = "remind"

@@ -139,10 +139,10 @@ def _remind_slots(req: _Request) -> dict:
         rep.spans.append(bad)
     spans = [*w.spans, *rep.spans, *((s, e) for s, e, _ in rep.hints)]
     text = slots.reminder_text(msg, spans)
-    if rep.error is not None:
+    at = first_at(rep, w, req.moment) if rep.error is None else None
+    if rep.error is not None:  # read, or found by `first_at` (the end has passed)
         out = {"at": None, "channel": channel, "text": text, "repeat": None}
         return {**out, "error": ERRORS[rep.error], "repeat_error": rep.error}
-    at = first_at(rep, w, req.moment)
     return {"at": _iso(at), "channel": channel, "text": text, "repeat": rep.rule}
 
 

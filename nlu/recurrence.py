@@ -14,6 +14,12 @@ words ("jusqu'à", "до") in a repeat end it and are never the reminder's time;
 A repeat that no rule can state gets `Repeat.error`, one of the codes of `ERRORS`
 ("every 0 days", "every 30 seconds", "the 32nd of every month", "every february 30",
 "every day at 25:00"); its words are still cut from the reminder text.
+
+An hourly or minutely rule with a start and an end of the day ("every hour from 9 to
+18", "toutes les heures de 9h à 18h", "каждый час с 9 до 18") is a daily window: FREQ=DAILY
+with the times as BYHOUR x BYMINUTE, the end included (BYSETPOS keeps the times when the
+product has more). An end alone that is already past ("every 2 hours until 18:00" said at
+19:00) is the error `ENDED`, never the next day's 18:00.
 """
 
 from __future__ import annotations
@@ -51,12 +57,16 @@ ZERO = "zero"  # "every 0 days": no interval
 TOO_OFTEN = "too_often"  # "every 30 seconds": seconds are too often for a reminder
 NO_SUCH_DAY = "no_such_day"  # "the 32nd of every month", "every february 30"
 NO_SUCH_TIME = "no_such_time"  # "every day at 25:00"
+ENDED = "ended"  # "every 2 hours until 18:00" said at 19:00: no occurrence before the end
 ERRORS = {
     ZERO: "zero interval",
     TOO_OFTEN: "seconds are too often",
     NO_SUCH_DAY: "no such day",
     NO_SUCH_TIME: "no such time",
+    ENDED: "the end has passed",
 }
+# RFC 5545 3.3.10: BYSETPOS values are 1 to 366.
+_MAX_SETPOS = 366
 # Days in each month, a leap year's February included (RFC 5545 skips the years without).
 _MONTH_DAYS = {m: monthrange(2024, m)[1] for m in range(1, 13)}
 
@@ -270,10 +280,14 @@ class Repeat:
     place for the time reader ("every evening" -> "evening"); `start`: the first hour of
     an hourly rule (hour, minute) when said ("from 9"); `until`: the aware end, if said;
     `until_clock`: an end said as an hour alone ("until 18:00"), that hour on the day of
-    the first occurrence (set by `first_at`); `bymonth`, `bymonthday` (-1: the last day):
-    the date of the rule when said as parts; `span`: (number, unit as a FREQ value) of a
-    "for 3 days", turned into `count` or `until` by `first_at`; `error`: a code of
-    `ERRORS` when no rule can be stated (then `rule` means nothing).
+    the first occurrence (set by `first_at`); `end`: the last hour (hour, minute) of a
+    window said with its start ("from 9 to 18"); `times`: the (hour, minute) of each
+    occurrence of a day, sorted, for a daily window (FREQ=DAILY); `byhour`: the hours of
+    a window no BYSETPOS can state (kept MINUTELY, see `_to_window`); `bymonth`,
+    `bymonthday` (-1: the last day): the date of the rule when said as parts; `span`:
+    (number, unit as a FREQ value) of a "for 3 days", turned into `count` or `until` by
+    `first_at`; `error`: a code of `ERRORS` when no rule can be stated (then `rule` means
+    nothing).
     """
 
     freq: str
@@ -287,14 +301,17 @@ class Repeat:
     until: datetime | None = None
     until_clock: tuple[int, int] | None = None
     start: tuple[int, int] | None = None
+    end: tuple[int, int] | None = None
+    times: tuple[tuple[int, int], ...] = ()
+    byhour: tuple[int, ...] = ()
     spans: list[tuple[int, int]] = field(default_factory=list)
     hints: list[tuple[int, int, str]] = field(default_factory=list)
 
     @property
     def rule(self) -> str:
         """The RECUR value (RFC 5545 3.3.10), parts in the order FREQ, INTERVAL (when > 1),
-        BYDAY, BYMONTH, BYMONTHDAY, then UNTIL (UTC, "YYYYMMDDTHHMMSSZ") or COUNT (never
-        both: RFC 5545 3.3.10)."""
+        BYDAY, BYMONTH, BYMONTHDAY, BYHOUR, BYMINUTE, BYSETPOS (a daily window), then UNTIL
+        (UTC, "YYYYMMDDTHHMMSSZ") or COUNT (never both: RFC 5545 3.3.10)."""
         parts = [f"FREQ={self.freq}"]
         if self.interval > 1:
             parts.append(f"INTERVAL={self.interval}")
@@ -304,6 +321,9 @@ class Repeat:
             parts.append(f"BYMONTH={self.bymonth}")
         if self.bymonthday is not None:
             parts.append(f"BYMONTHDAY={self.bymonthday}")
+        parts.extend(_time_parts(self.times))
+        if self.byhour:
+            parts.append("BYHOUR=" + ",".join(map(str, self.byhour)))
         if self.until is not None:
             parts.append("UNTIL=" + self.until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
         elif self.count is not None:
@@ -317,6 +337,29 @@ class Repeat:
         for s, e, words in self.hints:
             c = c[:s] + words.rjust(e - s)[: e - s] + c[e:]
         return c
+
+
+def _product(times: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """Every (hour, minute) of BYHOUR x BYMINUTE for `times`, sorted as a day's set."""
+    hours = sorted({h for h, _ in times})
+    minutes = sorted({m for _, m in times})
+    return [(h, m) for h in hours for m in minutes]
+
+
+def _time_parts(times: tuple[tuple[int, int], ...]) -> list[str]:
+    """BYHOUR, BYMINUTE and, when their product has more times than `times`, BYSETPOS (the
+    positions of `times` in the day's sorted set: RFC 5545 3.3.10) for a daily window."""
+    if not times:
+        return []
+    product = _product(times)
+    parts = [
+        "BYHOUR=" + ",".join(str(h) for h in sorted({h for h, _ in times})),
+        "BYMINUTE=" + ",".join(str(m) for m in sorted({m for _, m in times})),
+    ]
+    if len(product) > len(times):
+        keep = set(times)
+        parts.append("BYSETPOS=" + ",".join(str(i + 1) for i, t in enumerate(product) if t in keep))
+    return parts
 
 
 def _count(m: re.Match[str]) -> int | None:
@@ -542,9 +585,7 @@ def _start(c: str, rep: Repeat, read: Callable[[str], TimeResult], now: datetime
         h1, m1 = int(m.group("sh")), int(m.group("sm") or 0)
         h2, m2 = int(m.group("h")), int(m.group("m") or 0)
         if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60:
-            rep.start = (h1, m1)
-            if rep.until is None:
-                rep.until_clock = (h2, m2)
+            rep.start, rep.end = (h1, m1), (h2, m2)
             rep.spans.append(m.span())
             return
     for m in islice(_START.finditer(c), _TRIES):
@@ -570,7 +611,33 @@ def find_repeat(
     if rep.freq in _SECONDS:
         _start(rep.blank(c), rep, reader, now)
     _span(rep.blank(c), rep)
+    _to_window(rep)
     return rep
+
+
+def _to_window(rep: Repeat) -> None:
+    """Make an hourly or minutely rule said with a start and an end of the day ("every 2
+    hours from 8 to 20", "every 30 minutes between 9 and 11", "every hour from 9 until
+    18") a daily window: FREQ=DAILY, `times` = the start plus whole intervals up to the
+    end, included (an end before the start runs past midnight). When BYHOUR x BYMINUTE
+    has more times and the BYSETPOS positions would pass 366 (RFC 5545 3.3.10; only
+    intervals such as 7 minutes over hours), the rule stays MINUTELY limited to the
+    window's hours (BYHOUR), started at the window's start: the whole last hour is in it."""
+    end = rep.end or rep.until_clock
+    if rep.freq not in _SECONDS or rep.start is None or end is None:
+        return
+    step = rep.interval * _SECONDS[rep.freq] // 60
+    first = rep.start[0] * 60 + rep.start[1]
+    last = end[0] * 60 + end[1]
+    if last < first:
+        last += 24 * 60
+    times = tuple(sorted(((t // 60) % 24, t % 60) for t in range(first, last + 1, step)))
+    rep.end = rep.until_clock = None
+    product = _product(times)
+    if len(product) > len(times) and len(product) > _MAX_SETPOS:
+        rep.byhour = tuple(sorted({h for h, _ in times}))
+        return
+    rep.freq, rep.interval, rep.times = "DAILY", 1, times
 
 
 def _span(c: str, rep: Repeat) -> None:
@@ -614,30 +681,46 @@ def impossible_time(c: str) -> tuple[int, int] | None:
 def first_at(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
     """The first occurrence of `rep` strictly after `now` (aware, in now's zone), at the
     time of day `when` read in the rest of the message (09:00 when none); an end said as
-    an hour alone becomes that hour's next occurrence after it (`rep.until` is set).
+    an hour alone becomes that hour's first occurrence at or after it (`rep.until`).
 
     Hourly and minutely rules start at their said first hour (its next occurrence), or at
-    what `when` read, else one interval from now (real time, to the minute). Rules of
-    weekdays or a day of the month: the first such day from `when`'s date (or today)
-    whose time is still to come. Others: `when`'s moment, or the next 09:00.
+    what `when` read, else one interval from now (real time, to the minute); their end
+    said as an hour alone, with no start nor day said, is today's: when the first
+    occurrence is after it ("every 2 hours until 18:00" said at 19:00) `rep.error` is
+    `ENDED` and `rep.until` stays None. A daily window: its first time still to come,
+    from `when`'s date (or today). Rules of weekdays or a day of the month: the first
+    such day from `when`'s date (or today) whose time is still to come. Others: `when`'s
+    moment, or the next 09:00.
     """
     at = _first(rep, when, now)
-    if rep.until_clock is not None:
-        rep.until = next_occurrence(at, *rep.until_clock)
+    if rep.until_clock is not None and _ended(rep, when, at, now):
+        rep.error = ENDED
+    elif rep.until_clock is not None:  # `at` itself may be the end (UNTIL is inclusive)
+        rep.until = next_occurrence(at - timedelta(seconds=1), *rep.until_clock)
     if rep.span is not None and rep.until is None:
         _end_of_span(rep, at, now)
     return at
 
 
+def _ended(rep: Repeat, when: TimeResult, at: datetime, now: datetime) -> bool:
+    """Whether the end hour of an hourly or minutely rule said with no start nor day is
+    today's and comes before its first occurrence `at` (the end has passed)."""
+    if rep.freq not in _SECONDS or rep.start is not None or rep.until_clock is None:
+        return False
+    if when.at is not None or when.day is not None:
+        return False
+    return at > wall_clock(now.date(), *rep.until_clock, zone=now.tzinfo)
+
+
 def _end_of_span(rep: Repeat, at: datetime, now: datetime) -> None:
     """COUNT or UNTIL for a span ("for 3 days"): COUNT when the span is in the rule's own
-    unit with one occurrence a unit (no INTERVAL, at most one weekday); else UNTIL: for
+    unit with one occurrence a unit (no INTERVAL, at most one weekday or time); else UNTIL: for
     hours or minutes, the message's moment plus the span (real time); for days and
     longer, the end (23:59:59 local) of the span's last day, counted from `at`'s day."""
     if rep.span is None:
         return
     n, unit = rep.span
-    if unit == rep.freq and rep.interval == 1 and len(rep.byday) <= 1:
+    if unit == rep.freq and rep.interval == 1 and len(rep.byday) <= 1 and len(rep.times) <= 1:
         rep.count = n
     elif unit in _SECONDS:
         rep.until = elapsed(now, n * _SECONDS[unit])
@@ -654,6 +737,8 @@ def _end_of_span(rep: Repeat, at: datetime, now: datetime) -> None:
 
 def _first(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
     zone = now.tzinfo
+    if rep.times:
+        return _first_of_window(rep.times, when, now)
     if rep.freq in _SECONDS:
         if rep.start is not None:
             return next_occurrence(now, *rep.start)
@@ -671,6 +756,19 @@ def _first(rep: Repeat, when: TimeResult, now: datetime) -> datetime:
             if candidate > now:
                 return candidate
     return when.at or next_occurrence(now, *clock)
+
+
+def _first_of_window(
+    times: tuple[tuple[int, int], ...], when: TimeResult, now: datetime
+) -> datetime:
+    """The first of a daily window's `times` after `now`, from `when`'s date (or today)."""
+    day = max(when.day or now.date(), now.date())
+    candidates = (
+        wall_clock(day + timedelta(days=k), h, m, zone=now.tzinfo)
+        for k in range(2)  # the next day's first time is always to come
+        for h, m in times
+    )
+    return next(c for c in candidates if c > now)
 
 
 def _matches(rep: Repeat, d: date) -> bool:

@@ -715,3 +715,115 @@ def test_a_count_and_a_leap_day_are_valid_rrules_for_dateutil():
     start = datetime.fromisoformat(got["at"]).replace(tzinfo=None)
     days = [d.strftime("%m-%d") for d in rrulestr(got["repeat"], dtstart=start)[:3]]
     assert days == ["12-31", "01-31", "02-28"]
+
+
+# ---- a window of the day ("from 9 to 18") repeats every day; an end already past is an error
+WIN_NOW = "2026-12-01T10:30:00"  # a Tuesday, Paris at +01:00
+HOURS_9_18 = "FREQ=DAILY;BYHOUR=9,10,11,12,13,14,15,16,17,18;BYMINUTE=0"
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "repeat", "at", "words"),
+    [
+        ("remind me every hour from 9 to 18 to drink water", WIN_NOW, HOURS_9_18,
+         dec_(1, "11:00"), "drink water"),
+        ("rappelle-moi toutes les heures de 9h à 18h de boire de l'eau", WIN_NOW, HOURS_9_18,
+         dec_(1, "11:00"), "boire de l'eau"),
+        ("напоминай каждый час с 9 до 18 пить воду", WIN_NOW, HOURS_9_18, dec_(1, "11:00"),
+         "пить воду"),
+        ("remind me every hour from 9 until 18 to drink", WIN_NOW, HOURS_9_18,
+         dec_(1, "11:00"), "drink"),
+        # after the end: the start, tomorrow
+        ("remind me every hour from 9 to 18 to drink water", "2026-12-01T19:00:00",
+         HOURS_9_18, dec_(2, "09:00"), "drink water"),
+        ("remind me every 2 hours from 8 to 20 to drink water", WIN_NOW,
+         "FREQ=DAILY;BYHOUR=8,10,12,14,16,18,20;BYMINUTE=0", dec_(1, "12:00"), "drink water"),
+        ("rappelle-moi toutes les 2 heures de 8h à 20h de boire", "2026-12-01T19:00:00",
+         "FREQ=DAILY;BYHOUR=8,10,12,14,16,18,20;BYMINUTE=0", dec_(1, "20:00"), "boire"),
+        ("напоминай каждые 2 часа с 8 до 20 пить воду", WIN_NOW,
+         "FREQ=DAILY;BYHOUR=8,10,12,14,16,18,20;BYMINUTE=0", dec_(1, "12:00"), "пить воду"),
+        # BYSETPOS keeps 09:00 to 11:00 out of 9, 10, 11 x 0, 30 (no 11:30)
+        ("remind me every 30 minutes between 9 and 11 to stretch", WIN_NOW,
+         "FREQ=DAILY;BYHOUR=9,10,11;BYMINUTE=0,30;BYSETPOS=1,2,3,4,5", dec_(1, "11:00"),
+         "stretch"),
+        ("rappelle-moi toutes les 30 minutes entre 9h et 11h de m'étirer", "2026-12-01T10:00:00",
+         "FREQ=DAILY;BYHOUR=9,10,11;BYMINUTE=0,30;BYSETPOS=1,2,3,4,5", dec_(1, "10:30"),
+         "m'étirer"),
+        ("напоминай каждые 30 минут с 9 до 11 разминаться", "2026-12-01T11:00:00",
+         "FREQ=DAILY;BYHOUR=9,10,11;BYMINUTE=0,30;BYSETPOS=1,2,3,4,5", dec_(2, "09:00"),
+         "разминаться"),
+        # a span of days is UNTIL (COUNT would count times, not days)
+        ("remind me every hour from 9 to 18 for 3 days to drink", WIN_NOW,
+         HOURS_9_18 + ";UNTIL=20261203T225959Z", dec_(1, "11:00"), "drink"),
+    ],
+)  # fmt: skip
+def test_a_window_of_the_day_repeats_every_day(text, now, repeat, at, words):
+    got = parse(text, now, PAR)
+    assert got["intent"] == "remind", got
+    assert (got["repeat"], got["at"], got["text"]) == (repeat, at, words), got
+    assert "repeat_error" not in got, got
+
+
+def test_a_window_gives_the_same_hours_each_day_for_dateutil():
+    from dateutil.rrule import rrulestr
+
+    def times(text: str, n: int) -> list[str]:
+        got = parse(text, WIN_NOW, PAR)
+        start = datetime.fromisoformat(got["at"]).replace(tzinfo=None)
+        return [d.strftime("%d %H:%M") for d in rrulestr(got["repeat"], dtstart=start)[:n]]
+
+    assert times("remind me every hour from 9 to 18 to drink", 10)[-3:] == [
+        "01 18:00",
+        "02 09:00",
+        "02 10:00",
+    ]
+    assert times("remind me every 30 minutes between 9 and 11 to stretch", 7) == [
+        "01 11:00",
+        "02 09:00",
+        "02 09:30",
+        "02 10:00",
+        "02 10:30",
+        "02 11:00",
+        "03 09:00",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "words"),
+    [
+        ("remind me every 2 hours until 18:00 to drink water", "2026-12-01T19:00:00",
+         "drink water"),
+        ("rappelle-moi toutes les 2 heures jusqu'à 18h de boire de l'eau",
+         "2026-12-01T19:00:00", "boire de l'eau"),
+        ("напоминай каждые 2 часа до 18:00 пить воду", "2026-12-01T19:00:00", "пить воду"),
+        # not ended yet, but the first time (19:00) would be after it
+        ("remind me every 2 hours until 18:00 to drink water", "2026-12-01T17:00:00",
+         "drink water"),
+        ("remind me every hour until 18:00 to drink", "2026-12-01T18:00:00", "drink"),
+    ],
+)  # fmt: skip
+def test_an_end_hour_already_past_is_an_error(text, now, words):
+    got = parse(text, now, PAR)
+    assert got["intent"] == "remind", got
+    assert (got["at"], got["repeat"], got["text"]) == (None, None, words), got
+    assert (got["repeat_error"], got["error"]) == ("ended", "the end has passed"), got
+    cmd = command_of(got)
+    assert isinstance(cmd, Remind) and (cmd.repeat_error, cmd.at) == ("ended", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "repeat", "at"),
+    [
+        ("remind me every 2 hours until 18:00 to drink water", "2026-12-01T10:00:00",
+         "FREQ=HOURLY;INTERVAL=2;UNTIL=20261201T170000Z", dec_(1, "12:00")),
+        ("напоминай каждые 2 часа до 18:00 пить воду", "2026-12-01T10:00:00",
+         "FREQ=HOURLY;INTERVAL=2;UNTIL=20261201T170000Z", dec_(1, "12:00")),
+        # the first time is the end itself: that one time, today (UNTIL is inclusive)
+        ("remind me every hour until 18:00 to drink", "2026-12-01T17:00:00",
+         "FREQ=HOURLY;UNTIL=20261201T170000Z", dec_(1, "18:00")),
+    ],
+)  # fmt: skip
+def test_an_end_hour_still_ahead_ends_today(text, now, repeat, at):
+    got = parse(text, now, PAR)
+    assert (got["repeat"], got["at"]) == (repeat, at), got
+    assert "repeat_error" not in got, got

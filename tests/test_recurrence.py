@@ -314,3 +314,16 @@ def test_an_hourly_rule_across_the_spring_gap_counts_each_instant_once():
                     datetime(2026, 3, 29, 3, 0, tzinfo=UTC))  # fmt: skip
     assert found == sorted(set(found))
     assert [f.hour for f in found] == [23, 0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "every day, every hour from 09:00 to 18:00"),
+        ("fr", "tous les jours, chaque heure de 09:00 à 18:00"),
+        ("ru", "каждый день, каждый час с 09:00 до 18:00"),
+    ],
+)
+def test_a_daily_window_of_hours_is_said_with_its_hours(lang, said):
+    rule = "FREQ=DAILY;BYHOUR=9,10,11,12,13,14,15,16,17,18;BYMINUTE=0"
+    assert describe(rule, datetime(2026, 12, 1, 11, 0), lang) == said

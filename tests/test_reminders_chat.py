@@ -228,3 +228,16 @@ def test_the_console_sends_a_file_with_slash_file(db_url, tmp_path):
     assert "missing.ics: No such file or directory" in out
     assert len(services.calendars.of_account(account_id)) == 1
     services.engine.dispose()
+
+
+def test_an_end_already_passed_is_said_and_an_hourly_window_repeats_daily(db_url):
+    services, assistant, me, account_id = _chat(db_url, "en")
+    evening = datetime.combine(utcnow().astimezone(PARIS).date(), time(19), PARIS)
+    ask = "remind me every 2 hours until 18:00 to drink water"
+    assert _text(assistant.handle_sync(me, ask, now=evening)) == t("en", "remind_repeat_ended")
+    window = "remind me every hour from 9 to 18 to drink water"
+    answer = _text(assistant.handle_sync(me, window, now=evening - timedelta(hours=9)))
+    assert "every hour from 09:00 to 18:00" in answer
+    (series,) = services.series.active(account_id)
+    assert series.rule == "FREQ=DAILY;BYHOUR=9,10,11,12,13,14,15,16,17,18;BYMINUTE=0"
+    services.engine.dispose()

@@ -169,6 +169,29 @@ def _yearly(parts: dict[str, str], dtstart: datetime, interval: int, lang: str) 
     }[lang]
 
 
+_FROM_TO = {"en": ("from", "to"), "fr": ("de", "à"), "ru": ("с", "до")}
+
+
+def _window(parts: dict[str, str], lang: str) -> str | None:
+    """A daily window of hours ("every hour from 9 to 18" → BYHOUR=9..18, BYMINUTE=0;
+    "every 30 minutes between 9 and 11" → BYMINUTE=0,30 and BYSETPOS): " every hour from
+    09:00 to 18:00"; None for a rule of one time a day, or steps that are not even."""
+    hours = [int(h) for h in parts.get("BYHOUR", "").split(",") if h.isdigit()]
+    minutes = [int(m) for m in parts.get("BYMINUTE", "0").split(",") if m.isdigit()] or [0]
+    if len(hours) < 2 and len(minutes) < 2:
+        return None
+    if len(minutes) > 1:
+        freq, steps, last = "MINUTELY", minutes, f"{hours[-1]:02d}:00"
+    else:
+        freq, steps, last = "HOURLY", hours, f"{hours[-1]:02d}:{minutes[0]:02d}"
+    gaps = {b - a for a, b in zip(steps, steps[1:], strict=False)}
+    if len(gaps) != 1 or not hours:
+        return None
+    start, end = _FROM_TO[lang]
+    every = _every(freq, gaps.pop(), lang)
+    return f", {every} {start} {hours[0]:02d}:{minutes[0]:02d} {end} {last}"
+
+
 def _at(parts: dict[str, str], dtstart: datetime, lang: str) -> str:
     """ " at 09:00" for DAILY and longer rules (BYHOUR/BYMINUTE when single, else DTSTART)."""
     hour, minute = (
@@ -176,7 +199,7 @@ def _at(parts: dict[str, str], dtstart: datetime, lang: str) -> str:
         parts.get("BYMINUTE", str(dtstart.minute)),
     )
     if "," in hour or "," in minute:
-        return ""
+        return _window(parts, lang) or ""
     return f" {_WORDS[lang]['at']} {int(hour):02d}:{int(minute):02d}"
 
 
