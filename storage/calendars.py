@@ -158,11 +158,17 @@ class CalendarStore:
             )
         return True
 
-    def set_defaults(self, account_id: int, minutes_before: int, channel: str) -> int:
+    def set_defaults(self, account_id: int, minutes_before: int | None, channel: str | None) -> int:
         """Set when (minutes before an event without an alarm of its own) and how the
-        account's calendars remind; they are read again at once. How many calendars."""
-        if channel not in CHANNELS:
+        account's calendars remind (None: as it is); they are due for reading at once. How
+        many calendars. ValueError for an unknown channel."""
+        if channel is not None and channel not in CHANNELS:
             raise ValueError(f"unknown reminder channel {channel!r}")
+        values: dict[str, object] = {"next_sync_at": utcnow()}
+        if minutes_before is not None:
+            values["minutes_before"] = minutes_before
+        if channel is not None:
+            values["channel"] = channel
         with transaction(self.engine) as session:
             return session.exec(
                 update(CalendarSource)
@@ -170,7 +176,7 @@ class CalendarStore:
                     col(CalendarSource.account_id) == account_id,
                     col(CalendarSource.state) == ACTIVE,
                 )
-                .values(minutes_before=minutes_before, channel=channel, next_sync_at=utcnow())
+                .values(**values)
             ).rowcount
 
     def claim_due(

@@ -94,6 +94,18 @@ def require(program: str, package: str) -> str:
     return path
 
 
+def terminate(process: subprocess.Popen | None) -> None:
+    """Stop a server the lab started: SIGTERM, then SIGKILL after 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 class ProsodyLab:
     """One prosody process with its own directory, port, certificate and accounts."""
 
@@ -159,14 +171,7 @@ class ProsodyLab:
 
     def stop(self) -> None:
         """Stop prosody (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        terminate(self.process)
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop and start again on the same port (accounts are kept)."""

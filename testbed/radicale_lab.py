@@ -14,7 +14,6 @@ Radicale runs under the system's /usr/bin/python3 (the Debian package), never th
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -25,7 +24,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from testbed.prosody_lab import free_port, require
+from testbed.prosody_lab import free_port, require, terminate
 
 START_TIMEOUT = 30  # seconds for radicale to answer after it starts
 
@@ -116,14 +115,7 @@ class RadicaleLab:
 
     def stop(self) -> None:
         """Stop radicale (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        terminate(self.process)
 
     def logs(self) -> str:
         """The end of radicale's log (for failure messages)."""

@@ -309,6 +309,9 @@ def test_changing_when_calendars_remind_applies_at_once(db_url, feed):
     listed = _say(assistant, "my reminders")
     assert f"{day:%Y-%m-%d} 17:30 — Gym" in listed  # when it reminds, then the start
     assert f"{day:%Y-%m-%d} 18:00" in listed
+    _say(assistant, "calendar reminders by call")  # the minutes not said stay 30
+    gym = _reminders(services)["gym"]
+    assert (gym.fire_at, gym.channel) == (datetime.combine(day, time(17, 30), PARIS), "call")
     services.engine.dispose()
 
 

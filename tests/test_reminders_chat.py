@@ -60,8 +60,10 @@ def test_a_repeating_reminder_is_stored_listed_and_stopped(
     assistant.handle_sync(me, once)
 
     answer = _text(assistant.handle_sync(me, ask))
+    again = _text(assistant.handle_sync(me, ask))  # sent twice: kept once, and said so
 
     (series,) = services.series.active(account_id)
+    assert again.startswith(t(lang, "remind_repeat_already", when="", text="")[:12])
     assert (series.rule, series.text, series.timezone) == (rule, what, "Europe/Paris")
     weekday, hour, minute = at
     first = series.next_at.astimezone(PARIS)

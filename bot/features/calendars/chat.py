@@ -198,12 +198,15 @@ def defaults(ctx: Context, cmd: Calendar) -> list[Reply]:
     """Set how long before an event (without an alarm of its own) and how the account's
     calendars remind; they are read again at once, so their reminders follow now (one
     that cannot be read now follows at its next reading)."""
-    minutes, channel = _when(cmd)
-    count = ctx.services.calendars.set_defaults(ctx.account.id, minutes, channel)
+    minutes, channel = _when(cmd)  # what is not said stays as it is
+    said_minutes = None if cmd.minutes is None else minutes
+    count = ctx.services.calendars.set_defaults(ctx.account.id, said_minutes, cmd.channel)
     if not count:
         return [ctx.say("calendar_none")]
     reader, store = ctx.services.calendar_reader, ctx.services.calendars
-    for source in store.of_account(ctx.account.id):
+    sources = store.of_account(ctx.account.id)
+    minutes, channel = sources[0].minutes_before, sources[0].channel
+    for source in sources:
         # Claimed like the background reader does: one reading at a time. One it holds
         # already follows within seconds; one that cannot be read is said in "my calendars".
         if (claimed := store.claim(source, reader.lease)) is not None:

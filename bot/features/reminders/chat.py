@@ -74,10 +74,16 @@ def _repeat(ctx: Context, rule: str, first: datetime, channel: str, text: str) -
     if next_at is None:
         raise Refusal("remind_repeat_ended")
     check(ctx.account, next_at, text, ctx.now)
+    when = wording.describe(rule, dtstart, ctx.lang, zone)
+    if any(
+        (s.rule, s.text, s.channel, s.next_at) == (rule, text, channel, next_at)
+        for s in ctx.services.series.active(ctx.account.id)
+    ):  # the same request again (a message sent twice): one reminder is enough
+        return ctx.say("remind_repeat_already", when=when, text=text)
     ctx.services.series.add(ctx.account.id, rule, dtstart, zone, channel, text, next_at)
     saved = ctx.say(
         "remind_repeat_saved",
-        when=wording.describe(rule, dtstart, ctx.lang, zone),
+        when=when,
         first=ctx.local_time(next_at),
         channel=t(ctx.lang, f"channel_{channel}"),
         text=text or t(ctx.lang, "reminder_no_text"),
