@@ -36,7 +36,8 @@ from dateutil.relativedelta import relativedelta
 from nlu.lexicon import DAYS, MONTH_FORMS, NUMBER_WORDS, WEEKDAY_FORMS
 from nlu.times import DEFAULT_CLOCK, TimeResult, elapsed, find_time, next_occurrence, wall_clock
 
-_RFC_DAYS = {
+# The RFC 5545 BYDAY code of each day name the lexicon reads (nlu.lexicon.DAYS).
+RFC_DAYS = {
     "mon": "MO",
     "tue": "TU",
     "wed": "WE",
@@ -316,7 +317,7 @@ class Repeat:
         if self.interval > 1:
             parts.append(f"INTERVAL={self.interval}")
         if self.byday:
-            parts.append("BYDAY=" + ",".join(_RFC_DAYS[d] for d in DAYS if d in self.byday))
+            parts.append("BYDAY=" + ",".join(RFC_DAYS[d] for d in DAYS if d in self.byday))
         if self.bymonth is not None:
             parts.append(f"BYMONTH={self.bymonth}")
         if self.bymonthday is not None:

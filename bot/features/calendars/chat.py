@@ -67,7 +67,8 @@ def connect(ctx: Context, cmd: Calendar) -> list[Reply]:
         raise Refusal("calendar_need_credentials")
     if caldav and url.startswith("http:") and not ctx.services.settings.FETCH_ALLOW_PRIVATE:
         raise Refusal("calendar_needs_https")  # Basic auth in clear: the password goes too
-    minutes, channel = _when(cmd)
+    said = _minutes(cmd)
+    minutes, channel = DEFAULT_MINUTES if said is None else said, cmd.channel or "call"
     reader = ctx.services.calendar_reader
     source, created = _add(
         ctx,
@@ -150,11 +151,11 @@ def _settings_line(
     return line
 
 
-def _when(cmd: Calendar) -> tuple[int, str]:
-    minutes = DEFAULT_MINUTES if cmd.minutes is None else cmd.minutes
-    if not 0 <= minutes <= MAX_MINUTES:
+def _minutes(cmd: Calendar) -> int | None:
+    """The minutes before an event the user said (None: not said); Refusal past a week."""
+    if cmd.minutes is not None and not 0 <= cmd.minutes <= MAX_MINUTES:
         raise Refusal("calendar_bad_minutes", limit=MAX_MINUTES // 60)
-    return minutes, cmd.channel or "call"
+    return cmd.minutes
 
 
 def listing(ctx: Context) -> Reply:
@@ -198,9 +199,8 @@ def defaults(ctx: Context, cmd: Calendar) -> list[Reply]:
     """Set how long before an event (without an alarm of its own) and how the account's
     calendars remind; they are read again at once, so their reminders follow now (one
     that cannot be read now follows at its next reading)."""
-    minutes, channel = _when(cmd)  # what is not said stays as it is
-    said_minutes = None if cmd.minutes is None else minutes
-    count = ctx.services.calendars.set_defaults(ctx.account.id, said_minutes, cmd.channel)
+    # What is not said stays as it is.
+    count = ctx.services.calendars.set_defaults(ctx.account.id, _minutes(cmd), cmd.channel)
     if not count:
         return [ctx.say("calendar_none")]
     reader, store = ctx.services.calendar_reader, ctx.services.calendars

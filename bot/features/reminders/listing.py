@@ -12,7 +12,9 @@ from datetime import datetime
 from bot.assistant import Context, Reply, Services
 from bot.assistant.i18n import t
 from bot.features.reminders import wording
+from domain import recurrence
 from nlu.normalize import fold
+from nlu.recurrence import RFC_DAYS
 from nlu.schedule import find_days
 from storage.models import Account
 from storage.reminders import PENDING
@@ -22,8 +24,6 @@ CALENDAR_SHOWN = 10  # a calendar's next alarms listed (the feed may hold hundre
 # Two words are one when they differ only in their last letters (inflections:
 # "medicine"/"medicines", "таблетки"/"таблеток", "маму"/"маме"): at most this many.
 ENDING = 2
-# RFC 5545 BYDAY codes of the day names nlu.schedule reads.
-_BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def choose(items: list[Item], number: int | None, about: str | None) -> Choice:
         return Choice(reason="no_number")
     if not about:
         return Choice(tuple(items)) if len(items) == 1 else Choice(reason="several")
-    days = [_BYDAY[d] for d in find_days(fold(about)) or []]
+    days = [RFC_DAYS[d] for d in find_days(fold(about)) or []]
     words = [w for w in _words(about) if len(w) > 2]
     matches = [i for i in items if _names(i, words, days)]
     if len(matches) > 1 and days:
@@ -141,9 +141,9 @@ def _days_of(item: Item) -> set[str]:
         if name == "BYDAY":
             return {code[-2:] for code in value.split(",")}
     if "FREQ=DAILY" in item.rule:
-        return set(_BYDAY.values())
+        return set(recurrence.DAYS)
     if "FREQ=WEEKLY" in item.rule and item.dtstart is not None:
-        return {list(_BYDAY.values())[item.dtstart.weekday()]}
+        return {recurrence.DAYS[item.dtstart.weekday()]}
     return set()
 
 
